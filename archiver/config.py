@@ -1,0 +1,70 @@
+"""Run settings: who is capturing, how politely, through which network path.
+
+Settings come from (lowest to highest precedence) built-in defaults, the collection's
+``[capture]`` table, the environment (``HTTP(S)_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``,
+``ARCHIVER_OPERATOR``, ``ARCHIVER_CONTACT``) and command-line options. The settings in force are
+written into every WARC's warcinfo record and the bag, so a reader knows how a capture was made.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from archiver import __version__
+
+
+@dataclass(frozen=True)
+class Settings:
+    operator: str = ""  # person or role running the capture (pseudonym is fine)
+    organisation: str = ""  # Source-Organization in bag-info.txt
+    contact_name: str = ""
+    contact_email: str = ""  # goes into the User-Agent and the HTTP From header
+    user_agent: str = ""  # full override; default names the tool and the contact
+    proxy: str | None = None  # http://host:port, socks5h://host:port (Tor); overrides env
+    ca_bundle: str | None = None  # PEM file of trusted roots; overrides REQUESTS_CA_BUNDLE
+    verify_tls: bool = True  # False: capture anyway, but record that verification was off
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    max_time_per_url: float = 120.0  # whole fetch of one URL incl. redirects; then WARC-Truncated: time
+    max_size: int = 500 * 1024 * 1024  # per response body; beyond it WARC-Truncated: length
+    max_redirects: int = 10
+    per_host_delay: float = 1.0  # seconds between requests to one host
+    concurrency: int = 8  # hosts fetched at once (one connection per host)
+    respect_robots: bool = True
+    robots_override_reason: str = ""  # required (and recorded) when respect_robots is False
+    hops: int = 1  # for documents given by URL: also capture links in their main content
+    clean: bool = True  # extract text from captured HTML and PDF
+    warc_prefix: str = "ARCHIVER"
+    max_warc_size: int = 1_000_000_000
+    hostname: str = field(default_factory=socket.gethostname)
+
+    def effective_user_agent(self) -> str:
+        if self.user_agent:
+            return self.user_agent
+        contact = f"; +mailto:{self.contact_email}" if self.contact_email else ""
+        return f"archiver/{__version__} (evidence preservation{contact})"
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """Return a copy with the given non-None values replaced."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def from_environment(base: Settings | None = None) -> Settings:
+    """Apply ARCHIVER_* variables and REQUESTS_CA_BUNDLE on top of ``base``.
+
+    The proxy variables are not copied: requests reads HTTP(S)_PROXY/NO_PROXY itself, so a
+    ``--proxy`` option stays the only override.
+    """
+    s = base or Settings()
+    env = os.environ
+    return s.with_overrides(
+        operator=env.get("ARCHIVER_OPERATOR") or None,
+        contact_email=env.get("ARCHIVER_CONTACT") or None,
+        ca_bundle=s.ca_bundle or env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE") or None,
+    )
