@@ -28,7 +28,7 @@ class Settings:
     verify_tls: bool = True  # False: capture anyway, but record that verification was off
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
-    max_time_per_url: float = 120.0  # whole fetch of one URL incl. redirects; then WARC-Truncated: time
+    max_time_per_url: float = 120.0  # whole fetch incl. redirects; then WARC-Truncated: time
     max_size: int = 500 * 1024 * 1024  # per response body; beyond it WARC-Truncated: length
     max_redirects: int = 10
     per_host_delay: float = 1.0  # seconds between requests to one host

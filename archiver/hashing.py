@@ -89,7 +89,9 @@ def hash_file(
             for h in hashes:
                 h.update(chunk)
             size += n
-    return FileDigests(size, {name: h.hexdigest() for name, h in zip(algorithms, hashes)})
+    return FileDigests(
+        size, {name: h.hexdigest() for name, h in zip(algorithms, hashes, strict=True)}
+    )
 
 
 def fsync_dir(path: str | os.PathLike[str]) -> None:

@@ -1,0 +1,219 @@
+"""The capture log: one JSON object per URL saying what happened to it, and where the evidence is.
+
+During a run the log is an append-only journal, fsynced after every entry, so an interrupted run
+knows which URLs are done and a re-run completes the rest. When the run is sealed the journal is
+written into the bag as ``data/capture-log.jsonl``. ``cross_check`` ties the log back to the
+WARC records and text files it names, which is what lets a reader trust the log as an index.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from archiver.hashing import hash_file
+from archiver.problems import Problem
+
+LOG_NAME = "capture-log.jsonl"
+REQUIRED_FIELDS = ("url", "outcome", "started", "ended", "records")
+OUTCOMES = {"captured", "http-error", "failed", "blocked"}
+
+
+def dumps_entry(entry: Mapping[str, Any]) -> bytes:
+    """One log line: compact, sorted keys, UTF-8, LF. Stable bytes for the same entry."""
+    return (
+        json.dumps(entry, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+    ).encode("utf-8")
+
+
+class Journal:
+    """Append-only, fsynced JSONL file shared by worker threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._file: BinaryIO = open(path, "ab")  # noqa: SIM115 - closed in close()
+
+    def append(self, entry: Mapping[str, Any]) -> None:
+        line = dumps_entry(entry)
+        with self._lock:
+            self._file.write(line)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+
+
+def read_entries(path: Path) -> Iterator[dict[str, Any]]:
+    """Entries of a journal or log; a torn last line (crash mid-write) is skipped."""
+    if not path.exists():
+        return
+    with open(path, "rb") as f:
+        for raw in f:
+            if not raw.endswith(b"\n"):
+                break  # incomplete final line from an interrupted write
+            try:
+                entry = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                yield entry
+
+
+@dataclass(frozen=True)
+class IndexedRecord:
+    """What a WARC check learned about one record, keyed by WARC-Record-ID."""
+
+    warc_file: str
+    offset: int
+    type: str
+    target_uri: str | None
+    payload_sha256: str | None
+
+
+def cross_check(
+    bag_root: Path,
+    records: Mapping[str, IndexedRecord],
+    log_relpath: str = f"data/{LOG_NAME}",
+) -> list[Problem]:
+    """Check every log entry against the WARC index and the text files in the bag.
+
+    ``records`` maps WARC-Record-ID to what the WARC checker found, so this never re-reads WARCs.
+    """
+    problems: list[Problem] = []
+    log_path = bag_root / log_relpath
+    if not log_path.is_file():
+        return [Problem("capture-log-missing", log_relpath, "the bag has no capture log")]
+
+    referenced: set[str] = set()
+    texts_referenced: set[str] = set()
+    with open(log_path, "rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            where = f"{log_relpath}:{lineno}"
+            try:
+                entry = json.loads(raw)
+            except ValueError as err:
+                problems.append(Problem("capture-log-bad-json", where, f"not JSON: {err}"))
+                continue
+            if not isinstance(entry, dict):
+                problems.append(Problem("capture-log-bad-entry", where, "entry is not an object"))
+                continue
+            problems.extend(_check_entry(bag_root, entry, where, records, referenced))
+            text = entry.get("text")
+            if isinstance(text, dict):
+                for key in ("path", "sidecar"):
+                    if isinstance(text.get(key), str):
+                        texts_referenced.add(text[key])
+
+    for record_id, rec in records.items():
+        if rec.type == "response" and record_id not in referenced:
+            problems.append(
+                Problem(
+                    "capture-log-unlisted-record",
+                    f"data/warcs/{rec.warc_file}",
+                    f"response record {record_id} for {rec.target_uri} is not in the capture log",
+                    "warning",
+                )
+            )
+    text_dir = bag_root / "data" / "text"
+    if text_dir.is_dir():
+        for p in sorted(text_dir.iterdir()):
+            rel = p.relative_to(bag_root / "data").as_posix()
+            if p.is_file() and rel not in texts_referenced:
+                problems.append(
+                    Problem(
+                        "capture-log-unlisted-text",
+                        f"data/{rel}",
+                        "text file is not named by any capture-log entry",
+                    )
+                )
+    return problems
+
+
+def _check_entry(
+    bag_root: Path,
+    entry: dict[str, Any],
+    where: str,
+    records: Mapping[str, IndexedRecord],
+    referenced: set[str],
+) -> Iterable[Problem]:
+    missing = [k for k in REQUIRED_FIELDS if k not in entry]
+    if missing:
+        yield Problem("capture-log-bad-entry", where, f"missing field(s): {', '.join(missing)}")
+        return
+    if entry["outcome"] not in OUTCOMES:
+        yield Problem("capture-log-bad-entry", where, f"unknown outcome {entry['outcome']!r}")
+    url = entry["url"]
+    last_response: IndexedRecord | None = None
+    for ref in entry.get("records") or []:
+        rid = ref.get("record_id")
+        rec = records.get(rid) if isinstance(rid, str) else None
+        if rec is None:
+            yield Problem(
+                "capture-log-record-missing",
+                where,
+                f"{url}: record {rid} ({ref.get('type')}) is not in any WARC of the bag",
+            )
+            continue
+        referenced.add(rid)
+        if ref.get("warc_file") != rec.warc_file or ref.get("offset") != rec.offset:
+            yield Problem(
+                "capture-log-record-moved",
+                where,
+                f"{url}: record {rid} is at {rec.warc_file}@{rec.offset}, "
+                f"log says {ref.get('warc_file')}@{ref.get('offset')}",
+            )
+        if ref.get("type") != rec.type:
+            yield Problem(
+                "capture-log-record-type",
+                where,
+                f"{url}: record {rid} is a {rec.type} record, log says {ref.get('type')}",
+            )
+        if rec.type == "response":
+            last_response = rec
+    logged_sha = entry.get("payload_sha256")
+    if (
+        logged_sha
+        and last_response is not None
+        and last_response.payload_sha256
+        and last_response.payload_sha256 != logged_sha
+    ):
+        yield Problem(
+            "capture-log-payload-mismatch",
+            where,
+            f"{url}: payload sha256 in the log differs from the WARC record's payload digest",
+        )
+    text = entry.get("text")
+    if isinstance(text, dict):
+        yield from _check_text(bag_root, text, where, url)
+
+
+def _check_text(bag_root: Path, text: dict[str, Any], where: str, url: str) -> Iterable[Problem]:
+    data = bag_root / "data"
+    for key in ("path", "sidecar"):
+        rel = text.get(key)
+        if not isinstance(rel, str):
+            yield Problem("capture-log-bad-entry", where, f"{url}: text.{key} is missing")
+            continue
+        target = (data / rel).resolve()
+        if not target.is_relative_to(data.resolve()):
+            yield Problem("capture-log-unsafe-path", where, f"{url}: text.{key} leaves the bag")
+            continue
+        if not target.is_file():
+            yield Problem("capture-log-text-missing", f"data/{rel}", f"{url}: file is missing")
+            continue
+        if key == "path" and text.get("sha256"):
+            actual = hash_file(target, ("sha256",)).digests["sha256"]
+            if actual != text["sha256"]:
+                yield Problem(
+                    "capture-log-text-mismatch",
+                    f"data/{rel}",
+                    f"{url}: text differs from the sha256 the capture log recorded",
+                )

@@ -1,0 +1,159 @@
+"""Command line: parse arguments and hand each verb to its own module.
+
+Nothing here knows how capturing, cleaning or bagging work. It turns ``ArchiverError`` into one
+line on stderr with the error's exit code, and Ctrl-C into exit 130, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from archiver import __version__
+from archiver.errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
+
+
+def _cmd_urls(args: argparse.Namespace) -> int:
+    from archiver.urls import urls_command
+
+    return urls_command([Path(p) for p in args.documents], as_json=args.json, show_all=args.all)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from archiver.run import RunOptions, run_command
+
+    options = RunOptions(
+        sources=list(args.sources),
+        out=Path(args.out),
+        hops=args.hops,
+        proxy=args.proxy,
+        ca_bundle=args.ca_bundle,
+        insecure=args.insecure,
+        operator=args.operator,
+        organisation=args.organisation,
+        contact_name=args.contact_name,
+        contact_email=args.contact_email,
+        user_agent=args.user_agent,
+        per_host_delay=args.delay,
+        concurrency=args.concurrency,
+        connect_timeout=args.connect_timeout,
+        read_timeout=args.read_timeout,
+        max_time_per_url=args.max_time,
+        max_size=args.max_size,
+        ignore_robots=args.ignore_robots,
+        clean=not args.no_clean,
+        progress=args.progress,
+        name=args.name,
+    )
+    return run_command(options)
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from archiver.verify import verify_command
+
+    return verify_command(Path(args.bag), as_json=args.json, processes=args.processes)
+
+
+def _cmd_clean(args: argparse.Namespace) -> int:
+    from archiver.clean.command import clean_command
+
+    return clean_command([Path(p) for p in args.warcs], Path(args.out), as_json=args.json)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="archiver",
+        description="Preserve cited web pages as verifiable evidence.",
+    )
+    parser.add_argument("--version", action="version", version=f"archiver {__version__}")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB")
+    verbs.required = True
+
+    p = verbs.add_parser("urls", help="print the URLs documents cite, with where they are cited")
+    p.add_argument("documents", nargs="+", metavar="DOC", help="text, Markdown, HTML or PDF file")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--all", action="store_true", help="list every place a URL is cited")
+    p.set_defaults(func=_cmd_urls)
+
+    p = verbs.add_parser("run", help="capture, clean and bag everything the sources cite")
+    p.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help="a collection folder, a collection.toml, a local document, or a URL",
+    )
+    p.add_argument("--out", default="runs", help="folder that receives the bag (default: runs)")
+    p.add_argument("--name", help="bag name (default: <collection>-<UTC time>)")
+    p.add_argument("--hops", type=int, help="links to follow from documents given by URL (1)")
+    net = p.add_argument_group("network")
+    net.add_argument("--proxy", help="proxy URL: http://host:port or socks5h://host:port (Tor)")
+    net.add_argument("--ca-bundle", help="PEM file of trusted CA certificates")
+    net.add_argument(
+        "--insecure", action="store_true", help="capture even if TLS verification fails (recorded)"
+    )
+    net.add_argument("--user-agent", help="override the User-Agent header")
+    net.add_argument("--delay", type=float, help="seconds between requests to one host (1.0)")
+    net.add_argument("--concurrency", type=int, help="hosts fetched at once (8)")
+    net.add_argument("--connect-timeout", type=float, help="seconds (10)")
+    net.add_argument("--read-timeout", type=float, help="seconds (30)")
+    net.add_argument("--max-time", type=float, help="total seconds per URL (120)")
+    net.add_argument("--max-size", type=int, help="bytes per response before truncating")
+    net.add_argument(
+        "--ignore-robots",
+        metavar="REASON",
+        help="do not honour robots.txt; the reason is recorded in the capture log and WARC",
+    )
+    who = p.add_argument_group("who is capturing (recorded in the WARCs and the bag)")
+    who.add_argument("--operator", help="person or role running the capture")
+    who.add_argument("--organisation", help="Source-Organization for bag-info.txt")
+    who.add_argument("--contact-name", help="Contact-Name for bag-info.txt")
+    who.add_argument("--contact-email", help="contact email (also sent in User-Agent and From)")
+    p.add_argument("--no-clean", action="store_true", help="skip text extraction")
+    p.add_argument(
+        "--progress",
+        choices=["auto", "live", "plain", "none"],
+        default="auto",
+        help="live display on a terminal, plain lines otherwise (auto)",
+    )
+    p.set_defaults(func=_cmd_run)
+
+    p = verbs.add_parser("verify", help="check a bag: BagIt fixity, WARC digests, capture log")
+    p.add_argument("bag", metavar="BAG")
+    p.add_argument("--json", action="store_true", help="machine-readable report")
+    p.add_argument("--processes", type=int, help="hashing threads (default: all cores)")
+    p.set_defaults(func=_cmd_verify)
+
+    p = verbs.add_parser("clean", help="extract text from the HTML and PDF records of WARCs")
+    p.add_argument("warcs", nargs="+", metavar="WARC")
+    p.add_argument("--out", required=True, help="folder for the .txt and .json files")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.set_defaults(func=_cmd_clean)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ArchiverError as err:
+        print(f"archiver: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("archiver: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK_PIPE
+    except OSError as err:
+        # Disk full, permission denied, ...: name the file and stop cleanly.
+        where = f" ({err.filename})" if getattr(err, "filename", None) else ""
+        print(f"archiver: {err.strerror or err}{where}", file=sys.stderr)
+        return EXIT_RUN_FAILED if args.verb == "run" else EXIT_USAGE
+
+
+EXIT_OK_PIPE = 0
+
+if __name__ == "__main__":
+    raise SystemExit(main())

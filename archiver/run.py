@@ -1,0 +1,528 @@
+"""``archiver run``: sources -> cited URLs -> WARC capture -> clean text -> one sealed BagIt bag.
+
+The bag is assembled in a staging folder beside its final name and renamed into place only when
+complete. Everything is written once: WARCs, texts and sidecars go straight into the staging
+payload through hashing writers, so sealing never re-reads the payload. An interrupted run leaves
+its staging folder, journal and closed WARCs; running the same command again resumes it and only
+captures the URLs that are not done yet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import signal
+import sys
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from archiver import SOFTWARE, __version__
+from archiver.capturelog import LOG_NAME, Journal, dumps_entry, read_entries
+from archiver.config import Settings, from_environment
+from archiver.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
+from archiver.progress import RunProgress
+
+STATE_NAME = "archiver-run.json"  # in the staging folder, outside data/; removed before sealing
+JOURNAL_NAME = "capture-log.journal.jsonl"
+PROFILE_ID = "https://archiver.invalid/manifests/archiver-bagit-profile.json"
+CLEANABLE_TYPES = ("text/html", "application/xhtml+xml", "application/pdf")
+
+
+@dataclass
+class RunOptions:
+    sources: list[str]
+    out: Path
+    name: str | None = None
+    hops: int | None = None
+    proxy: str | None = None
+    ca_bundle: str | None = None
+    insecure: bool = False
+    operator: str | None = None
+    organisation: str | None = None
+    contact_name: str | None = None
+    contact_email: str | None = None
+    user_agent: str | None = None
+    per_host_delay: float | None = None
+    concurrency: int | None = None
+    connect_timeout: float | None = None
+    read_timeout: float | None = None
+    max_time_per_url: float | None = None
+    max_size: int | None = None
+    ignore_robots: str | None = None
+    clean: bool = True
+    progress: str = "auto"
+
+
+@dataclass
+class SeedPlan:
+    url: str
+    hops: int
+    citations: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class RunPlan:
+    """What a run will capture, worked out before any network access."""
+
+    name: str
+    description: str
+    seeds: dict[str, SeedPlan]
+    local_documents: list[Path]
+    collection_toml: Path | None
+    overrides: dict[str, Any]
+    curator_name: str = ""
+    curator_email: str = ""
+    organisation: str = ""
+
+    def fingerprint(self) -> str:
+        """Same sources -> same fingerprint: how a re-run finds the run it should resume."""
+        h = hashlib.sha256()
+        for url in sorted(self.seeds):
+            h.update(url.encode() + b"\n")
+        for doc in self.local_documents:
+            h.update(str(doc.resolve()).encode() + b"\n")
+        return h.hexdigest()[:16]
+
+
+def _is_url(source: str) -> bool:
+    return urlsplit(source).scheme in ("http", "https")
+
+
+def plan_run(sources: list[str], default_hops: int | None) -> RunPlan:
+    """Turn the SOURCE arguments into seeds with citations; fail early on bad input."""
+    from archiver.collection import load_collection
+    from archiver.urls import find_urls, normalize_url
+
+    seeds: dict[str, SeedPlan] = {}
+    local_docs: list[Path] = []
+    names: list[str] = []
+    descriptions: list[str] = []
+    overrides: dict[str, Any] = {}
+    collection_toml: Path | None = None
+    curator_name = curator_email = organisation = ""
+
+    def add(url: str, hops: int, citation: dict[str, str] | None) -> None:
+        norm = normalize_url(url)
+        if norm is None:
+            raise ArchiverError(f"{url}: not an http(s) URL that can be captured", EXIT_USAGE)
+        seed = seeds.setdefault(norm, SeedPlan(norm, hops))
+        seed.hops = max(seed.hops, hops)
+        if citation and citation not in seed.citations:
+            seed.citations.append(citation)
+
+    def add_document_file(path: Path) -> None:
+        local_docs.append(path)
+        for c in find_urls(path):
+            add(c.url, 0, {"document": c.document, "locator": c.locator, "cited_as": c.cited_as})
+
+    for source in sources:
+        if _is_url(source):
+            add(source, 1 if default_hops is None else default_hops, None)
+            names.append(urlsplit(source).hostname or "url")
+            continue
+        path = Path(source)
+        if not path.exists():
+            raise ArchiverError(
+                f"{source}: no such file or folder (give a collection folder, a collection.toml, "
+                "a document, or an http(s) URL)",
+                EXIT_USAGE,
+            )
+        if path.is_dir() or path.name == "collection.toml":
+            if collection_toml is not None:
+                raise ArchiverError(
+                    f"{source}: one collection per run (bag each collection separately)", EXIT_USAGE
+                )
+            coll = load_collection(path)
+            collection_toml = coll.toml_path
+            names.append(coll.name)
+            descriptions.append(coll.description or coll.title or coll.name)
+            overrides.update(coll.capture_overrides)
+            curator_name = coll.curator_name or curator_name
+            curator_email = coll.curator_email or curator_email
+            organisation = coll.organisation or organisation
+            coll_hops = overrides.get("hops", default_hops)
+            for doc in coll.documents:
+                hops = doc.hops if doc.hops is not None else coll_hops
+                if doc.url:
+                    add(
+                        doc.url,
+                        1 if hops is None else hops,
+                        {"document": "collection.toml", "locator": "document", "cited_as": doc.url},
+                    )
+                if doc.file is not None:
+                    add_document_file(doc.file)
+            for extra in coll.extra_urls:
+                add(
+                    extra.url,
+                    0,
+                    {
+                        "document": extra.cited_in or "collection.toml",
+                        "locator": extra.locator or "url",
+                        "cited_as": extra.cited_as or extra.url,
+                    },
+                )
+        else:
+            add_document_file(path)
+            names.append(path.stem)
+            descriptions.append(f"URLs cited by {path.name}")
+    if not seeds:
+        raise ArchiverError("the sources cite no http(s) URLs: nothing to capture", EXIT_USAGE)
+    name = _safe_name("+".join(dict.fromkeys(names))[:60] or "run")
+    return RunPlan(
+        name=name,
+        description="; ".join(descriptions) or "web capture",
+        seeds=seeds,
+        local_documents=local_docs,
+        collection_toml=collection_toml,
+        overrides=overrides,
+        curator_name=curator_name,
+        curator_email=curator_email,
+        organisation=organisation,
+    )
+
+
+def _safe_name(text: str) -> str:
+    keep = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in text)
+    return keep.strip("-.") or "run"
+
+
+def build_settings(plan: RunPlan, options: RunOptions) -> Settings:
+    base = Settings()
+    try:
+        base = base.with_overrides(**plan.overrides)
+    except TypeError as err:  # collection.py validates keys; this is a second line of defence
+        raise ArchiverError(f"collection [capture]: {err}", EXIT_USAGE) from err
+    base = base.with_overrides(
+        contact_name=plan.curator_name or None,
+        contact_email=plan.curator_email or None,
+        organisation=plan.organisation or None,
+    )
+    s = from_environment(base)
+    s = s.with_overrides(
+        hops=options.hops,
+        proxy=options.proxy,
+        ca_bundle=options.ca_bundle,
+        operator=options.operator,
+        organisation=options.organisation,
+        contact_name=options.contact_name,
+        contact_email=options.contact_email,
+        user_agent=options.user_agent,
+        per_host_delay=options.per_host_delay,
+        concurrency=options.concurrency,
+        connect_timeout=options.connect_timeout,
+        read_timeout=options.read_timeout,
+        max_time_per_url=options.max_time_per_url,
+        max_size=options.max_size,
+    )
+    if options.insecure:
+        s = s.with_overrides(verify_tls=False)
+    if options.ignore_robots is not None:
+        if not options.ignore_robots.strip():
+            raise ArchiverError("--ignore-robots needs a reason; it is recorded", EXIT_USAGE)
+        s = s.with_overrides(respect_robots=False, robots_override_reason=options.ignore_robots)
+    if not s.respect_robots and not s.robots_override_reason:
+        raise ArchiverError(
+            "respect_robots = false needs robots_override_reason (it is recorded with the capture)",
+            EXIT_USAGE,
+        )
+    if not options.clean:
+        s = s.with_overrides(clean=False)
+    if s.ca_bundle and not Path(s.ca_bundle).is_file():
+        raise ArchiverError(f"{s.ca_bundle}: CA bundle not found (--ca-bundle)", EXIT_USAGE)
+    return s
+
+
+def _utc(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _find_resumable(out: Path, fingerprint: str) -> dict[str, Any] | None:
+    for state_file in sorted(out.glob(f".*.partial/{STATE_NAME}")):
+        try:
+            state = json.loads(state_file.read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        if state.get("fingerprint") == fingerprint:
+            return state
+    return None
+
+
+def warcinfo_fields(settings: Settings, plan: RunPlan) -> dict[str, str]:
+    robots = (
+        "obey"
+        if settings.respect_robots
+        else f"ignore (override reason: {settings.robots_override_reason})"
+    )
+    return {
+        "software": f"{SOFTWARE} (Python {platform.python_version()})",
+        "format": "WARC File Format 1.1",
+        "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+        "operator": settings.operator or "(not given)",
+        "organisation": settings.organisation or "(not given)",
+        "hostname": settings.hostname,
+        "robots": robots,
+        "http-header-user-agent": settings.effective_user_agent(),
+        "http-header-from": settings.contact_email or "",
+        "isPartOf": plan.name,
+        "description": plan.description,
+    }
+
+
+class _Runner:
+    """State of one run while it captures; callbacks arrive on worker threads."""
+
+    def __init__(self, plan: RunPlan, settings: Settings, options: RunOptions) -> None:
+        self.plan = plan
+        self.settings = settings
+        self.options = options
+        self.lock = threading.Lock()
+        self.clean_lock = threading.Lock()
+        self.progress: RunProgress | None = None
+        self.builder: Any = None
+        self.journal: Journal | None = None
+        self.text_errors = 0
+
+    def on_result(self, result: Any) -> None:
+        entry = dict(result.entry)
+        entry.setdefault("text", None)
+        if (
+            self.settings.clean
+            and result.payload_path is not None
+            and result.response_record is not None
+            and entry.get("outcome") == "captured"
+            and (result.content_type or "").split(";")[0].strip().lower() in CLEANABLE_TYPES
+        ):
+            entry["text"] = self._clean(entry, result)
+        assert self.journal is not None
+        self.journal.append(entry)
+        if self.progress is not None:
+            self.progress.url_done(entry)
+
+    def _clean(self, entry: dict[str, Any], result: Any) -> dict[str, str] | None:
+        from archiver.clean import extract
+        from archiver.clean.sidecar import SourceRef, write_outputs
+
+        ref = result.response_record
+        try:
+            data = Path(result.payload_path).read_bytes()
+            with self.clean_lock:
+                extraction = extract(
+                    data,
+                    entry.get("final_url") or entry["url"],
+                    result.content_type,
+                    http_charset=_charset(result.content_type),
+                    capture_date=_parse_time(entry.get("ended")),
+                )
+            source = SourceRef(
+                warc_file=ref.warc_file,
+                record_id=ref.record_id,
+                target_uri=ref.target_uri or entry["url"],
+                warc_date=entry.get("ended") or "",
+                payload_sha256=entry.get("payload_sha256") or "",
+                content_type=result.content_type or "",
+            )
+            out = write_outputs(
+                extraction, source, lambda name: self.builder.open_payload(f"text/{name}")
+            )
+        except Exception as err:  # cleaning is derived data: never lose a capture over it
+            with self.lock:
+                self.text_errors += 1
+            return {"error": f"{type(err).__name__}: {err}"}
+        return {"path": out.text_path, "sidecar": out.sidecar_path, "sha256": out.text_sha256}
+
+
+def _charset(content_type: str | None) -> str | None:
+    if not content_type:
+        return None
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip().strip('"') or None
+    return None
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def run_command(options: RunOptions) -> int:
+    from archiver.bag.writer import BagBuilder
+    from archiver.capture import Seed, crawl
+    from archiver.warc.writer import WarcWriter
+
+    plan = plan_run(options.sources, options.hops)
+    settings = build_settings(plan, options)
+    out = options.out
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ArchiverError(
+            f"{out}: cannot create output folder ({err.strerror})", EXIT_RUN_FAILED
+        ) from err
+    if not os.access(out, os.W_OK):
+        raise ArchiverError(f"{out}: output folder is not writable", EXIT_RUN_FAILED)
+
+    fingerprint = plan.fingerprint()
+    state = _find_resumable(out, fingerprint)
+    started = datetime.now(UTC)
+    if state is not None:
+        name = state["name"]
+        run_id = state["run_id"]
+        started = datetime.fromisoformat(state["started"].replace("Z", "+00:00"))
+        builder = BagBuilder.resume(out / name)
+        print(f"archiver: resuming interrupted run {name}", file=sys.stderr)
+    else:
+        name = options.name or f"{plan.name}-{started.strftime('%Y%m%dT%H%M%SZ')}"
+        if (out / name).exists():
+            raise ArchiverError(f"{out / name}: already exists; a sealed bag is never overwritten")
+        run_id = f"urn:uuid:{uuid.uuid4()}"
+        builder = BagBuilder(out / name)
+        state = {
+            "name": name,
+            "run_id": run_id,
+            "fingerprint": fingerprint,
+            "started": _utc(started),
+            "sources": options.sources,
+            "software": SOFTWARE,
+        }
+        _write_json_atomic(builder.staging / STATE_NAME, state)
+        for doc in plan.local_documents:
+            builder.add_payload_file(f"sources/{doc.name}", doc)
+        if plan.collection_toml is not None:
+            builder.add_payload_file("collection.toml", plan.collection_toml)
+
+    staging: Path = builder.staging
+    journal_path = staging / JOURNAL_NAME
+    done = {e["url"] for e in read_entries(journal_path) if "url" in e}
+    _salvage_open_warcs(staging / "data" / "warcs", builder)
+
+    runner = _Runner(plan, settings, options)
+    runner.builder = builder
+    runner.journal = Journal(journal_path)
+    todo = [s for u, s in plan.seeds.items() if u not in done]
+    runner.progress = RunProgress(len(todo), options.progress)
+
+    writer = WarcWriter(
+        staging / "data" / "warcs",
+        prefix=settings.warc_prefix,
+        hostname=settings.hostname,
+        warcinfo=warcinfo_fields(settings, plan),
+        max_file_size=settings.max_warc_size,
+        on_file_closed=lambda path, digests: builder.record_payload(f"warcs/{path.name}", digests),
+    )
+    stop = threading.Event()
+    previous = _install_stop_handler(stop)
+    seeds = [Seed(url=s.url, citations=s.citations, hops=s.hops) for s in todo]
+    try:
+        stats = crawl(seeds, settings, writer, runner.on_result, stop=stop, skip=done)
+    finally:
+        writer.close()
+        runner.journal.close()
+        runner.progress.close()
+        _restore_stop_handler(previous)
+    if stop.is_set():
+        print(
+            f"archiver: interrupted; what was captured is kept in {staging}. "
+            "Run the same command again to complete it.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+
+    ended = datetime.now(UTC)
+    entries = list(read_entries(journal_path))
+    with builder.open_payload(LOG_NAME) as log:
+        for entry in entries:
+            log.write(dumps_entry(entry))
+    for leftover in (journal_path, staging / STATE_NAME):
+        leftover.unlink(missing_ok=True)
+    bag_info = [
+        ("Source-Organization", settings.organisation or "(not given)"),
+        ("Contact-Name", settings.contact_name or settings.operator or "(not given)"),
+        ("Contact-Email", settings.contact_email or "(not given)"),
+        ("External-Description", plan.description),
+        ("External-Identifier", run_id),
+        ("Bagging-Date", ended.strftime("%Y-%m-%d")),
+        ("Bag-Software-Agent", f"{SOFTWARE} (https://archiver.invalid/)"),
+        ("BagIt-Profile-Identifier", PROFILE_ID),
+        ("Capture-Start", _utc(started)),
+        ("Capture-End", _utc(ended)),
+        ("Capture-Operator", settings.operator or "(not given)"),
+        ("Capture-Software", f"archiver {__version__}; Python {platform.python_version()}"),
+    ]
+    try:
+        bag_path = builder.seal(bag_info)
+    except OSError as err:
+        raise ArchiverError(
+            f"{staging}: could not seal the bag ({err.strerror}); the staging folder is kept",
+            EXIT_RUN_FAILED,
+        ) from err
+    for line in runner.progress.summary_lines():
+        print(line, file=sys.stderr)
+    if runner.text_errors:
+        print(
+            f"  {runner.text_errors} texts could not be extracted (see capture log)",
+            file=sys.stderr,
+        )
+    del stats
+    print(bag_path)
+    return EXIT_OK
+
+
+def _salvage_open_warcs(warc_dir: Path, builder: Any) -> None:
+    """A crash leaves ``.warc.gz.open`` files: keep their complete records and add them."""
+    if not warc_dir.is_dir():
+        return
+    from archiver.hashing import hash_file
+    from archiver.warc.writer import salvage_open_file
+
+    for open_file in sorted(warc_dir.glob("*.open")):
+        final = salvage_open_file(open_file)
+        if final is not None:
+            builder.record_payload(f"warcs/{final.name}", hash_file(final))
+
+
+def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, sort_keys=True)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _install_stop_handler(stop: threading.Event) -> Any:
+    """First Ctrl-C/SIGTERM: finish URLs in flight, keep everything, exit 130."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print(
+            "\narchiver: stopping after the URLs in flight (Ctrl-C again to abort)", file=sys.stderr
+        )
+
+    return (signal.signal(signal.SIGINT, handler), signal.signal(signal.SIGTERM, handler))
+
+
+def _restore_stop_handler(previous: Any) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
+
+
+__all__ = ["RunOptions", "run_command", "plan_run", "build_settings", "EXIT_RUN_FAILED"]

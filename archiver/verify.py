@@ -1,0 +1,124 @@
+"""``archiver verify BAG``: is this bag exactly what was sealed, and does it hang together?
+
+Three layers, each reporting every problem it finds rather than stopping at the first:
+1. BagIt 1.0 completeness and fixity (``archiver.bag.validate``);
+2. every WARC in the payload: record framing, block and payload digests (``archiver.warc.check``);
+3. the capture log cross-checked against the WARC records and text files it names.
+Exit 0 valid (warnings allowed), 1 invalid, 2 not a readable bag.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from archiver import __version__
+from archiver.capturelog import LOG_NAME, IndexedRecord, cross_check
+from archiver.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE, ArchiverError
+from archiver.problems import Problem
+
+WARC_SUFFIXES = (".warc", ".warc.gz")
+
+
+@dataclass
+class VerifyReport:
+    bag: Path
+    problems: list[Problem] = field(default_factory=list)
+    files_checked: int = 0
+    bytes_checked: int = 0
+    warc_files: int = 0
+    warc_records: int = 0
+    log_checked: bool = False
+
+    @property
+    def valid(self) -> bool:
+        return not any(p.severity == "error" for p in self.problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bag": str(self.bag),
+            "valid": self.valid,
+            "verifier": f"archiver {__version__}",
+            "files_checked": self.files_checked,
+            "bytes_checked": self.bytes_checked,
+            "warc_files": self.warc_files,
+            "warc_records": self.warc_records,
+            "capture_log_checked": self.log_checked,
+            "errors": sum(p.severity == "error" for p in self.problems),
+            "warnings": sum(p.severity == "warning" for p in self.problems),
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+
+def _warc_files(bag: Path) -> list[Path]:
+    """WARCs inside data/, never following a symlink out of the bag."""
+    data = bag / "data"
+    found: list[Path] = []
+    if not data.is_dir() or data.is_symlink():
+        return found
+    for path in sorted(data.rglob("*")):
+        if path.is_symlink() or not path.is_file():
+            continue
+        if path.name.endswith(WARC_SUFFIXES):
+            found.append(path)
+    return found
+
+
+def verify_bag(bag: Path, processes: int | None = None) -> VerifyReport:
+    from archiver.bag.validate import validate_bag
+    from archiver.warc.check import check_warc
+
+    if not bag.exists():
+        raise ArchiverError(f"{bag}: no such bag (give the bag's folder)", EXIT_USAGE)
+    if not bag.is_dir():
+        raise ArchiverError(f"{bag}: not a folder; a bag is a folder with bagit.txt", EXIT_USAGE)
+    if not (bag / "bagit.txt").exists() and not any(bag.glob("manifest-*.txt")):
+        raise ArchiverError(f"{bag}: not a BagIt bag (no bagit.txt, no manifests)", EXIT_USAGE)
+
+    report = VerifyReport(bag)
+    bag_report = validate_bag(bag, processes=processes)
+    report.problems.extend(bag_report.problems)
+    report.files_checked = bag_report.files_checked
+    report.bytes_checked = bag_report.bytes_checked
+
+    index: dict[str, IndexedRecord] = {}
+    for warc in _warc_files(bag):
+        rel = warc.relative_to(bag).as_posix()
+        result = check_warc(warc, display_path=rel)
+        report.warc_files += 1
+        report.warc_records += result.records
+        report.problems.extend(result.problems)
+        for record_id, (offset, rtype, target, payload_sha) in result.index.items():
+            index[record_id] = IndexedRecord(warc.name, offset, rtype, target, payload_sha)
+
+    if (bag / "data" / LOG_NAME).is_file():
+        report.log_checked = True
+        report.problems.extend(cross_check(bag, index))
+    return report
+
+
+def verify_command(bag: Path, *, as_json: bool = False, processes: int | None = None) -> int:
+    report = verify_bag(bag, processes)
+    if as_json:
+        json.dump(report.to_dict(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        _print_human(report)
+    return EXIT_OK if report.valid else EXIT_INVALID
+
+
+def _print_human(report: VerifyReport) -> None:
+    errors = [p for p in report.problems if p.severity == "error"]
+    warnings = [p for p in report.problems if p.severity == "warning"]
+    for p in errors + warnings:
+        print(p)
+    verdict = "VALID" if report.valid else "INVALID"
+    print(
+        f"{verdict}: {report.bag} — {report.files_checked} files, {report.bytes_checked} bytes "
+        f"checked; {report.warc_files} WARC files, {report.warc_records} records; "
+        f"capture log {'cross-checked' if report.log_checked else 'absent'}; "
+        f"{len(errors)} errors, {len(warnings)} warnings"
+    )

@@ -1,0 +1,130 @@
+"""The capture-log journal survives crashes, and the cross-check catches a log that lies."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from archiver.capturelog import IndexedRecord, Journal, cross_check, dumps_entry, read_entries
+
+
+def entry(url: str, **extra: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "url": url,
+        "outcome": "captured",
+        "started": "2026-11-20T00:00:00.000000Z",
+        "ended": "2026-11-20T00:00:01.000000Z",
+        "records": [
+            {
+                "warc_file": "a.warc.gz",
+                "record_id": f"<urn:uuid:{url[-1]}>",
+                "type": "response",
+                "offset": 100,
+                "length": 50,
+                "target_uri": url,
+            },
+        ],
+        "payload_sha256": "ab" * 32,
+        "text": None,
+    }
+    base.update(extra)
+    return base
+
+
+def test_journal_appends_and_skips_torn_line(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    j = Journal(path)
+    j.append(entry("https://e.org/1"))
+    j.append(entry("https://e.org/2"))
+    j.close()
+    with open(path, "ab") as f:
+        f.write(b'{"url": "https://e.org/3", "outc')  # crash mid-write
+    urls = [e["url"] for e in read_entries(path)]
+    assert urls == ["https://e.org/1", "https://e.org/2"]
+
+
+def test_dumps_entry_is_stable() -> None:
+    a = dumps_entry({"b": 1, "a": "é"})
+    assert a == dumps_entry({"a": "é", "b": 1})
+    assert a.endswith(b"\n") and "é".encode() in a
+
+
+def make_bag(tmp_path: Path, entries: list[dict[str, object]]) -> Path:
+    bag = tmp_path / "bag"
+    (bag / "data" / "text").mkdir(parents=True)
+    (bag / "data" / "capture-log.jsonl").write_bytes(b"".join(dumps_entry(e) for e in entries))
+    return bag
+
+
+def index_for(url: str, offset: int = 100, sha: str = "ab" * 32) -> dict[str, IndexedRecord]:
+    return {f"<urn:uuid:{url[-1]}>": IndexedRecord("a.warc.gz", offset, "response", url, sha)}
+
+
+def test_consistent_log_has_no_problems(tmp_path: Path) -> None:
+    text = b"clean text\n"
+    (tmp_path / "bag" / "data" / "text").mkdir(parents=True)
+    (tmp_path / "bag" / "data" / "text" / "1.txt").write_bytes(text)
+    (tmp_path / "bag" / "data" / "text" / "1.json").write_text("{}")
+    e = entry(
+        "https://e.org/1",
+        text={
+            "path": "text/1.txt",
+            "sidecar": "text/1.json",
+            "sha256": hashlib.sha256(text).hexdigest(),
+        },
+    )
+    (tmp_path / "bag" / "data" / "capture-log.jsonl").write_bytes(dumps_entry(e))
+    assert cross_check(tmp_path / "bag", index_for("https://e.org/1")) == []
+
+
+def test_missing_record_wrong_offset_and_payload(tmp_path: Path) -> None:
+    bag = make_bag(tmp_path, [entry("https://e.org/1"), entry("https://e.org/2")])
+    index = index_for("https://e.org/1", offset=999, sha="cd" * 32)
+    codes = sorted(p.code for p in cross_check(bag, index))
+    assert codes == [
+        "capture-log-payload-mismatch",
+        "capture-log-record-missing",
+        "capture-log-record-moved",
+    ]
+
+
+def test_text_missing_and_changed_and_unlisted(tmp_path: Path) -> None:
+    e1 = entry(
+        "https://e.org/1",
+        text={"path": "text/1.txt", "sidecar": "text/1.json", "sha256": "00" * 32},
+    )
+    bag = make_bag(tmp_path, [e1])
+    (bag / "data" / "text" / "1.txt").write_bytes(b"edited")
+    (bag / "data" / "text" / "stray.txt").write_bytes(b"who put this here")
+    problems = cross_check(bag, index_for("https://e.org/1"))
+    by_code = {p.code: p for p in problems}
+    assert by_code["capture-log-text-mismatch"].path == "data/text/1.txt"
+    assert by_code["capture-log-text-missing"].path == "data/text/1.json"
+    assert by_code["capture-log-unlisted-text"].path == "data/text/stray.txt"
+
+
+def test_bad_json_line_is_reported_with_line_number(tmp_path: Path) -> None:
+    bag = make_bag(tmp_path, [entry("https://e.org/1")])
+    with open(bag / "data" / "capture-log.jsonl", "ab") as f:
+        f.write(b"not json\n")
+    problems = cross_check(bag, index_for("https://e.org/1"))
+    assert [p.path for p in problems] == ["data/capture-log.jsonl:2"]
+    assert problems[0].code == "capture-log-bad-json"
+
+
+def test_text_path_cannot_escape_bag(tmp_path: Path) -> None:
+    (tmp_path / "secret.txt").write_text("outside")
+    e = entry("https://e.org/1", text={"path": "../../secret.txt", "sidecar": "text/1.json"})
+    bag = make_bag(tmp_path, [e])
+    codes = {p.code for p in cross_check(bag, index_for("https://e.org/1"))}
+    assert "capture-log-unsafe-path" in codes
+
+
+def test_unlisted_response_record_is_a_warning(tmp_path: Path) -> None:
+    bag = make_bag(tmp_path, [entry("https://e.org/1")])
+    index = index_for("https://e.org/1")
+    index["<urn:uuid:orphan>"] = IndexedRecord("a.warc.gz", 5000, "response", "https://x/", None)
+    problems = cross_check(bag, index)
+    assert [(p.code, p.severity) for p in problems] == [("capture-log-unlisted-record", "warning")]
+    json.dumps([p.to_dict() for p in problems])

@@ -1,0 +1,90 @@
+"""The command line contract: exit codes and one-line errors, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from archiver import __version__
+
+
+def archiver(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "archiver", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int, mentions: str) -> None:
+    assert proc.returncode == code, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("archiver: ")
+    assert mentions in lines[0]
+
+
+def test_version() -> None:
+    proc = archiver("--version")
+    assert proc.returncode == 0
+    assert __version__ in proc.stdout
+
+
+@pytest.mark.parametrize("verb", ["run", "urls", "verify", "clean"])
+def test_verbs_have_help(verb: str) -> None:
+    proc = archiver(verb, "--help")
+    assert proc.returncode == 0
+    assert verb in proc.stdout
+
+
+def test_run_missing_source(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-collection"
+    proc = archiver("run", str(missing), "--out", str(tmp_path / "out"))
+    assert_one_line_error(proc, 2, str(missing))
+
+
+def test_run_output_not_writable(tmp_path: Path) -> None:
+    doc = tmp_path / "doc.txt"
+    doc.write_text("see https://example.org/a\n", encoding="utf-8")
+    blocker = tmp_path / "out"
+    blocker.write_text("a file where the output folder should be\n")
+    proc = archiver("run", str(doc), "--out", str(blocker))
+    assert_one_line_error(proc, 3, str(blocker))
+
+
+def test_run_document_without_urls(tmp_path: Path) -> None:
+    doc = tmp_path / "doc.txt"
+    doc.write_text("no links here\n", encoding="utf-8")
+    proc = archiver("run", str(doc), "--out", str(tmp_path / "out"))
+    assert_one_line_error(proc, 2, "no http(s) URLs")
+
+
+def test_ignore_robots_needs_a_reason(tmp_path: Path) -> None:
+    doc = tmp_path / "doc.txt"
+    doc.write_text("see https://example.org/a\n", encoding="utf-8")
+    proc = archiver("run", str(doc), "--out", str(tmp_path / "out"), "--ignore-robots", " ")
+    assert_one_line_error(proc, 2, "reason")
+
+
+def test_verify_missing_bag(tmp_path: Path) -> None:
+    proc = archiver("verify", str(tmp_path / "nope"))
+    assert_one_line_error(proc, 2, "no such bag")
+
+
+def test_verify_not_a_bag(tmp_path: Path) -> None:
+    (tmp_path / "folder").mkdir()
+    proc = archiver("verify", str(tmp_path / "folder"))
+    assert_one_line_error(proc, 2, "not a BagIt bag")
+
+
+def test_urls_missing_document(tmp_path: Path) -> None:
+    proc = archiver("urls", str(tmp_path / "missing.txt"))
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "missing.txt" in proc.stderr

@@ -1,0 +1,37 @@
+"""The code base stays ruff-clean: lint findings fail the suite, not just a pre-commit hook."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_ruff_check_is_clean() -> None:
+    ruff = shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed (pip install '.[test]')")
+    proc = subprocess.run(
+        [ruff, "check", "archiver", "tests", "bench"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_package_imports_without_optional_state() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", "import archiver.cli, archiver.run, archiver.verify"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
