@@ -46,6 +46,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         clean=not args.no_clean,
         progress=args.progress,
         name=args.name,
+        tsa=args.tsa,
+        sign_key=args.sign_key,
     )
     return run_command(options)
 
@@ -53,13 +55,69 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     from archiver.verify import verify_command
 
-    return verify_command(Path(args.bag), as_json=args.json, processes=args.processes)
+    return verify_command(
+        Path(args.bag),
+        as_json=args.json,
+        processes=args.processes,
+        tsa_roots=[Path(p) for p in args.tsa_root or []],
+        trusted_keys=[Path(p) for p in args.trusted_key or []],
+        custody_log=Path(args.custody_log) if args.custody_log else None,
+    )
 
 
 def _cmd_clean(args: argparse.Namespace) -> int:
     from archiver.clean.command import clean_command
 
     return clean_command([Path(p) for p in args.warcs], Path(args.out), as_json=args.json)
+
+
+def _cmd_keys_new(args: argparse.Namespace) -> int:
+    from archiver.keys import keys_new_command
+
+    return keys_new_command(Path(args.out), args.name)
+
+
+def _cmd_timestamp(args: argparse.Namespace) -> int:
+    from archiver.timestamp import timestamp_command, tsas_from_options
+
+    return timestamp_command(
+        Path(args.bag),
+        tsas_from_options(args.tsa),
+        timeout=args.timeout,
+        as_json=args.json,
+        custody_log=Path(args.custody_log) if args.custody_log else None,
+        actor=args.actor or "",
+    )
+
+
+def _cmd_sign(args: argparse.Namespace) -> int:
+    from archiver.signing import sign_command
+    from archiver.timestamp import tsas_from_options
+
+    return sign_command(
+        Path(args.bag),
+        Path(args.key),
+        org=args.org,
+        tsas=tsas_from_options(args.tsa),
+        timeout=args.timeout,
+        as_json=args.json,
+        custody_log=Path(args.custody_log) if args.custody_log else None,
+        actor=args.actor or "",
+    )
+
+
+TSA_HELP = (
+    "time-stamping authority as NAME=URL,ROOT.pem[,ROOT2.pem]; repeat for each TSA "
+    "(default: ARCHIVER_TSA)"
+)
+
+
+def _add_anchor_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tsa", action="append", metavar="NAME=URL,ROOT.pem", help=TSA_HELP)
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds per TSA (30)")
+    p.add_argument("--custody-log", help="custody log to append to (default: beside the bag)")
+    p.add_argument("--actor", help="who is doing this (recorded in the custody log)")
+    p.add_argument("--json", action="store_true", help="machine-readable result")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--organisation", help="Source-Organization for bag-info.txt")
     who.add_argument("--contact-name", help="Contact-Name for bag-info.txt")
     who.add_argument("--contact-email", help="contact email (also sent in User-Agent and From)")
+    trust = p.add_argument_group("trusted time and signature (docs/provenance.md)")
+    trust.add_argument("--tsa", action="append", metavar="NAME=URL,ROOT.pem", help=TSA_HELP)
+    trust.add_argument("--sign-key", metavar="KEY.pem", help="Ed25519 key to sign the bag with")
     p.add_argument("--no-clean", action="store_true", help="skip text extraction")
     p.add_argument(
         "--progress",
@@ -123,7 +184,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("bag", metavar="BAG")
     p.add_argument("--json", action="store_true", help="machine-readable report")
     p.add_argument("--processes", type=int, help="hashing threads (default: all cores)")
+    p.add_argument("--tsa-root", action="append", metavar="PEM", help="extra trusted TSA root")
+    p.add_argument(
+        "--trusted-key", action="append", metavar="PEM", help="public key the signer must match"
+    )
+    p.add_argument("--custody-log", help="custody log to check the bag's copy against")
     p.set_defaults(func=_cmd_verify)
+
+    p = verbs.add_parser("timestamp", help="add RFC 3161 timestamps to a sealed bag")
+    p.add_argument("bag", metavar="BAG")
+    _add_anchor_options(p)
+    p.set_defaults(func=_cmd_timestamp)
+
+    p = verbs.add_parser("sign", help="sign a sealed bag (Ed25519) and timestamp the signature")
+    p.add_argument("bag", metavar="BAG")
+    p.add_argument("--key", required=True, metavar="KEY.pem", help="private key file")
+    p.add_argument("--org", default="", help="organisation named in the signed statement")
+    _add_anchor_options(p)
+    p.set_defaults(func=_cmd_sign)
+
+    p = verbs.add_parser("keys", help="manage signing keys")
+    keys = p.add_subparsers(dest="keys_verb", metavar="ACTION")
+    keys.required = True
+    k = keys.add_parser("new", help="make an Ed25519 key pair (the private key never enters a bag)")
+    k.add_argument("--out", default=".", help="folder for the key files (default: .)")
+    k.add_argument("--name", default="archiver-signing", help="file name stem")
+    k.set_defaults(func=_cmd_keys_new)
 
     p = verbs.add_parser("clean", help="extract text from the HTML and PDF records of WARCs")
     p.add_argument("warcs", nargs="+", metavar="WARC")

@@ -58,6 +58,8 @@ class RunOptions:
     ignore_robots: str | None = None
     clean: bool = True
     progress: str = "auto"
+    tsa: list[str] | None = None  # NAME=URL,ROOT.pem values; None: ARCHIVER_TSA
+    sign_key: str | None = None
 
 
 @dataclass
@@ -74,7 +76,7 @@ class RunPlan:
     name: str
     description: str
     seeds: dict[str, SeedPlan]
-    local_documents: list[Path]
+    local_documents: list[tuple[str, Path]]  # (name under data/sources/, file)
     collection_toml: Path | None
     overrides: dict[str, Any]
     curator_name: str = ""
@@ -86,7 +88,7 @@ class RunPlan:
         h = hashlib.sha256()
         for url in sorted(self.seeds):
             h.update(url.encode() + b"\n")
-        for doc in self.local_documents:
+        for _, doc in self.local_documents:
             h.update(str(doc.resolve()).encode() + b"\n")
         return h.hexdigest()[:16]
 
@@ -101,7 +103,7 @@ def plan_run(sources: list[str], default_hops: int | None) -> RunPlan:
     from archiver.urls import find_urls, normalize_url
 
     seeds: dict[str, SeedPlan] = {}
-    local_docs: list[Path] = []
+    local_docs: list[tuple[str, Path]] = []
     names: list[str] = []
     descriptions: list[str] = []
     overrides: dict[str, Any] = {}
@@ -118,9 +120,20 @@ def plan_run(sources: list[str], default_hops: int | None) -> RunPlan:
             seed.citations.append(citation)
 
     def add_document_file(path: Path) -> None:
-        local_docs.append(path)
+        # Citations name the document as it is kept in the bag (data/sources/NAME), not the
+        # operator's local path, so the log reads the same on any machine.
+        taken = {name for name, _ in local_docs}
+        name, n = path.name, 1
+        while name in taken:  # two documents called report.pdf from different folders
+            n += 1
+            name = f"{path.stem}-{n}{path.suffix}"
+        local_docs.append((name, path))
+        in_bag = f"sources/{name}"
         for c in find_urls(path):
-            add(c.url, 0, {"document": c.document, "locator": c.locator, "cited_as": c.cited_as})
+            locator = c.locator
+            if locator.startswith(c.document):
+                locator = in_bag + locator[len(c.document) :]
+            add(c.url, 0, {"document": in_bag, "locator": locator, "cited_as": c.cited_as})
 
     for source in sources:
         if _is_url(source):
@@ -144,8 +157,8 @@ def plan_run(sources: list[str], default_hops: int | None) -> RunPlan:
             names.append(coll.name)
             descriptions.append(coll.description or coll.title or coll.name)
             overrides.update(coll.capture_overrides)
-            curator_name = coll.curator_name or curator_name
-            curator_email = coll.curator_email or curator_email
+            curator_name = coll.curator.name or curator_name
+            curator_email = coll.curator.email or curator_email
             organisation = coll.organisation or organisation
             coll_hops = overrides.get("hops", default_hops)
             for doc in coll.documents:
@@ -154,7 +167,11 @@ def plan_run(sources: list[str], default_hops: int | None) -> RunPlan:
                     add(
                         doc.url,
                         1 if hops is None else hops,
-                        {"document": "collection.toml", "locator": "document", "cited_as": doc.url},
+                        {
+                            "document": "collection.toml",
+                            "locator": "document",
+                            "cited_as": doc.cited_as,
+                        },
                     )
                 if doc.file is not None:
                     add_document_file(doc.file)
@@ -306,20 +323,29 @@ class _Runner:
             self.progress.url_done(entry)
 
     def _clean(self, entry: dict[str, Any], result: Any) -> dict[str, str] | None:
-        from archiver.clean import extract
+        from archiver.clean import MAX_HTML_BYTES, MAX_PDF_BYTES, extract, unreadable
         from archiver.clean.sidecar import SourceRef, write_outputs
 
         ref = result.response_record
         try:
-            data = Path(result.payload_path).read_bytes()
-            with self.clean_lock:
-                extraction = extract(
-                    data,
-                    entry.get("final_url") or entry["url"],
-                    result.content_type,
-                    http_charset=_charset(result.content_type),
-                    capture_date=_parse_time(entry.get("ended")),
+            payload = Path(result.payload_path)
+            is_pdf = "pdf" in (result.content_type or "").lower()
+            limit = MAX_PDF_BYTES if is_pdf else MAX_HTML_BYTES
+            size = payload.stat().st_size
+            if size > limit:  # memory stays bounded: a huge body is kept, but not cleaned
+                extraction = unreadable(
+                    f"payload of {size} bytes exceeds the cleaner's limit of {limit} bytes",
+                    "pdf" if is_pdf else "html",
                 )
+            else:
+                with self.clean_lock:
+                    extraction = extract(
+                        payload.read_bytes(),
+                        entry.get("final_url") or entry["url"],
+                        result.content_type,
+                        http_charset=_charset(result.content_type),
+                        capture_date=_parse_time(entry.get("ended")),
+                    )
             source = SourceRef(
                 warc_file=ref.warc_file,
                 record_id=ref.record_id,
@@ -335,7 +361,11 @@ class _Runner:
             with self.lock:
                 self.text_errors += 1
             return {"error": f"{type(err).__name__}: {err}"}
-        return {"path": out.text_path, "sidecar": out.sidecar_path, "sha256": out.text_sha256}
+        return {
+            "path": f"text/{out.text_name}",
+            "sidecar": f"text/{out.sidecar_name}",
+            "sha256": out.text_sha256,
+        }
 
 
 def _charset(content_type: str | None) -> str | None:
@@ -360,10 +390,14 @@ def _parse_time(value: str | None) -> datetime | None:
 def run_command(options: RunOptions) -> int:
     from archiver.bag.writer import BagBuilder
     from archiver.capture import Seed, crawl
+    from archiver.timestamp import tsas_from_options
     from archiver.warc.writer import WarcWriter
 
     plan = plan_run(options.sources, options.hops)
     settings = build_settings(plan, options)
+    tsas = tsas_from_options(options.tsa)  # a bad --tsa fails before anything is captured
+    if options.sign_key and not Path(options.sign_key).is_file():
+        raise ArchiverError(f"{options.sign_key}: signing key not found (--sign-key)", EXIT_USAGE)
     out = options.out
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -398,15 +432,15 @@ def run_command(options: RunOptions) -> int:
             "software": SOFTWARE,
         }
         _write_json_atomic(builder.staging / STATE_NAME, state)
-        for doc in plan.local_documents:
-            builder.add_payload_file(f"sources/{doc.name}", doc)
+        for name_in_bag, doc in plan.local_documents:
+            builder.add_payload_file(f"sources/{name_in_bag}", doc)
         if plan.collection_toml is not None:
             builder.add_payload_file("collection.toml", plan.collection_toml)
 
     staging: Path = builder.staging
     journal_path = staging / JOURNAL_NAME
     done = {e["url"] for e in read_entries(journal_path) if "url" in e}
-    _salvage_open_warcs(staging / "data" / "warcs", builder)
+    _recover_staging(builder)
 
     runner = _Runner(plan, settings, options)
     runner.builder = builder
@@ -461,6 +495,7 @@ def run_command(options: RunOptions) -> int:
         ("Capture-Operator", settings.operator or "(not given)"),
         ("Capture-Software", f"archiver {__version__}; Python {platform.python_version()}"),
     ]
+    _write_summary(builder, bag_info, entries, settings)
     try:
         bag_path = builder.seal(bag_info)
     except OSError as err:
@@ -468,6 +503,7 @@ def run_command(options: RunOptions) -> int:
             f"{staging}: could not seal the bag ({err.strerror}); the staging folder is kept",
             EXIT_RUN_FAILED,
         ) from err
+    _anchor(bag_path, out, entries, settings, tsas, options, started, ended)
     for line in runner.progress.summary_lines():
         print(line, file=sys.stderr)
     if runner.text_errors:
@@ -480,17 +516,88 @@ def run_command(options: RunOptions) -> int:
     return EXIT_OK
 
 
-def _salvage_open_warcs(warc_dir: Path, builder: Any) -> None:
-    """A crash leaves ``.warc.gz.open`` files: keep their complete records and add them."""
-    if not warc_dir.is_dir():
-        return
-    from archiver.hashing import hash_file
+def _write_summary(
+    builder: Any, bag_info: list[tuple[str, str]], entries: list[dict[str, Any]], settings: Settings
+) -> None:
+    """The human-readable provenance summary goes into the payload, so the manifests cover it."""
+    from archiver.summary import render_summary
+
+    facts = {**settings.to_dict(), "effective_user_agent": settings.effective_user_agent()}
+    html, text = render_summary(bag_info, entries, facts)
+    with builder.open_payload("provenance-summary.html") as f:
+        f.write(html.encode("utf-8"))
+    with builder.open_payload("provenance-summary.txt") as f:
+        f.write(text.encode("utf-8"))
+
+
+def _anchor(
+    bag: Path,
+    out: Path,
+    entries: list[dict[str, Any]],
+    settings: Settings,
+    tsas: list[Any],
+    options: RunOptions,
+    started: datetime,
+    ended: datetime,
+) -> None:
+    """After sealing: custody events, trusted timestamps, signature. Never unseals the bag.
+
+    A TSA that is down is reported with the command that retries it later; the bag is kept.
+    """
+    from archiver import custody
+    from archiver.signing import sign_bag
+    from archiver.timestamp import timestamp_bag
+
+    log = out / custody.LOG_NAME
+    actor = settings.operator or "(not given)"
+    details = {"urls": len(entries), "capture_start": _utc(started), "capture_end": _utc(ended)}
+    custody.append_event(log, "captured", bag=bag, actor=actor, details=details)
+    custody.append_event(log, "sealed", bag=bag, actor=actor)
+    if tsas:
+        for result in timestamp_bag(bag, tsas, custody_log=log, actor=actor):
+            if not result.ok:
+                print(
+                    f"  timestamp: {result.name} failed ({result.error}); add it later with "
+                    f"`archiver timestamp {bag} --tsa ...`",
+                    file=sys.stderr,
+                )
+    else:
+        custody.copy_into_bag(log, bag)
+        print(
+            "  no TSA configured: the bag has no trusted timestamp yet "
+            f"(add one with `archiver timestamp {bag} --tsa NAME=URL,ROOT.pem`)",
+            file=sys.stderr,
+        )
+    if options.sign_key:
+        sign_bag(
+            bag,
+            Path(options.sign_key),
+            org=settings.organisation,
+            tsas=tsas,
+            custody_log=log,
+            actor=actor,
+        )
+
+
+def _recover_staging(builder: Any) -> None:
+    """Make an interrupted staging folder consistent before capturing the rest.
+
+    A crash can leave a ``.warc.gz.open`` file (its complete records are kept and it is closed),
+    a closed WARC whose digests were not journaled yet (hashed and recorded: its records are
+    complete), or a text cut off mid-write (removed: its URL was not journaled as done, so it is
+    captured and cleaned again).
+    """
     from archiver.warc.writer import salvage_open_file
 
-    for open_file in sorted(warc_dir.glob("*.open")):
-        final = salvage_open_file(open_file)
-        if final is not None:
-            builder.record_payload(f"warcs/{final.name}", hash_file(final))
+    warc_dir = builder.staging / "data" / "warcs"
+    if warc_dir.is_dir():
+        for open_file in sorted(warc_dir.glob("*.open")):
+            salvage_open_file(open_file)
+    for rel in builder.unrecorded_files():
+        if rel.startswith("warcs/") and rel.endswith((".warc.gz", ".warc")):
+            builder.adopt_existing(rel)
+        else:
+            builder.discard(rel)
 
 
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ class VerifyReport:
     warc_files: int = 0
     warc_records: int = 0
     log_checked: bool = False
+    provenance: Any = None  # archiver.anchors.ProvenanceReport
 
     @property
     def valid(self) -> bool:
@@ -50,6 +52,7 @@ class VerifyReport:
             "errors": sum(p.severity == "error" for p in self.problems),
             "warnings": sum(p.severity == "warning" for p in self.problems),
             "problems": [p.to_dict() for p in self.problems],
+            "provenance": self.provenance.to_dict() if self.provenance is not None else None,
         }
 
 
@@ -67,7 +70,14 @@ def _warc_files(bag: Path) -> list[Path]:
     return found
 
 
-def verify_bag(bag: Path, processes: int | None = None) -> VerifyReport:
+def verify_bag(
+    bag: Path,
+    processes: int | None = None,
+    *,
+    tsa_roots: Sequence[Path] = (),
+    trusted_keys: Sequence[Path] = (),
+    custody_log: Path | None = None,
+) -> VerifyReport:
     from archiver.bag.validate import validate_bag
     from archiver.warc.check import check_warc
 
@@ -97,11 +107,28 @@ def verify_bag(bag: Path, processes: int | None = None) -> VerifyReport:
     if (bag / "data" / LOG_NAME).is_file():
         report.log_checked = True
         report.problems.extend(cross_check(bag, index))
+
+    from archiver.anchors import verify_provenance
+
+    report.provenance = verify_provenance(
+        bag, extra_roots=tsa_roots, trusted_keys=trusted_keys, custody_log=custody_log
+    )
+    report.problems.extend(report.provenance.problems)
     return report
 
 
-def verify_command(bag: Path, *, as_json: bool = False, processes: int | None = None) -> int:
-    report = verify_bag(bag, processes)
+def verify_command(
+    bag: Path,
+    *,
+    as_json: bool = False,
+    processes: int | None = None,
+    tsa_roots: Sequence[Path] = (),
+    trusted_keys: Sequence[Path] = (),
+    custody_log: Path | None = None,
+) -> int:
+    report = verify_bag(
+        bag, processes, tsa_roots=tsa_roots, trusted_keys=trusted_keys, custody_log=custody_log
+    )
     if as_json:
         json.dump(report.to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -115,6 +142,13 @@ def _print_human(report: VerifyReport) -> None:
     warnings = [p for p in report.problems if p.severity == "warning"]
     for p in errors + warnings:
         print(p)
+    if report.provenance is not None:
+        from archiver.timestamp import describe_check
+
+        for check in report.provenance.token_checks:
+            print(describe_check(check))
+        if report.provenance.signed_by:
+            print(f"signed by {report.provenance.signed_by}")
     verdict = "VALID" if report.valid else "INVALID"
     print(
         f"{verdict}: {report.bag} — {report.files_checked} files, {report.bytes_checked} bytes "

@@ -1,0 +1,161 @@
+"""Check a bag against a BagIt profile (bagit-profiles 1.4.0 JSON), reporting every problem.
+
+Our own check because the reference validator (bagit_profile 1.3.1) stops at the first
+failure of each rule, fetches profiles over the network unless told otherwise, and ignores
+Payload-Files-Required/Allowed, Data-Empty and Fetch.txt-Required, which our profile relies on.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from archiver.bag.tagfiles import parse_bag_info, parse_bagit_txt, read_tag_lines
+from archiver.errors import EXIT_USAGE, ArchiverError
+from archiver.problems import Problem
+
+DEFAULT_PROFILE = Path(__file__).resolve().parents[2] / "manifests" / "archiver-bagit-profile.json"
+# What a conforming bag's bag-info.txt gives as BagIt-Profile-Identifier (archiver.run uses it).
+PROFILE_IDENTIFIER = "https://archiver.invalid/manifests/archiver-bagit-profile.json"
+_RESERVED_TAG_FILES = ("bagit.txt", "bag-info.txt", "fetch.txt")
+
+
+def load_profile(profile_path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a profile file; a missing or malformed one is a one-line error."""
+    try:
+        with open(profile_path, encoding="utf-8") as f:
+            profile = json.load(f)
+    except OSError as e:
+        raise ArchiverError(f"{profile_path}: cannot read the profile ({e.strerror})") from e
+    except json.JSONDecodeError as e:
+        raise ArchiverError(
+            f"{profile_path}: not a JSON BagIt profile (line {e.lineno}: {e.msg})"
+        ) from e
+    if not isinstance(profile, dict) or "BagIt-Profile-Info" not in profile:
+        raise ArchiverError(f"{profile_path}: no BagIt-Profile-Info: not a BagIt profile")
+    return profile
+
+
+def _files(root: Path) -> list[str]:
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        base = Path(dirpath).relative_to(root).as_posix()
+        for name in filenames:
+            out.append(name if base == "." else f"{base}/{name}")
+    return sorted(out)
+
+
+def check_profile(
+    bag_path: str | os.PathLike[str], profile_path: str | os.PathLike[str] = DEFAULT_PROFILE
+) -> list[Problem]:
+    """Every way the bag at ``bag_path`` breaks the profile's rules (empty list: conforms)."""
+    profile = load_profile(profile_path)
+    root = Path(bag_path)
+    if not root.is_dir():
+        raise ArchiverError(
+            f"{bag_path}: not a bag directory; give the folder that holds bagit.txt", EXIT_USAGE
+        )
+    problems: list[Problem] = []
+    ignored: list[Problem] = []  # RFC problems are validate_bag's business
+
+    def add(code: str, path: str, message: str) -> None:
+        problems.append(Problem(f"profile-{code}", path, message))
+
+    identifier = profile["BagIt-Profile-Info"].get("BagIt-Profile-Identifier", "")
+    files = _files(root)
+    root_files = [f for f in files if "/" not in f]
+    payload = [f for f in files if f.startswith("data/")]
+
+    bagit = None
+    if (root / "bagit.txt").is_file():
+        bagit = parse_bagit_txt((root / "bagit.txt").read_bytes()[:65536], ignored)
+    accept = profile.get("Accept-BagIt-Version")
+    if accept and (bagit is None or bagit.version_text not in accept):
+        found = bagit.version_text if bagit else "none"
+        add("bagit-version", "bagit.txt", f"BagIt version {found} is not one of {accept}")
+
+    # bag-info.txt
+    items: list[tuple[str, str]] = []
+    if (root / "bag-info.txt").is_file():
+        version = bagit.version if bagit else (1, 0)
+        encoding = bagit.encoding if bagit else "utf-8"
+        lines = read_tag_lines(root / "bag-info.txt", "bag-info.txt", encoding, version, ignored)
+        items = parse_bag_info(lines, version, ignored)
+    elif profile.get("Bag-Info"):
+        add("bag-info-missing", "bag-info.txt", "the profile requires bag-info.txt")
+    values: dict[str, list[str]] = defaultdict(list)
+    for label, value in items:
+        values[label].append(value)
+    declared = values.get("BagIt-Profile-Identifier", [])
+    if identifier and declared and identifier not in declared:
+        add(
+            "identifier",
+            "bag-info.txt",
+            f"BagIt-Profile-Identifier is {declared[0]!r}, not this profile ({identifier})",
+        )
+    for tag, rule in profile.get("Bag-Info", {}).items():
+        got = values.get(tag, [])
+        if rule.get("required") and not any(v.strip() for v in got):
+            add("tag-missing", "bag-info.txt", f"required element {tag} is missing or empty")
+        allowed = rule.get("values")
+        for v in got:
+            if allowed and v not in allowed:
+                add("tag-value", "bag-info.txt", f"{tag} is {v!r}; allowed: {allowed}")
+        if rule.get("repeatable") is False and len(got) > 1:
+            add("tag-repeated", "bag-info.txt", f"{tag} appears {len(got)} times; allowed once")
+
+    # manifests
+    for kind, prefix in (("Manifests", "manifest-"), ("Tag-Manifests", "tagmanifest-")):
+        present = sorted(f[len(prefix) : -4] for f in root_files if f.startswith(prefix))
+        present = [a for a in present if f"{prefix}{a}.txt" in root_files]
+        for alg in profile.get(f"{kind}-Required", []):
+            if alg not in present:
+                add(f"{kind.lower()}-required", f"{prefix}{alg}.txt", f"{kind} requires {alg}")
+        allowed_algs = profile.get(f"{kind}-Allowed")
+        if allowed_algs is not None:
+            for alg in present:
+                if alg not in allowed_algs:
+                    add(
+                        f"{kind.lower()}-allowed",
+                        f"{prefix}{alg}.txt",
+                        f"{alg} is not among the allowed {kind.lower()}: {allowed_algs}",
+                    )
+
+    # fetch.txt, payload, serialization
+    has_fetch = "fetch.txt" in root_files
+    if has_fetch and profile.get("Allow-Fetch.txt", True) is False:
+        add("fetch-not-allowed", "fetch.txt", "the profile does not allow fetch.txt")
+    if not has_fetch and profile.get("Fetch.txt-Required") is True:
+        add("fetch-required", "fetch.txt", "the profile requires fetch.txt")
+    if profile.get("Data-Empty") is True:
+        sizes = [(root / f).stat().st_size for f in payload]
+        if len(sizes) > 1 or any(sizes):
+            add("data-not-empty", "data", "the profile requires an empty payload")
+    if profile.get("Serialization") == "required":
+        add("serialization", "", "the profile requires a serialized (archived) bag")
+
+    # tag and payload files
+    tag_files = [f for f in files if not f.startswith("data/")]
+    for required in profile.get("Tag-Files-Required", []):
+        if required not in tag_files:
+            add("tag-file-required", required, "the profile requires this tag file")
+    allowed_tags = profile.get("Tag-Files-Allowed")
+    if allowed_tags is not None:
+        for f in tag_files:
+            reserved = f in _RESERVED_TAG_FILES or f.startswith(("manifest-", "tagmanifest-"))
+            if not reserved and not any(fnmatch.fnmatchcase(f, g) for g in allowed_tags):
+                add("tag-file-allowed", f, "this tag file is not allowed by the profile")
+    for required in profile.get("Payload-Files-Required", []):
+        if not any(fnmatch.fnmatchcase(f, required) for f in payload):
+            add("payload-file-required", required, "the profile requires this payload file")
+    allowed_payload = profile.get("Payload-Files-Allowed")
+    if allowed_payload is not None:
+        for f in payload:
+            if not any(fnmatch.fnmatchcase(f, g) for g in allowed_payload):
+                add("payload-file-allowed", f, "this payload file is not allowed by the profile")
+    return problems

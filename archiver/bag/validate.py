@@ -1,0 +1,549 @@
+"""RFC 8493 validation that reports every problem, per file, with a stable code.
+
+Why our own: bagit-python (the usual tool) stops at the first error, passes a 1.0 bag whose
+file is missing from one manifest, accepts malformed bagit.txt and can be steered outside the
+bag by a crafted manifest. Here the bag is walked once with ``lstat`` (symlinks are reported,
+never followed), manifests are streamed and checked against that walk, and only files the walk
+found inside the bag are ever opened. Fixity reads each file once for all its algorithms.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from archiver.bag import paths as bagpaths
+from archiver.bag.fixity import (
+    ALGORITHMS,
+    WEAK_ALGORITHMS,
+    HashJob,
+    HashResult,
+    hash_files,
+    hexdigest_length,
+)
+from archiver.bag.report import BagReport
+from archiver.bag.tagfiles import (
+    BagitTxt,
+    parse_bag_info,
+    parse_bagit_txt,
+    parse_fetch_line,
+    parse_manifest_line,
+    read_tag_lines,
+)
+from archiver.errors import EXIT_USAGE, ArchiverError
+from archiver.problems import Problem, Severity
+
+__all__ = ["BagReport", "validate_bag"]
+
+_MANIFEST_NAME = re.compile(r"^(tag)?manifest-(.+)\.txt$")
+_SINGLETONS = ("Bagging-Date", "Bag-Size", "Payload-Oxum", "Bag-Group-Identifier", "Bag-Count")
+_MAX_BAGIT_TXT = 64 * 1024
+
+
+@dataclass
+class _Manifest:
+    rel: str
+    kind: Literal["payload", "tag"]
+    algorithm: str | None  # hashlib name; None when unknown
+    # resolved bag-relative path -> [(checksum, line)]
+    entries: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+
+@dataclass
+class _Walk:
+    files: dict[str, int] = field(default_factory=dict)  # regular files -> size
+    dirs: set[str] = field(default_factory=set)
+
+
+def _walk(root: str, problems: list[Problem]) -> _Walk:
+    """List every entry under the bag with lstat semantics; never descend through a link."""
+    walk = _Walk()
+    stack = [""]
+    while stack:
+        d = stack.pop()
+        try:
+            it = os.scandir(os.path.join(root, d) if d else root)
+        except OSError as e:
+            problems.append(Problem("dir-unreadable", d, f"cannot list: {e.strerror}"))
+            continue
+        with it:
+            for entry in it:
+                rel = f"{d}/{entry.name}" if d else entry.name
+                shown = bagpaths.encode_path(rel)
+                try:
+                    if entry.is_symlink():
+                        problems.append(
+                            Problem(
+                                "symlink-in-bag",
+                                shown,
+                                "is a symbolic link; a bag must hold real files (not followed)",
+                            )
+                        )
+                    elif entry.is_dir(follow_symlinks=False):
+                        walk.dirs.add(rel)
+                        stack.append(rel)
+                    elif entry.is_file(follow_symlinks=False):
+                        walk.files[rel] = entry.stat(follow_symlinks=False).st_size
+                    else:
+                        problems.append(
+                            Problem(
+                                "special-file-in-bag",
+                                shown,
+                                "is a device, FIFO or socket; a bag must hold regular files",
+                            )
+                        )
+                except OSError as e:
+                    problems.append(Problem("file-unreadable", shown, f"cannot stat: {e.strerror}"))
+    return walk
+
+
+class _Validator:
+    def __init__(self, root: str, fast: bool, workers: int | None) -> None:
+        self.root = root
+        self.fast = fast
+        self.workers = workers
+        self.problems: list[Problem] = []
+        self.walk = _Walk()
+        self.bagit = BagitTxt((1, 0), "utf-8", "")
+        self.manifests: list[_Manifest] = []
+        self.fetch_paths: dict[str, str] = {}  # path -> length
+        self._nfc_index: dict[str, list[str]] | None = None
+        self.report = BagReport(root, fast=fast)
+        self.on_progress: Callable[[HashResult], None] | None = None
+
+    # -- helpers ---------------------------------------------------------------------------
+    def add(self, code: str, path: str, message: str, severity: Severity = "error") -> None:
+        self.problems.append(Problem(code, bagpaths.encode_path(path), message, severity))
+
+    def lines(self, rel: str) -> Iterator[tuple[int, str]]:
+        return read_tag_lines(
+            Path(self.root, rel), rel, self.bagit.encoding, self.bagit.version, self.problems
+        )
+
+    def resolve(self, raw: str) -> tuple[str, str | None]:
+        """Decode a manifest path; return (path, why it is unsafe or None)."""
+        version = self.bagit.version
+        path = bagpaths.decode_path(raw, version)
+        if version < (1, 0) and path not in self.walk.files:
+            # bagit-python encodes CR/LF even in 0.97 bags: accept that when it names a file.
+            alt = bagpaths.decode_path(raw, (1, 0))
+            if alt in self.walk.files:
+                path = alt
+        reason = bagpaths.unsafe_reason(path)
+        if reason is None and not bagpaths.is_inside(self.root, os.path.join(self.root, path)):
+            reason = "the path resolves outside the bag"
+        return path, reason
+
+    def nfc_match(self, path: str) -> str | None:
+        """The one file on disk whose NFC form equals ``path``'s, if exactly one."""
+        if self._nfc_index is None:
+            self._nfc_index = defaultdict(list)
+            for f in self.walk.files:
+                self._nfc_index[bagpaths.nfc(f)].append(f)
+        hits = self._nfc_index.get(bagpaths.nfc(path), [])
+        return hits[0] if len(hits) == 1 else None
+
+    @property
+    def payload_manifests(self) -> list[_Manifest]:
+        return [m for m in self.manifests if m.kind == "payload"]
+
+    @property
+    def tag_manifests(self) -> list[_Manifest]:
+        return [m for m in self.manifests if m.kind == "tag"]
+
+    # -- steps -----------------------------------------------------------------------------
+    def run(self) -> BagReport:
+        self.walk = _walk(self.root, self.problems)
+        self.check_bagit_txt()
+        if "data" not in self.walk.dirs:
+            self.add("payload-dir-missing", "data", "the bag has no data/ payload directory")
+        self.read_manifests()
+        self.read_fetch()
+        self.check_completeness()
+        self.check_tag_manifests()
+        self.check_bag_info()
+        self.lint()
+        if not self.fast:
+            self.check_fixity()
+        self.report.problems = self.problems
+        self.report.version = self.bagit.version_text or None
+        self.report.algorithms = sorted({m.algorithm for m in self.manifests if m.algorithm})
+        return self.report
+
+    def check_bagit_txt(self) -> None:
+        if "bagit.txt" not in self.walk.files:
+            self.add("bagit-txt-missing", "bagit.txt", "the bag has no bagit.txt")
+            return
+        with open(os.path.join(self.root, "bagit.txt"), "rb") as f:
+            data = f.read(_MAX_BAGIT_TXT)
+        self.bagit = parse_bagit_txt(data, self.problems)
+        if self.bagit.version < (1, 0) and self.bagit.version_text:
+            self.add(
+                "bagit-version-old",
+                "bagit.txt",
+                f"BagIt {self.bagit.version_text} predates RFC 8493 (1.0)",
+                "warning",
+            )
+
+    def read_manifests(self) -> None:
+        for rel in sorted(f for f in self.walk.files if "/" not in f):
+            m = _MANIFEST_NAME.match(rel)
+            if not m:
+                continue
+            label = m.group(2)
+            normal = re.sub(r"[^a-z0-9]", "", label.lower())
+            if normal != label:
+                self.add(
+                    "manifest-algorithm-name",
+                    rel,
+                    f"the algorithm should be written {normal!r} (lower case, letters and digits)",
+                    "warning",
+                )
+            algorithm = ALGORITHMS.get(normal)
+            if algorithm is None:
+                self.add(
+                    "manifest-algorithm-unknown",
+                    rel,
+                    f"unknown algorithm {label!r}: its checksums cannot be verified",
+                )
+            manifest = _Manifest(rel, "tag" if m.group(1) else "payload", algorithm)
+            self.parse_manifest(manifest)
+            self.manifests.append(manifest)
+        if not self.payload_manifests:
+            self.add("payload-manifest-missing", "", "the bag has no manifest-<algorithm>.txt")
+        elif all(m.algorithm in WEAK_ALGORITHMS for m in self.payload_manifests):
+            self.add(
+                "manifest-weak-algorithm",
+                "",
+                "payload checksums use only MD5/SHA-1; add a SHA-256 or SHA-512 manifest",
+                "warning",
+            )
+        if not self.tag_manifests:
+            self.add(
+                "tagmanifest-missing",
+                "",
+                "no tagmanifest: changes to bag-info.txt and manifests go undetected",
+                "warning",
+            )
+
+    def parse_manifest(self, manifest: _Manifest) -> None:
+        rel = manifest.rel
+        expected_len = hexdigest_length(manifest.algorithm) if manifest.algorithm else None
+        v10 = self.bagit.version >= (1, 0)
+        for n, text in self.lines(rel):
+            line = parse_manifest_line(n, text, rel, self.problems)
+            if line is None:
+                continue
+            path, unsafe = self.resolve(line.raw_path)
+            if unsafe:
+                self.add("path-unsafe", rel, f"line {n}: {line.raw_path!r}: {unsafe}")
+                continue
+            if manifest.kind == "payload" and not path.startswith("data/"):
+                self.add(
+                    "payload-manifest-path-outside-data",
+                    rel,
+                    f"line {n}: {line.raw_path!r} is not under data/",
+                )
+                continue
+            if manifest.kind == "tag":
+                if path.startswith("data/"):
+                    self.add(
+                        "tagmanifest-lists-payload", rel, f"line {n}: lists payload file {path!r}"
+                    )
+                    continue
+                if path.startswith("tagmanifest-"):
+                    self.add(
+                        "tagmanifest-lists-tagmanifest",
+                        rel,
+                        f"line {n}: lists tag manifest {path!r}",
+                    )
+                    continue
+            if expected_len is not None and (
+                len(line.checksum) != expected_len or not re.fullmatch(r"[0-9a-f]+", line.checksum)
+            ):
+                self.add(
+                    "manifest-checksum-malformed",
+                    rel,
+                    f"line {n}: {line.checksum!r} is not a {expected_len}-digit hex digest",
+                )
+            if path not in self.walk.files and (alt := self.nfc_match(path)) is not None:
+                self.add(
+                    "path-normalization-mismatch",
+                    rel,
+                    f"line {n}: {path!r} matches the file {alt!r} only after Unicode normalization",
+                    "warning",
+                )
+                path = alt
+            previous = manifest.entries.setdefault(path, [])
+            if previous:
+                same = all(c == line.checksum for c, _ in previous)
+                if v10 or not same:
+                    self.add(
+                        "manifest-duplicate-entry",
+                        rel,
+                        f"line {n}: {path!r} is listed more than once"
+                        + ("" if same else " with different checksums"),
+                    )
+                else:
+                    self.add(
+                        "manifest-duplicate-entry",
+                        rel,
+                        f"line {n}: {path!r} is listed more than once (same checksum)",
+                        "warning",
+                    )
+            previous.append((line.checksum, n))
+
+    def read_fetch(self) -> None:
+        if "fetch.txt" not in self.walk.files:
+            return
+        for n, text in self.lines("fetch.txt"):
+            line = parse_fetch_line(n, text, self.problems)
+            if line is None:
+                continue
+            path, unsafe = self.resolve(line.raw_path)
+            if unsafe:
+                self.add("path-unsafe", "fetch.txt", f"line {n}: {line.raw_path!r}: {unsafe}")
+                continue
+            if not path.startswith("data/"):
+                self.add(
+                    "fetch-path-outside-data",
+                    "fetch.txt",
+                    f"line {n}: {line.raw_path!r} is not a payload path",
+                )
+                continue
+            self.fetch_paths[path] = line.length
+            for m in self.payload_manifests:
+                if path not in m.entries:
+                    self.add(
+                        "fetch-file-not-in-manifest",
+                        path,
+                        f"fetch.txt line {n} lists it but {m.rel} does not",
+                    )
+            if path not in self.walk.files:
+                self.add(
+                    "fetch-file-absent",
+                    path,
+                    f"listed in fetch.txt (line {n}) but not yet fetched: the bag is incomplete",
+                )
+            elif line.length.isdigit() and int(line.length) != self.walk.files[path]:
+                self.add(
+                    "fetch-length-mismatch",
+                    path,
+                    f"fetch.txt line {n} gives {line.length} bytes, the file has "
+                    f"{self.walk.files[path]}",
+                    "warning",
+                )
+
+    def check_completeness(self) -> None:
+        missing: dict[str, list[str]] = defaultdict(list)
+        for m in self.manifests:
+            for path in m.entries:
+                if path not in self.walk.files:
+                    missing[path].append(m.rel)
+        for path, where in sorted(missing.items()):
+            if path in self.fetch_paths:
+                continue  # reported as fetch-file-absent
+            names = ", ".join(where)
+            if path in self.walk.dirs:
+                self.add("manifest-lists-directory", path, f"is a directory, listed in {names}")
+            elif path.startswith("data/"):
+                self.add("payload-file-missing", path, f"listed in {names} but not in the bag")
+            else:
+                self.add("tag-file-missing", path, f"listed in {names} but not in the bag")
+        payload_manifests = self.payload_manifests
+        v10 = self.bagit.version >= (1, 0)
+        for path in sorted(f for f in self.walk.files if f.startswith("data/")):
+            absent = [m.rel for m in payload_manifests if path not in m.entries]
+            if not payload_manifests:
+                continue
+            if len(absent) == len(payload_manifests):
+                self.add("payload-file-unlisted", path, "is in data/ but in no payload manifest")
+            elif absent:
+                self.add(
+                    "payload-file-not-in-all-manifests",
+                    path,
+                    f"is missing from {', '.join(absent)} (BagIt 1.0: every payload file must "
+                    "be in every payload manifest)",
+                    "error" if v10 else "warning",
+                )
+
+    def check_tag_manifests(self) -> None:
+        tag_manifests = self.tag_manifests
+        if not tag_manifests:
+            return
+        v10 = self.bagit.version >= (1, 0)
+        for tm in tag_manifests:
+            for pm in self.payload_manifests:
+                if pm.rel not in tm.entries:
+                    self.add(
+                        "tagmanifest-missing-manifest",
+                        tm.rel,
+                        f"does not list the payload manifest {pm.rel}",
+                        "error" if v10 else "warning",
+                    )
+        listed = set().union(*(set(tm.entries) for tm in tag_manifests))
+        for rel in sorted(self.walk.files):
+            is_manifest = "/" not in rel and _MANIFEST_NAME.match(rel) is not None
+            if rel.startswith("data/") or is_manifest:
+                continue  # payload manifests are checked above; tag manifests list no manifests
+            if rel not in listed:
+                self.add(
+                    "tag-file-not-in-tagmanifest",
+                    rel,
+                    "is not covered by any tag manifest, so changes to it go undetected",
+                    "warning",
+                )
+        sets = {frozenset(tm.entries) for tm in tag_manifests}
+        if len(sets) > 1:
+            self.add(
+                "tagmanifest-sets-differ", "", "the tag manifests list different files", "warning"
+            )
+
+    def check_bag_info(self) -> None:
+        if "bag-info.txt" not in self.walk.files:
+            self.add(
+                "payload-oxum-missing",
+                "bag-info.txt",
+                "no bag-info.txt with a Payload-Oxum",
+                "warning",
+            )
+            return
+        items = parse_bag_info(self.lines("bag-info.txt"), self.bagit.version, self.problems)
+        counts: dict[str, int] = defaultdict(int)
+        for label, _ in items:
+            counts[label.lower()] += 1
+        for name in _SINGLETONS:
+            if counts[name.lower()] > 1:
+                self.add(
+                    "bag-info-repeated",
+                    "bag-info.txt",
+                    f"{name} appears more than once",
+                    "warning",
+                )
+        oxums = [v for k, v in items if k.lower() == "payload-oxum"]
+        if not oxums:
+            self.add("payload-oxum-missing", "bag-info.txt", "has no Payload-Oxum", "warning")
+        payload = [s for f, s in self.walk.files.items() if f.startswith("data/")]
+        actual = f"{sum(payload)}.{len(payload)}"
+        for value in oxums:
+            if not re.fullmatch(r"\d+\.\d+", value):
+                self.add(
+                    "payload-oxum-malformed",
+                    "bag-info.txt",
+                    f"Payload-Oxum {value!r} is not 'octets.files'",
+                )
+            elif tuple(int(x) for x in value.split(".")) != (sum(payload), len(payload)):
+                self.add(
+                    "payload-oxum-mismatch",
+                    "bag-info.txt",
+                    f"Payload-Oxum is {value} but the payload holds {actual} (bytes.files)",
+                )
+        for k, v in items:
+            if k.lower() == "bagging-date" and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
+                self.add(
+                    "bag-info-bagging-date",
+                    "bag-info.txt",
+                    f"Bagging-Date {v!r} is not YYYY-MM-DD",
+                    "warning",
+                )
+            if k.lower() == "bag-count" and not re.fullmatch(r"\d+ of (\d+|\?)", v):
+                self.add(
+                    "bag-info-bag-count",
+                    "bag-info.txt",
+                    f"Bag-Count {v!r} is not 'N of T'",
+                    "warning",
+                )
+
+    def lint(self) -> None:
+        names: set[str] = {f for f in self.walk.files if f.startswith("data/")}
+        for m in self.payload_manifests:
+            names.update(m.entries)
+        for path in sorted(names):
+            if bagpaths.is_os_junk(path):
+                self.add("os-junk-file", path, "is an operating-system junk file", "warning")
+            if path.startswith("data/") and path.endswith("/bagit.txt"):
+                self.add("nested-bag", path, "the payload holds another bag", "warning")
+        for code, key, what in (
+            ("case-collision", str.casefold, "differ only in letter case"),
+            ("normalization-collision", bagpaths.nfc, "differ only in Unicode normalization"),
+        ):
+            groups: dict[str, set[str]] = defaultdict(set)
+            for path in names:
+                groups[key(path)].add(path)
+            for group in groups.values():
+                if len(group) > 1:
+                    shown = ", ".join(sorted(repr(p) for p in group))
+                    self.add(
+                        code,
+                        sorted(group)[0],
+                        f"{shown} {what}; they collide on some systems",
+                        "warning",
+                    )
+
+    def check_fixity(self) -> None:
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for m in self.manifests:
+            if m.algorithm is None:
+                continue
+            for path in m.entries:
+                if path in self.walk.files:
+                    wanted[path].add(m.algorithm)
+        jobs = [
+            HashJob(p, os.path.join(self.root, p), self.walk.files[p], tuple(sorted(algs)))
+            for p, algs in sorted(wanted.items())
+        ]
+        results: dict[str, HashResult] = {
+            r.job.rel: r for r in hash_files(jobs, self.workers, self.on_progress)
+        }
+        for job in jobs:
+            r = results.get(job.rel)
+            if r is None or r.error is not None or r.digests is None:
+                why = r.error if r is not None else "not hashed"
+                self.add("file-unreadable", job.rel, f"cannot read: {why}")
+                continue
+            self.report.files_checked += 1
+            self.report.bytes_checked += r.size
+        for m in self.manifests:
+            if m.algorithm is None:
+                continue
+            code = "payload-checksum-mismatch" if m.kind == "payload" else "tag-checksum-mismatch"
+            for path, listed in m.entries.items():
+                r = results.get(path)
+                if r is None or r.digests is None:
+                    continue
+                actual = r.digests[m.algorithm]
+                for checksum, n in listed:
+                    if checksum != actual:
+                        self.add(
+                            code,
+                            path,
+                            f"{m.algorithm} differs from {m.rel} line {n}: the file has changed",
+                        )
+
+
+def validate_bag(
+    path: str | os.PathLike[str],
+    *,
+    processes: int | None = None,
+    fast: bool = False,
+    on_progress: Callable[[HashResult], None] | None = None,
+) -> BagReport:
+    """Check a bag for completeness and (unless ``fast``) fixity; report every problem.
+
+    ``processes`` is the number of hashing threads (default: enough for every core). ``fast``
+    checks structure, completeness and Payload-Oxum without hashing: quick, but not a proof.
+    """
+    root = os.path.realpath(os.fspath(path))
+    if not os.path.isdir(root):
+        raise ArchiverError(
+            f"{os.fspath(path)}: not a bag directory; give the folder that holds bagit.txt",
+            EXIT_USAGE,
+        )
+    validator = _Validator(root, fast, processes)
+    validator.on_progress = on_progress
+    return validator.run()

@@ -1,0 +1,340 @@
+"""Record the exact bytes of each HTTP exchange at the connection, with the peer and TLS facts.
+
+Why hand-written: warcio's ``capture_http`` monkey-patches ``http.client`` for the whole process,
+hashes with SHA-1 and digests chunked payloads with the framing left in. No library gives us, per
+exchange and per thread, the raw request bytes as sent, the raw response bytes as received
+(chunked framing and gzip kept) *and* the socket they travelled on. So we subclass urllib3's
+connection classes (plain, TLS, and SOCKS) and install them in a requests ``HTTPAdapter``:
+
+* ``send`` tees every request byte into the exchange's request spool after it was sent;
+* the ``http.client`` response object reads through a tee, so every byte consumed from the
+  socket (status line, headers, body with chunk framing) lands in the response spool;
+* ``_new_conn`` notes the peer address of the TCP connection (the proxy's when there is one),
+  and ``connect`` keeps the ``SSLSocket`` of that same connection (TLS version, cipher; later,
+  the certificate chain).
+
+Recording is scoped with :func:`recording`: exchanges started in this thread while the context
+is open are appended to its :class:`Recording`. urllib3 is synchronous, so a request always runs
+in the thread that asked for it.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import socket
+import ssl
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+import urllib3.connection
+import urllib3.connectionpool
+from requests.adapters import HTTPAdapter
+from urllib3.contrib import socks as urllib3_socks
+
+SPOOL_IN_MEMORY = 1024 * 1024  # exchanges up to this size never touch the disk
+
+_local = threading.local()
+
+
+@dataclass
+class Peer:
+    """The far end of the TCP connection an exchange used."""
+
+    ip: str
+    port: int
+    via_proxy: bool  # True: ``ip`` is the proxy's address, not the origin server's
+    proxy: str | None = None  # proxy URL without credentials
+
+
+@dataclass
+class TLSInfo:
+    version: str | None
+    cipher: str | None
+
+
+@dataclass
+class Exchange:
+    """One request sent and the response bytes received for it, spooled to disk when large."""
+
+    started: datetime
+    request: IO[bytes]
+    response: IO[bytes]
+    request_size: int = 0
+    response_size: int = 0
+    peer: Peer | None = None
+    tls: TLSInfo | None = None
+    # The TLS socket of the very connection used; kept so certificate chains can be recorded
+    # from the same handshake. May be closed by the time it is read.
+    ssl_socket: ssl.SSLSocket | None = None
+    connection: Any = None  # the urllib3 connection, to tighten socket timeouts mid-body
+
+    def add_request(self, data: bytes | bytearray | memoryview) -> None:
+        self.request.write(data)
+        self.request_size += len(data)
+
+    def add_response(self, data: bytes | bytearray | memoryview) -> None:
+        self.response.write(data)
+        self.response_size += len(data)
+
+    def set_read_timeout(self, seconds: float) -> None:
+        """Bound the next socket read (used to enforce the total time per URL)."""
+        sock = getattr(self.connection, "sock", None)
+        if sock is not None:
+            with suppress(OSError):
+                sock.settimeout(max(seconds, 0.001))
+
+    def close(self) -> None:
+        self.request.close()
+        self.response.close()
+        self.ssl_socket = None
+        self.connection = None
+
+
+@dataclass
+class Recording:
+    """What happened on the wire in this thread while the recording was open."""
+
+    spool_dir: str | None = None
+    exchanges: list[Exchange] = field(default_factory=list)
+    last_peer: Peer | None = None  # most recent TCP connection opened, even if TLS then failed
+
+    def new_exchange(self) -> Exchange:
+        def spool() -> IO[bytes]:
+            return tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed by Exchange.close
+                max_size=SPOOL_IN_MEMORY, dir=self.spool_dir
+            )
+
+        ex = Exchange(started=datetime.now(UTC), request=spool(), response=spool())
+        self.exchanges.append(ex)
+        return ex
+
+
+@contextmanager
+def recording(spool_dir: str | Path | None = None) -> Iterator[Recording]:
+    """Record every exchange this thread makes through a :class:`RecordingAdapter`."""
+    rec = Recording(str(spool_dir) if spool_dir else None)
+    previous = getattr(_local, "recording", None)
+    _local.recording = rec
+    try:
+        yield rec
+    finally:
+        _local.recording = previous
+
+
+def _current() -> Recording | None:
+    return getattr(_local, "recording", None)
+
+
+class _TeeReader:
+    """Wrap the buffered socket file of an ``http.client`` response; copy what is consumed."""
+
+    def __init__(self, fp: io.BufferedReader, exchange: Exchange) -> None:
+        self._fp = fp
+        self._ex = exchange
+
+    def read(self, n: int | None = -1) -> bytes:
+        data = self._fp.read(n)
+        self._ex.add_response(data)
+        return data
+
+    def read1(self, n: int = -1) -> bytes:
+        data = self._fp.read1(n)
+        self._ex.add_response(data)
+        return data
+
+    def readline(self, limit: int = -1) -> bytes:
+        data = self._fp.readline(limit)
+        self._ex.add_response(data)
+        return data
+
+    def readinto(self, b: Any) -> int:
+        n = self._fp.readinto(b)
+        if n:
+            self._ex.add_response(memoryview(b)[:n])
+        return n
+
+    def peek(self, n: int = 0) -> bytes:  # not consumed, so not recorded
+        return self._fp.peek(n)
+
+    def close(self) -> None:
+        self._fp.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._fp.closed
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fp, name)
+
+
+class _TeeHTTPResponse(http.client.HTTPResponse):
+    def __init__(self, sock: socket.socket, *args: Any, exchange: Exchange, **kw: Any) -> None:
+        super().__init__(sock, *args, **kw)
+        self.fp = _TeeReader(self.fp, exchange)
+
+
+class RecordingMixin:
+    """Adds byte recording to a urllib3 connection class (see the module docstring)."""
+
+    _archiver_exchange: Exchange | None = None
+    _archiver_in_tunnel: bool = False
+    _archiver_peer: Peer | None = None
+    _archiver_proxy_url: str | None = None  # set by the pool for SOCKS connections
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.response_class = self._archiver_response
+
+    # -- connecting -------------------------------------------------------------------------
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()  # type: ignore[misc]
+        proxy_url = self._archiver_proxy_url
+        if proxy_url is None and getattr(self, "proxy", None) is not None:
+            proxy_url = redact_proxy(str(self.proxy))  # type: ignore[attr-defined]
+        try:
+            # The socket's own peer. PySocks overrides getpeername() (and, by calling it,
+            # get_proxy_peername()) to return the *target*, so ask the base class.
+            addr = socket.socket.getpeername(sock)
+            peer = Peer(str(addr[0]), int(addr[1]), proxy_url is not None, proxy_url)
+        except (OSError, IndexError, TypeError):
+            peer = None
+        self._archiver_peer = peer
+        rec = _current()
+        if rec is not None and peer is not None:
+            rec.last_peer = peer
+        return sock
+
+    def _tunnel(self) -> None:
+        # The CONNECT request/response to a proxy is not part of the origin exchange.
+        self._archiver_in_tunnel = True
+        try:
+            super()._tunnel()  # type: ignore[misc]
+        finally:
+            self._archiver_in_tunnel = False
+
+    # -- exchanging -------------------------------------------------------------------------
+    def putrequest(self, *args: Any, **kw: Any) -> None:
+        rec = _current()
+        self._archiver_exchange = rec.new_exchange() if rec is not None else None
+        if self._archiver_exchange is not None:
+            self._archiver_exchange.connection = self
+        super().putrequest(*args, **kw)  # type: ignore[misc]
+
+    def send(self, data: Any) -> None:
+        if not isinstance(data, bytes | bytearray | memoryview):
+            # http.client would stream a file-like body without us seeing the bytes.
+            raise TypeError("a recording connection sends byte strings only")
+        super().send(data)  # type: ignore[misc]
+        ex = self._archiver_exchange
+        if ex is not None and not self._archiver_in_tunnel:
+            ex.add_request(data)
+            self._archiver_note_socket(ex)
+
+    def _archiver_response(self, sock: socket.socket, *args: Any, **kw: Any) -> Any:
+        ex = self._archiver_exchange
+        if ex is None or self._archiver_in_tunnel:
+            return http.client.HTTPResponse(sock, *args, **kw)
+        self._archiver_note_socket(ex)
+        return _TeeHTTPResponse(sock, *args, exchange=ex, **kw)
+
+    def _archiver_note_socket(self, ex: Exchange) -> None:
+        if ex.peer is None:
+            ex.peer = self._archiver_peer
+        sock = getattr(self, "sock", None)
+        if ex.tls is None and isinstance(sock, ssl.SSLSocket):
+            cipher = sock.cipher()
+            ex.tls = TLSInfo(sock.version(), cipher[0] if cipher else None)
+            ex.ssl_socket = sock
+
+
+def redact_proxy(proxy_url: str) -> str:
+    """Drop credentials from a proxy URL before it is written anywhere."""
+    parts = urlsplit(proxy_url)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        parts = parts._replace(netloc=netloc)
+    return urlunsplit(parts)
+
+
+class RecordingHTTPConnection(RecordingMixin, urllib3.connection.HTTPConnection):
+    pass
+
+
+class RecordingHTTPSConnection(RecordingMixin, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class RecordingSOCKSConnection(RecordingMixin, urllib3_socks.SOCKSConnection):
+    pass
+
+
+class RecordingSOCKSHTTPSConnection(RecordingMixin, urllib3_socks.SOCKSHTTPSConnection):
+    pass
+
+
+class _HTTPPool(urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = RecordingHTTPConnection
+
+
+class _HTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = RecordingHTTPSConnection
+
+
+def _socks_pools(proxy_url: str) -> dict[str, type]:
+    """Pool classes whose SOCKS connections know the (redacted) proxy they go through."""
+    redacted = redact_proxy(proxy_url)
+
+    class Conn(RecordingSOCKSConnection):
+        _archiver_proxy_url = redacted
+
+    class TLSConn(RecordingSOCKSHTTPSConnection):
+        _archiver_proxy_url = redacted
+
+    class Pool(urllib3_socks.SOCKSHTTPConnectionPool):
+        ConnectionCls = Conn
+
+    class TLSPool(urllib3_socks.SOCKSHTTPSConnectionPool):
+        ConnectionCls = TLSConn
+
+    return {"http": Pool, "https": TLSPool}
+
+
+class RecordingAdapter(HTTPAdapter):
+    """A requests adapter whose every connection (direct, via HTTP proxy, via SOCKS) records."""
+
+    def init_poolmanager(self, *args: Any, **kw: Any) -> None:
+        super().init_poolmanager(*args, **kw)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        fresh = proxy not in self.proxy_manager
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if fresh:
+            if proxy.lower().startswith("socks"):
+                manager.pool_classes_by_scheme = _socks_pools(proxy)
+            else:
+                manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+        return manager
+
+
+def recording_session() -> requests.Session:
+    """A requests session whose http and https traffic goes through a :class:`RecordingAdapter`.
+
+    One connection per pool: the crawler keeps one session per host, so this is the
+    one-connection-per-host rule at the transport level.
+    """
+    session = requests.Session()
+    adapter = RecordingAdapter(pool_connections=4, pool_maxsize=1, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session

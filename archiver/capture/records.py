@@ -1,0 +1,280 @@
+"""Turn a fetch into WARC records and a capture-log entry.
+
+Per exchange: a ``request`` record (the bytes sent) and a ``response`` record (the bytes
+received, chunk framing and content-encoding kept), tied by ``WARC-Concurrent-To`` both ways,
+sharing one ``WARC-Date``, with ``WARC-IP-Address`` of the server when it is known (never the
+proxy's). A failure adds a ``metadata`` record (``application/json``) saying what went wrong,
+when, and for which URI, so "this URL could not be reached at T" is itself in the WARC.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from archiver.capture.fetch import REDIRECT_STATUSES, FetchError, FetchResult, Hop, iso
+from archiver.capture.recorder import Peer
+from archiver.warc.writer import NewRecord, RecordRef, WarcWriter, new_record_id
+
+HTTP_REQUEST = "application/http;msgtype=request"
+HTTP_RESPONSE = "application/http;msgtype=response"
+
+
+def sha256_label(hex_digest: str) -> str:
+    """``sha256:<BASE32>``, the digest form warcio and pywb read."""
+    return "sha256:" + base64.b32encode(bytes.fromhex(hex_digest)).decode("ascii")
+
+
+def _net_headers(hop: Hop) -> dict[str, str | list[str]]:
+    headers: dict[str, str | list[str]] = {}
+    if hop.peer is not None and not hop.peer.via_proxy:
+        headers["WARC-IP-Address"] = hop.peer.ip
+    protocols = [hop.http_version.lower()]
+    if hop.tls is not None and hop.tls.version:
+        # Proposed WARC fields in use by Heritrix/Browsertrix (warc-specifications #42, #86).
+        protocols.append(hop.tls.version.lower().replace("tlsv", "tls/"))
+        if hop.tls.cipher:
+            headers["WARC-Cipher-Suite"] = hop.tls.cipher
+    headers["WARC-Protocol"] = protocols
+    return headers
+
+
+def hop_records(hop: Hop) -> list[NewRecord]:
+    """The records for one hop: request/response pair, plus a metadata record on failure."""
+    out: list[NewRecord] = []
+    ex = hop.exchange
+    date = hop.started
+    request_id = response_id = None
+    if ex is not None and ex.request_size:
+        request_id = new_record_id()
+        if hop.status is not None:
+            response_id = new_record_id()
+        headers = _net_headers(hop)
+        if response_id:
+            headers["WARC-Concurrent-To"] = response_id
+        out.append(
+            NewRecord(
+                type="request",
+                target_uri=hop.url,
+                content_type=HTTP_REQUEST,
+                block=ex.request,
+                block_length=ex.request_size,
+                date=date,
+                record_id=request_id,
+                headers=headers,
+            )
+        )
+        if response_id:
+            headers = _net_headers(hop)
+            headers["WARC-Concurrent-To"] = request_id
+            if hop.truncated:
+                headers["WARC-Truncated"] = hop.truncated
+            out.append(
+                NewRecord(
+                    type="response",
+                    target_uri=hop.url,
+                    content_type=HTTP_RESPONSE,
+                    block=ex.response,
+                    block_length=ex.response_size,
+                    date=date,
+                    record_id=response_id,
+                    http_payload=True,
+                    payload_digest=sha256_label(hop.payload_sha256) if hop.payload_sha256 else None,
+                    headers=headers,
+                )
+            )
+        elif ex.response_size:
+            # Bytes came back but never formed a status line and headers: keep them as they are.
+            out.append(
+                NewRecord(
+                    type="resource",
+                    target_uri=hop.url,
+                    content_type="application/octet-stream",
+                    block=ex.response,
+                    block_length=ex.response_size,
+                    date=date,
+                    headers={"WARC-Concurrent-To": request_id, "WARC-Truncated": "disconnect"},
+                )
+            )
+    if hop.error is not None:
+        out.append(failure_record(hop.url, hop.error, hop.peer, date, request_id or response_id))
+    return out
+
+
+def failure_record(
+    url: str,
+    error: FetchError,
+    peer: Peer | None = None,
+    date: datetime | None = None,
+    concurrent_to: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> NewRecord:
+    info: dict[str, Any] = {
+        "target_uri": url,
+        "error": error.to_dict(),
+        "server_ip": peer.ip if peer is not None and not peer.via_proxy else None,
+        "proxy": {"url": peer.proxy, "ip": peer.ip}
+        if peer is not None and peer.via_proxy
+        else None,
+        **(extra or {}),
+    }
+    block = (json.dumps(info, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    headers: dict[str, str | list[str]] = {}
+    if concurrent_to:
+        headers["WARC-Concurrent-To"] = concurrent_to
+    if peer is not None and not peer.via_proxy:
+        headers["WARC-IP-Address"] = peer.ip
+    return NewRecord(
+        type="metadata",
+        target_uri=url,
+        content_type="application/json",
+        block=block,
+        block_length=len(block),
+        date=date or error.at,
+        headers=headers,
+    )
+
+
+def write_fetch(writer: WarcWriter, result: FetchResult) -> list[RecordRef]:
+    """Write every hop's records (and a metadata record for a fetch-level failure) as one group."""
+    records: list[NewRecord] = []
+    for hop in result.hops:
+        records.extend(hop_records(hop))
+    hop_error_written = bool(result.hops) and result.hops[-1].error is result.error
+    if (
+        result.error is not None
+        and not hop_error_written
+        and result.error.cls
+        not in (
+            "invalid-url",
+            "unsupported-scheme",
+        )
+    ):
+        last = result.final
+        records.append(
+            failure_record(
+                last.url if last else result.url,
+                result.error,
+                last.peer if last else None,
+                concurrent_to=None,
+            )
+        )
+    decision = result.blocked
+    if decision is not None and decision.failure is not None:
+        # robots.txt was unreachable, so the page was not requested; say so for the page too.
+        cls, message = decision.failure
+        records.append(
+            failure_record(
+                result.url,
+                FetchError(cls, message, result.ended or datetime.now(UTC)),
+                extra={"requested": False, "robots_url": decision.url},
+            )
+        )
+    return writer.write(records) if records else []
+
+
+def ref_dict(ref: RecordRef) -> dict[str, Any]:
+    return {
+        "warc_file": ref.warc_file,
+        "record_id": ref.record_id,
+        "type": ref.type,
+        "target_uri": ref.target_uri,
+        "offset": ref.offset,
+        "length": ref.length,
+    }
+
+
+def build_entry(
+    result: FetchResult,
+    refs: Sequence[RecordRef],
+    *,
+    citations: list[dict[str, Any]],
+    hop: int,
+    via: str | None,
+    robots: Any = None,
+    robots_records: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """The capture-log entry (manifests/capture-log.schema.json) for one URL."""
+    final = result.final
+    responded = [h for h in result.hops if h.status is not None]
+    last = responded[-1] if responded else None
+    redirects = [
+        {"url": h.url, "status": h.status, "location": h.location}
+        for h in responded
+        if h.location is not None and h.status in REDIRECT_STATUSES
+    ]
+    error = result.error.to_dict() if result.error is not None else None
+    if result.blocked is not None:
+        decision = result.blocked
+        if decision.failure is not None:
+            outcome = "failed"
+            error = {
+                "class": decision.failure[0],
+                "message": decision.failure[1],
+                "at": iso(result.ended or datetime.now(UTC)),
+            }
+        else:
+            outcome = "blocked"
+            where = " (redirect target)" if result.hops else ""
+            error = {
+                "class": "robots",
+                "message": f"{result.blocked_url or result.url}{where} is disallowed by "
+                f"{decision.url} "
+                f"({decision.rule}); not fetched",
+                "at": iso(result.ended or datetime.now(UTC)),
+            }
+        if robots is None:
+            robots = decision
+    elif (
+        (result.error is not None and result.error.cls == "too-many-redirects")
+        or last is None
+        or last is not final  # the last hop got no answer
+    ):
+        outcome = "failed"
+    elif last.status is not None and last.status >= 400:
+        outcome = "http-error"
+        kind = "http-4xx" if last.status < 500 else "http-5xx"
+        error = error or {
+            "class": kind,
+            "message": f"HTTP {last.status} {last.reason}".strip(),
+            "at": iso(last.started),
+        }
+    else:
+        outcome = "captured"
+    peer = (final.peer if final is not None else None) or (last.peer if last else None)
+    ok_payload = outcome in ("captured", "http-error") and last is not None
+    return {
+        "url": result.url,
+        "citations": citations,
+        "hop": hop,
+        "via": via,
+        "started": iso(result.started),
+        "ended": iso(result.ended or datetime.now(UTC)),
+        "outcome": outcome,
+        "status": last.status if last is not None else None,
+        "final_url": last.url if last is not None else None,
+        "redirects": redirects,
+        "error": error,
+        "robots": robots.to_dict() if robots is not None else None,
+        "ip": peer.ip if peer is not None and not peer.via_proxy else None,
+        "resolved_by": result.resolved_by,
+        "proxy": (
+            {"url": result.proxy, "ip": peer.ip if peer is not None and peer.via_proxy else None}
+            if result.proxy
+            else None
+        ),
+        "tls": (
+            {"version": final.tls.version, "cipher": final.tls.cipher}
+            if final is not None and final.tls is not None
+            else None
+        ),
+        "content_type": last.headers.get("content-type") if ok_payload and last else None,
+        "payload_size": last.payload_size if ok_payload and last else None,
+        "payload_sha256": last.payload_sha256 if ok_payload and last else None,
+        "truncated": last.truncated if ok_payload and last else None,
+        "records": [*robots_records, *(ref_dict(r) for r in refs)],
+        "text": None,
+    }

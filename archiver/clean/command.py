@@ -1,0 +1,387 @@
+"""``archiver clean WARC... --out DIR``: re-run the cleaner over existing WARCs.
+
+Useful after a cleaner upgrade, or for WARCs written by other tools (wget, warcprox, pywb,
+ArchiveWeb.page...). WARCs are read with warcio's ``ArchiveIterator`` directly so this command
+works on any WARC the reader can parse, independent of the project's own WARC module. Only
+response/resource records holding HTML or PDF with status 200 are cleaned; revisits carry no
+payload of their own and are skipped. Each payload is streamed through a temporary file, so
+memory stays bounded whatever the record's size. A WARC that cannot be read gives one error
+line and the other WARCs are still cleaned.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import io
+import json
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from archiver.clean import (
+    MAX_HTML_BYTES,
+    MAX_PDF_BYTES,
+    Extraction,
+    extract,
+    may_be_cleanable,
+    sniff_kind,
+    unreadable,
+)
+from archiver.clean.contentcoding import UnsupportedEncoding, decode_body
+from archiver.clean.encoding import charset_from_content_type
+from archiver.clean.sidecar import SourceRef, TextOutput, write_outputs
+from archiver.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
+from archiver.hashing import FileDigests, HashingWriter, fsync_dir
+
+SPOOL_BYTES = 4 * 1024 * 1024  # payloads larger than this go to a temp file, not memory
+READ_BLOCK = 1024 * 1024
+
+
+@dataclass
+class CleanSummary:
+    """What a clean run did; ``errors`` has one line per WARC that could not be read."""
+
+    files_read: int = 0
+    files_failed: int = 0
+    cleaned: int = 0  # records for which a .txt + .json pair was written
+    empty: int = 0  # of those, how many have an empty text (the sidecar says why)
+    skipped: Counter[str] = field(default_factory=Counter)  # reason -> count
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    outputs: list[TextOutput] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as JSON-ready data (``archiver clean --json``)."""
+        return {
+            "files_read": self.files_read,
+            "files_failed": self.files_failed,
+            "cleaned": self.cleaned,
+            "empty": self.empty,
+            "skipped": dict(sorted(self.skipped.items())),
+            "errors": list(self.errors),
+            "warnings": list(self.warnings),
+            "outputs": [
+                {
+                    "text": o.text_name,
+                    "sidecar": o.sidecar_name,
+                    "sha256": o.text_sha256,
+                    "path": o.path,
+                    "empty": o.empty,
+                }
+                for o in self.outputs
+            ],
+        }
+
+    def lines(self) -> list[str]:
+        """A short human report (the CLI prints it)."""
+        out = [
+            f"cleaned {self.cleaned} record(s) from {self.files_read} WARC file(s)"
+            f" ({self.empty} with empty text)"
+        ]
+        if self.skipped:
+            parts = ", ".join(f"{n} {why}" for why, n in sorted(self.skipped.items()))
+            out.append(f"skipped: {parts}")
+        out.extend(self.warnings)
+        out.extend(self.errors)
+        return out
+
+
+class _BrokenWarc(Exception):
+    """The file is not a WARC, or breaks off: reported as one line, other files continue."""
+
+
+class _AtomicFile:
+    """Write ``.<name>.tmp``, fsync, then rename: a crash never leaves half a file named right."""
+
+    def __init__(self, final: Path) -> None:
+        self.final = final
+        self.tmp = final.with_name(f".{final.name}.tmp")
+        self.tmp.unlink(missing_ok=True)  # left over from an interrupted run
+        self._writer = HashingWriter(self.tmp, ("sha256",))
+
+    def write(self, data: bytes) -> int:
+        return self._writer.write(data)
+
+    def close(self) -> FileDigests:
+        digests = self._writer.close()
+        os.replace(self.tmp, self.final)
+        return digests
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError):
+            self._writer.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def _header(headers: Any, name: str) -> str | None:
+    value = headers.get_header(name) if headers is not None else None
+    return value.strip() if value else None
+
+
+def _capture_date(warc_date: str | None) -> datetime | None:
+    if not warc_date:
+        return None
+    try:
+        return datetime.fromisoformat(warc_date.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _spool_entity(record: Any, chunked: bool) -> tuple[IO[bytes], str, bool]:
+    """Copy the entity body (transfer-encoding removed, content-encoding kept) to a spool file.
+
+    Returns the file (at offset 0), its hex SHA-256 (what a WARC-Payload-Digest covers) and
+    whether the record's block was complete (False when the WARC file ends inside it).
+    """
+    from warcio.bufferedreaders import ChunkedDataReader
+
+    stream = ChunkedDataReader(record.raw_stream) if chunked else record.raw_stream
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - returned
+    sha = hashlib.sha256()
+    while block := stream.read(READ_BLOCK):
+        sha.update(block)
+        spool.write(block)
+    spool.seek(0)
+    complete = getattr(record.raw_stream, "limit", 0) == 0
+    return spool, sha.hexdigest(), complete
+
+
+def _clean_record(record: Any, warc_name: str) -> tuple[SourceRef | None, Extraction | str]:
+    """(source, extraction) for a cleanable record, or (None, why it was skipped)."""
+    rec_type = record.rec_type
+    if rec_type == "revisit":
+        return None, "revisit"
+    if rec_type not in ("response", "resource"):
+        return None, ""  # request, metadata, warcinfo...: not payloads, not worth a mention
+    headers = record.rec_headers
+    http = record.http_headers
+    if rec_type == "response":
+        if http is None:
+            return None, "not an HTTP response"
+        status = (http.get_statuscode() or "").strip()
+        if status != "200":
+            return None, f"status {status or 'unknown'}"
+        content_type = _header(http, "Content-Type")
+    else:
+        content_type = _header(headers, "Content-Type")
+
+    if not may_be_cleanable(content_type):
+        return None, "not HTML or PDF"  # decided without reading (or hashing) the body
+    target_uri = _header(headers, "WARC-Target-URI")
+    if target_uri:
+        target_uri = target_uri.strip("<>")  # wget 1.19 wrote it in angle brackets
+    warc_date = _header(headers, "WARC-Date")
+    record_id = _header(headers, "WARC-Record-ID") or ""
+    if not record_id:
+        return None, "no WARC-Record-ID"
+
+    chunked = (_header(http, "Transfer-Encoding") or "").lower() == "chunked"
+    spool, payload_sha256, complete = _spool_entity(record, chunked)
+    source = SourceRef(
+        warc_file=warc_name,
+        record_id=record_id,
+        target_uri=target_uri,
+        warc_date=warc_date,
+        payload_sha256=payload_sha256,
+        content_type=content_type,
+    )
+    if not complete:
+        spool.close()
+        raise _BrokenWarc(f"record {record_id} ends before its Content-Length (truncated file)")
+    coding = _header(http, "Content-Encoding")
+    with spool:
+        try:
+            kind = sniff_kind(decode_body(spool, coding, 1024).data or b"", content_type)
+        except UnsupportedEncoding:
+            kind = sniff_kind(b"", content_type)
+            if kind is None:
+                return None, "not HTML or PDF"
+            # Cleaning still-compressed bytes would give garbage; the sidecar says why instead.
+            return source, unreadable(f"the payload uses content-encoding {coding}", kind)
+        if kind is None:
+            return None, "not HTML or PDF"
+        limit = MAX_PDF_BYTES if kind == "pdf" else MAX_HTML_BYTES
+        spool.seek(0)
+        body = decode_body(spool, coding, limit)
+    if body.data is None:
+        return source, unreadable(f"the payload is larger than the {limit}-byte limit", kind)
+    result = extract(
+        body.data,
+        target_uri or "",
+        content_type,
+        http_charset=charset_from_content_type(content_type),
+        capture_date=_capture_date(warc_date),
+    )
+    if not body.complete:
+        result.notes.append(f"the {coding} stream is cut off or corrupt: the text may be partial")
+    truncated = _header(headers, "WARC-Truncated")
+    if truncated:
+        result.notes.append(f"the record is truncated (WARC-Truncated: {truncated})")
+    return source, result
+
+
+def _drain(record: Any) -> None:
+    """Read the rest of the record's block and fail if the file ends inside it.
+
+    warcio stops quietly at the end of a cut-off file; without this check a WARC truncated in
+    the middle of an image record would look complete.
+    """
+    stream = record.raw_stream
+    while stream.read(READ_BLOCK):
+        pass
+    if getattr(stream, "limit", 0):
+        record_id = _header(record.rec_headers, "WARC-Record-ID") or "?"
+        raise _BrokenWarc(f"record {record_id} ends before its Content-Length (truncated file)")
+
+
+def _check_end(fh: IO[bytes], end: int) -> None:
+    """warcio ends quietly when a file stops inside a record's headers; we do not."""
+    size = os.fstat(fh.fileno()).st_size
+    if end < size:
+        fh.seek(end)
+        if fh.read(64 * 1024).strip(b"\r\n\0 \t"):
+            raise _BrokenWarc(
+                f"{size - end} bytes after the last complete record (offset {end}) are not a "
+                "WARC record; the file looks cut off"
+            )
+
+
+def _check_start(fh: IO[bytes]) -> None:
+    """Refuse files that do not start like a WARC (or ARC), before warcio guesses its way on."""
+    head = fh.read(2)
+    fh.seek(0)
+    if head == b"\x1f\x8b":
+        with gzip.GzipFile(fileobj=fh) as gz:
+            head = gz.read(16)
+        fh.seek(0)
+    else:
+        head = fh.read(16)
+        fh.seek(0)
+    if not head.lstrip(b"\r\n").startswith((b"WARC/", b"filedesc://")):
+        raise _BrokenWarc("it does not start with a WARC header")
+
+
+def _clean_file(path: Path, out_dir: Path, summary: CleanSummary, seen: set[str]) -> None:
+    from warcio.archiveiterator import ArchiveIterator
+
+    # warcio prints framing warnings to stderr; keep them out of the user's terminal and report
+    # them as one summary line instead.
+    chatter = io.StringIO()
+    with open(path, "rb") as fh, contextlib.redirect_stderr(chatter):
+        _check_start(fh)
+        records = ArchiveIterator(fh)
+        for record in records:
+            source, result = _clean_record(record, path.name)
+            _drain(record)
+            if source is None:
+                if result:
+                    summary.skipped[str(result)] += 1
+                continue
+            assert isinstance(result, Extraction)
+            if source.record_id in seen:
+                summary.skipped["duplicate record ID"] += 1
+                continue
+            seen.add(source.record_id)
+            try:
+                output = write_outputs(result, source, lambda name: _AtomicFile(out_dir / name))
+                fsync_dir(out_dir)
+            except OSError as exc:
+                raise ArchiverError(
+                    f"cannot write to {out_dir}: {exc.strerror or exc}; free space or choose "
+                    "another --out folder",
+                    EXIT_RUN_FAILED,
+                ) from exc
+            summary.outputs.append(output)
+            summary.cleaned += 1
+            summary.empty += output.empty
+        _check_end(fh, records.offset)
+    framing = chatter.getvalue().count("WARNING")
+    if framing:
+        summary.warnings.append(
+            f"{path}: {framing} record(s) not followed by the blank lines WARC requires "
+            "(read anyway; `archiver verify` checks framing)"
+        )
+
+
+def _describe(exc: Exception) -> str:
+    """A short, user-facing cause for a WARC that could not be read."""
+    if isinstance(exc, _BrokenWarc):
+        return str(exc)
+    if isinstance(exc, IsADirectoryError):
+        return "it is a folder"
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    detail = (str(exc).strip().splitlines() or [""])[0][:160]
+    # warcio and gzip fail in many ways on a damaged file; name the error but keep one line.
+    return f"it is damaged or cut off: {type(exc).__name__}{': ' + detail if detail else ''}"
+
+
+def clean_warcs(
+    paths: list[Path], out_dir: Path, on_error: Callable[[str], None] | None = None
+) -> CleanSummary:
+    """Clean every HTML/PDF response in ``paths`` into ``out_dir`` (created if missing).
+
+    A WARC that cannot be read adds one line to ``summary.errors`` (also passed to
+    ``on_error`` as it happens) and the next WARC is cleaned. Raises ``ArchiverError`` only
+    when ``out_dir`` cannot be written.
+    """
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ArchiverError(
+            f"cannot create the output folder {out_dir}: {exc.strerror or exc}; "
+            "choose another --out folder",
+            EXIT_RUN_FAILED,
+        ) from exc
+    summary = CleanSummary()
+    seen: set[str] = set()
+    for path in map(Path, paths):
+        cleaned_before = summary.cleaned
+        try:
+            _clean_file(path, out_dir, summary, seen)
+            summary.files_read += 1
+        except ArchiverError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            # warcio raises ArchiveLoadFailed, gzip/zlib errors, ValueError... on broken files;
+            # whatever it is, this file is unreadable and the others still get cleaned.
+            done = summary.cleaned - cleaned_before
+            kept = f"; {done} record(s) before the damage were cleaned" if done else ""
+            message = (
+                f"{path}: not a readable WARC ({_describe(exc)}){kept}; check or re-fetch the file"
+            )
+            summary.files_failed += 1
+            summary.errors.append(message)
+            if on_error:
+                on_error(message)
+    return summary
+
+
+def clean_command(
+    warcs: list[Path], out: Path, *, as_json: bool = False, echo: Callable[[str], None] = print
+) -> int:
+    """What ``archiver clean`` does after argument parsing: clean, report, return the exit code.
+
+    Exit code 0 when every WARC was read, 2 (EXIT_USAGE) when any could not be; the report names
+    each such file on its own line. ``as_json`` prints one JSON object instead.
+    """
+    summary = clean_warcs([Path(w) for w in warcs], Path(out))
+    if as_json:
+        echo(json.dumps(summary.to_dict(), sort_keys=True, indent=2, ensure_ascii=False))
+    else:
+        for line in summary.lines():
+            echo(line)
+    return EXIT_USAGE if summary.files_failed else EXIT_OK
+
+
+def run_clean(warcs: list[str], out: str, echo: Callable[[str], None] = print) -> int:
+    """Same as ``clean_command`` with plain strings (kept for callers written against it)."""
+    return clean_command([Path(w) for w in warcs], Path(out), echo=echo)

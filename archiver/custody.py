@@ -1,0 +1,267 @@
+"""The custody log: an append-only, hash-chained JSON Lines record of what happened to each bag.
+
+The Berkeley Protocol asks for a chronological record of custody (who held the evidence, when,
+and what was done to it). Each line names the SHA-256 of the line before it, so an edited,
+deleted or reordered line breaks the chain at the next line and ``verify_chain`` says where.
+Editing or cutting off the *last* lines cannot be seen from the log alone; that is why the
+events concerning a bag are also copied into its ``provenance-anchors/custody.jsonl`` when it is
+timestamped, and ``cross_check_bag_copy`` compares the two.
+
+The log lives beside the bags (``OUT/custody-log.jsonl``). It is appended under an exclusive
+lock and fsynced after each line, never rewritten.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from archiver.anchors import (
+    ANCHORS_DIR,
+    anchors_dir,
+    bag_info_value,
+    read_bag_info,
+    replace_file,
+)
+from archiver.errors import EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
+from archiver.problems import Problem
+
+LOG_NAME = "custody-log.jsonl"
+BAG_COPY = "custody.jsonl"
+GENESIS = "0" * 64
+EVENTS = ("captured", "sealed", "timestamped", "signed", "verified", "exported", "received")
+
+
+def default_log(bag: Path) -> Path:
+    """Where a bag's custody log lives: beside it."""
+    return bag.resolve().parent / LOG_NAME
+
+
+def line_sha256(line: bytes) -> str:
+    """The chain hash of one log line, its LF included (``sed -n Np LOG | sha256sum``)."""
+    return hashlib.sha256(line).hexdigest()
+
+
+def bag_identity(bag: Path) -> dict[str, str]:
+    ext = bag_info_value(read_bag_info(bag), "External-Identifier") or ""
+    return {"name": bag.name, "external_identifier": ext}
+
+
+def tagmanifest_sha256(bag: Path) -> str | None:
+    path = bag / "tagmanifest-sha256.txt"
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+def _dumps(entry: dict[str, Any]) -> bytes:
+    return (
+        json.dumps(entry, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+    ).encode("utf-8")
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def append_event(
+    log: Path,
+    event: str,
+    *,
+    bag: Path | None = None,
+    actor: str = "",
+    details: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """Append one event, chained to the last line; return the entry written.
+
+    ``bag`` names the bag the event concerns (name, External-Identifier, and the SHA-256 of its
+    ``tagmanifest-sha256.txt``, which covers every payload byte).
+    """
+    if event not in EVENTS:
+        raise ArchiverError(
+            f"custody event {event!r} unknown; use one of {', '.join(EVENTS)}", EXIT_USAGE
+        )
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        f = open(log, "a+b")  # noqa: SIM115 - closed below, after the lock is released
+    except OSError as err:
+        raise ArchiverError(
+            f"{log}: cannot open the custody log ({err.strerror}); check the folder is writable",
+            EXIT_RUN_FAILED,
+        ) from err
+    with f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        f.seek(0)
+        lines = f.read().split(b"\n")
+        tail = lines.pop()  # b"" when the file ends with LF
+        if tail:
+            raise ArchiverError(
+                f"{log}: the last line is incomplete (interrupted write?); check it with "
+                "`archiver verify` and repair by hand before adding events",
+                EXIT_RUN_FAILED,
+            )
+        prev = line_sha256(lines[-1] + b"\n") if lines else GENESIS
+        entry = {
+            "seq": len(lines) + 1,
+            "prev_sha256": prev,
+            "at": _utc(at or datetime.now(UTC)),
+            "event": event,
+            "bag": bag_identity(bag) if bag is not None else None,
+            "tagmanifest_sha256": tagmanifest_sha256(bag) if bag is not None else None,
+            "actor": actor or "(not given)",
+            "details": details or {},
+        }
+        f.seek(0, os.SEEK_END)
+        f.write(_dumps(entry))
+        f.flush()
+        os.fsync(f.fileno())
+    return entry
+
+
+def _parse(raw: bytes) -> dict[str, Any] | None:
+    try:
+        entry = json.loads(raw)
+    except ValueError:
+        return None
+    return entry if isinstance(entry, dict) else None
+
+
+def verify_chain(path: Path, display: str | None = None) -> list[Problem]:
+    """Every problem in the chain: edits, deletions, insertions, reordering, bad lines."""
+    where = display or str(path)
+    if not path.is_file():
+        return [Problem("custody-log-missing", where, "the custody log is missing")]
+    data = path.read_bytes()
+    problems: list[Problem] = []
+    lines = data.split(b"\n")
+    tail = lines.pop()
+    if tail:
+        problems.append(
+            Problem("custody-log-torn", f"{where}:{len(lines) + 1}", "the last line is incomplete")
+        )
+    prev = GENESIS
+    last_at = ""
+    for n, raw in enumerate(lines, start=1):
+        here = f"{where}:{n}"
+        entry = _parse(raw)
+        if entry is None:
+            problems.append(Problem("custody-log-bad-line", here, "not a JSON object"))
+        else:
+            if entry.get("seq") != n:
+                problems.append(
+                    Problem(
+                        "custody-log-sequence",
+                        here,
+                        f"seq is {entry.get('seq')!r}, expected {n}: a line was deleted, "
+                        "inserted or moved",
+                    )
+                )
+            if entry.get("prev_sha256") != prev:
+                problems.append(
+                    Problem(
+                        "custody-log-chain-broken",
+                        here,
+                        "prev_sha256 does not match the line before: that line was edited, "
+                        "deleted or moved",
+                    )
+                )
+            if entry.get("event") not in EVENTS:
+                problems.append(
+                    Problem("custody-log-bad-line", here, f"unknown event {entry.get('event')!r}")
+                )
+            at = entry.get("at")
+            if isinstance(at, str):
+                if at < last_at:
+                    problems.append(
+                        Problem(
+                            "custody-log-time-order",
+                            here,
+                            f"time {at} is before the previous event's {last_at}",
+                            "warning",
+                        )
+                    )
+                last_at = max(last_at, at)
+        prev = line_sha256(raw + b"\n")
+    return problems
+
+
+def head_sha256(path: Path) -> str:
+    """SHA-256 of the last complete line: what to anchor or hand to a partner."""
+    lines = [x for x in path.read_bytes().split(b"\n")[:-1]]
+    return line_sha256(lines[-1] + b"\n") if lines else GENESIS
+
+
+def _concerns(entry: dict[str, Any], ident: dict[str, str]) -> bool:
+    bag = entry.get("bag")
+    if not isinstance(bag, dict):
+        return False
+    ext = ident["external_identifier"]
+    if ext and bag.get("external_identifier"):
+        return bool(bag.get("external_identifier") == ext)
+    return bool(bag.get("name") == ident["name"])
+
+
+def events_for_bag(log: Path, bag: Path) -> list[bytes]:
+    """The exact log lines (with LF) that concern ``bag``."""
+    if not log.is_file():
+        return []
+    ident = bag_identity(bag)
+    out: list[bytes] = []
+    for raw in log.read_bytes().split(b"\n")[:-1]:
+        entry = _parse(raw)
+        if entry is not None and _concerns(entry, ident):
+            out.append(raw + b"\n")
+    return out
+
+
+def copy_into_bag(log: Path, bag: Path) -> Path | None:
+    """Write the bag's events into ``provenance-anchors/custody.jsonl`` (outside the manifests)."""
+    lines = events_for_bag(log, bag)
+    if not lines:
+        return None
+    target = anchors_dir(bag, create=True) / BAG_COPY
+    replace_file(target, b"".join(lines))
+    return target
+
+
+def cross_check_bag_copy(bag: Path, log: Path | None = None) -> list[Problem]:
+    """Each event copied into the bag must still be in the custody log, byte for byte.
+
+    This is what catches an edited or cut-off end of the log, which the chain alone cannot.
+    """
+    copy = bag / ANCHORS_DIR / BAG_COPY
+    if not copy.is_file():
+        return []
+    log = log or default_log(bag)
+    rel = f"{ANCHORS_DIR}/{BAG_COPY}"
+    if not log.is_file():
+        return [
+            Problem(
+                "custody-log-missing",
+                rel,
+                f"the bag carries custody events but the log {log} is not there to compare",
+                "warning",
+            )
+        ]
+    by_seq: dict[int, bytes] = {}
+    for raw in log.read_bytes().split(b"\n")[:-1]:
+        entry = _parse(raw)
+        if entry is not None and isinstance(entry.get("seq"), int):
+            by_seq.setdefault(entry["seq"], raw)
+    problems: list[Problem] = []
+    for n, raw in enumerate(copy.read_bytes().split(b"\n")[:-1], start=1):
+        entry = _parse(raw)
+        seq = entry.get("seq") if entry else None
+        if not isinstance(seq, int) or by_seq.get(seq) != raw:
+            problems.append(
+                Problem(
+                    "custody-log-differs",
+                    f"{rel}:{n}",
+                    f"event seq {seq} in the bag differs from (or is missing in) {log.name}",
+                )
+            )
+    return problems

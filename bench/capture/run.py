@@ -1,0 +1,184 @@
+"""Capture benchmark: archiver's crawl against GNU wget --warc-file on the same URLs, same run.
+
+    python bench/capture/run.py                 # all three figures
+    python bench/capture/run.py --only latency  # or: local, memory
+
+1. latency: 1,000 pages over 50 loopback hosts (127.0.0.1-50), each answer delayed 100 ms;
+   archiver with one connection per host, delay 0, 50 hosts at once; wget -i list.txt.
+2. local: the same 1,000 pages with no added latency.
+3. memory: peak RSS while capturing one 1 GB response (archiver in a child process; wget too).
+
+Servers run in a separate process (bench/capture/server.py). Only the capture is timed.
+Throughput counts the seeds; archiver also fetches and records robots.txt once per host
+(50 extra requests), wget does not for a plain URL list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+HERE = Path(__file__).resolve().parent
+WGET = "/usr/bin/wget"
+
+
+def start_servers(hosts: int, latency: float) -> tuple[subprocess.Popen[str], int]:
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "server.py"), "--hosts", str(hosts), "--latency", str(latency)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline().split()
+    if not line or line[0] != "READY":
+        proc.kill()
+        raise SystemExit("bench servers did not start")
+    return proc, int(line[1])
+
+
+def page_urls(port: int, hosts: int = 50, pages: int = 1000) -> list[str]:
+    # interleave hosts, as a citation list would
+    return [f"http://127.0.0.{i % hosts + 1}:{port}/page/{i}.html" for i in range(pages)]
+
+
+def run_archiver(urls: list[str], work: Path, concurrency: int) -> tuple[float, int]:
+    from archiver.capture import Seed, crawl
+    from archiver.config import Settings
+    from archiver.warc.writer import WarcWriter
+
+    settings = Settings(per_host_delay=0.0, concurrency=concurrency, hops=0)
+    writer = WarcWriter(work / "warcs", prefix="BENCH", hostname="bench", warcinfo={})
+    ok = 0
+
+    def on_result(result) -> None:  # noqa: ANN001
+        nonlocal ok
+        if result.entry["outcome"] == "captured":
+            ok += 1
+
+    seeds = [Seed(u, [], 0) for u in urls]
+    t0 = time.perf_counter()
+    crawl(seeds, settings, writer, on_result)
+    writer.close()
+    return time.perf_counter() - t0, ok
+
+
+def run_wget(urls: list[str], work: Path) -> tuple[float, int]:
+    work.mkdir(parents=True, exist_ok=True)
+    listing = work / "list.txt"
+    listing.write_text("\n".join(urls) + "\n")
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [
+            WGET,
+            "--no-proxy",
+            "--quiet",
+            f"--warc-file={work / 'wget'}",
+            "-i",
+            str(listing),
+            "-P",
+            str(work / "files"),
+            "--tries=1",
+        ],
+        check=False,
+    )
+    elapsed = time.perf_counter() - t0
+    files = list((work / "files").rglob("*.html")) if (work / "files").exists() else []
+    if proc.returncode not in (0, 8):
+        print(f"  wget exited {proc.returncode}")
+    return elapsed, len(files)
+
+
+def throughput(name: str, latency: float, concurrency: int) -> None:
+    server, port = start_servers(50, latency)
+    try:
+        urls = page_urls(port)
+        with tempfile.TemporaryDirectory(prefix="capture-bench-") as tmp:
+            ours, ok = run_archiver(urls, Path(tmp) / "archiver", concurrency)
+            theirs, wok = run_wget(urls, Path(tmp) / "wget")
+    finally:
+        server.kill()
+        server.wait()
+    a, w = len(urls) / ours, len(urls) / theirs
+    print(
+        f"{name}: archiver {a:8.1f} pages/s ({ok}/{len(urls)} ok, {ours:.2f} s) | "
+        f"wget {w:8.1f} pages/s ({wok}/{len(urls)} ok, {theirs:.2f} s) | ratio {a / w:.2f}x"
+    )
+
+
+def child_capture(url: str, out: str) -> None:
+    """Run in a child process: capture one URL (the 1 GB body), nothing else."""
+    from archiver.capture import Seed, crawl
+    from archiver.config import Settings
+    from archiver.warc.writer import WarcWriter
+
+    settings = Settings(
+        per_host_delay=0.0, max_size=2 * 1024**3, max_time_per_url=900, respect_robots=True
+    )
+    writer = WarcWriter(Path(out), prefix="BIG", hostname="bench", warcinfo={})
+    sizes = []
+    crawl([Seed(url, [], 0)], settings, writer, lambda r: sizes.append(r.entry["payload_size"]))
+    writer.close()
+    print(f"captured payload {sizes}", file=sys.stderr)
+
+
+def peak_rss_mb(cmd: list[str]) -> tuple[float, float]:
+    """(peak RSS in MB, seconds) of a child process, from wait4's rusage."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in (0, 8):
+        print(f"  {cmd[0]} exited {proc.returncode}")
+    return usage.ru_maxrss / 1024, time.perf_counter() - t0
+
+
+def memory(size: int) -> None:
+    server, port = start_servers(1, 0.0)
+    url = f"http://127.0.0.1:{port}/big?size={size}"
+    try:
+        with tempfile.TemporaryDirectory(prefix="capture-bench-mem-") as tmp:
+            ours, ours_s = peak_rss_mb(
+                [sys.executable, __file__, "--child-capture", url, f"{tmp}/archiver"]
+            )
+            shutil.rmtree(f"{tmp}/archiver", ignore_errors=True)
+            theirs, theirs_s = peak_rss_mb(
+                [WGET, "--no-proxy", "--quiet", f"--warc-file={tmp}/wget", "-O", "/dev/null", url]
+            )
+    finally:
+        server.kill()
+        server.wait()
+    verdict = "PASS" if ours < 200 else "FAIL"
+    print(
+        f"memory ({size / 1e9:.1f} GB response): archiver peak RSS {ours:.1f} MB "
+        f"({ours_s:.1f} s) | wget {theirs:.1f} MB ({theirs_s:.1f} s) | ratio {ours / theirs:.2f}x"
+        f" | target < 200 MB: {verdict}"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", choices=["latency", "local", "memory"])
+    ap.add_argument("--size", type=int, default=1_000_000_000)
+    ap.add_argument("--child-capture", nargs=2, metavar=("URL", "OUT"))
+    args = ap.parse_args()
+    if args.child_capture:
+        child_capture(*args.child_capture)
+        return
+    if args.only in (None, "latency"):
+        throughput("1. 50 hosts, 100 ms latency", 0.1, 50)
+    if args.only in (None, "local"):
+        throughput("2. 50 hosts, no latency   ", 0.0, 50)
+    if args.only in (None, "memory"):
+        memory(args.size)
+
+
+if __name__ == "__main__":
+    main()
