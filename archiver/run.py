@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from archiver import SOFTWARE, __version__
+from archiver.bag.profile import PROFILE_IDENTIFIER
 from archiver.capturelog import LOG_NAME, Journal, dumps_entry, read_entries
 from archiver.config import Settings, from_environment
 from archiver.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
@@ -31,7 +32,6 @@ from archiver.progress import RunProgress
 
 STATE_NAME = "archiver-run.json"  # in the staging folder, outside data/; removed before sealing
 JOURNAL_NAME = "capture-log.journal.jsonl"
-PROFILE_ID = "https://archiver.invalid/manifests/archiver-bagit-profile.json"
 CLEANABLE_TYPES = ("text/html", "application/xhtml+xml", "application/pdf")
 
 
@@ -489,7 +489,7 @@ def run_command(options: RunOptions) -> int:
         ("External-Identifier", run_id),
         ("Bagging-Date", ended.strftime("%Y-%m-%d")),
         ("Bag-Software-Agent", f"{SOFTWARE} (https://archiver.invalid/)"),
-        ("BagIt-Profile-Identifier", PROFILE_ID),
+        ("BagIt-Profile-Identifier", PROFILE_IDENTIFIER),
         ("Capture-Start", _utc(started)),
         ("Capture-End", _utc(ended)),
         ("Capture-Operator", settings.operator or "(not given)"),

@@ -115,6 +115,12 @@ def test_peer_ip_and_tls_facts(https_server: TestServer, tls_files: TLSFiles, sp
     assert hop.tls is not None and hop.tls.version and hop.tls.version.startswith("TLS")
     assert hop.tls.cipher
     assert hop.exchange.ssl_socket is not None  # same connection, for certificate chains later
+    from cryptography import x509
+
+    chain = [x509.load_der_x509_certificate(der) for der in hop.exchange.certificate_chain]
+    ca = x509.load_pem_x509_certificate(tls_files.ca_pem.read_bytes())
+    assert chain[0].subject.rfc4514_string() == "CN=localhost"
+    assert chain[-1] == ca  # the verified chain ends at the test CA
     r.close()
 
 
@@ -306,8 +312,7 @@ def test_ca_bundle_from_environment(
 
 
 def test_tls_verification_off_captures_anyway(https_server: TestServer, spool_dir: Path):
-    with pytest.warns(Warning):  # urllib3 warns about unverified HTTPS; the setting is recorded
-        r = fetch(https_server.url("/articles/one.html"), spool_dir, verify_tls=False)
+    r = fetch(https_server.url("/articles/one.html"), spool_dir, verify_tls=False)
     assert r.error is None and r.final.status == 200 and r.final.tls is not None
     r.close()
 
@@ -344,3 +349,13 @@ def test_host_gate_spaces_requests_to_one_host():
 
 def test_host_key_ignores_port_and_case():
     assert host_key("http://Example.ORG:8080/a") == host_key("https://example.org/b")
+
+
+def test_payload_copy_only_for_cleanable_types(http_server: TestServer, spool_dir: Path):
+    f = Fetcher(settings(), spool_dir=spool_dir)
+    r = f.fetch(http_server.url("/robots.txt"), payload_filter=lambda ctype: False)
+    assert r.final.status == 200 and r.payload_path is None
+    r.close()
+    r = f.fetch(http_server.url("/robots.txt"), payload_filter=None)  # any type
+    assert r.payload_path.read_bytes() == http_server.site.served("/robots.txt").body
+    r.close()

@@ -38,6 +38,9 @@ from archiver.bag.tagfiles import (
 from archiver.errors import EXIT_USAGE, ArchiverError
 from archiver.problems import Problem, Severity
 
+# Anchors over the tag manifests cannot be listed in them (archiver.anchors verifies them).
+ANCHORS_PREFIX = "provenance-anchors/"
+
 __all__ = ["BagReport", "validate_bag"]
 
 _MANIFEST_NAME = re.compile(r"^(tag)?manifest-(.+)\.txt$")
@@ -391,6 +394,8 @@ class _Validator:
             is_manifest = "/" not in rel and _MANIFEST_NAME.match(rel) is not None
             if rel.startswith("data/") or is_manifest:
                 continue  # payload manifests are checked above; tag manifests list no manifests
+            if rel.startswith(ANCHORS_PREFIX):
+                continue  # tokens and signatures attest to the tag manifests: checked by anchors
             if rel not in listed:
                 self.add(
                     "tag-file-not-in-tagmanifest",

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urldefrag
 
 from archiver.capture.fetch import Fetcher, FetchResult, HostGate, host_key
-from archiver.capture.records import build_entry, write_fetch
+from archiver.capture.records import build_entry, ref_dict, write_fetch
 from archiver.capture.robots import MAX_ROBOTS_SIZE, RobotsFile, RobotsPolicy
 from archiver.config import Settings
 from archiver.warc.writer import RecordRef, WarcWriter
@@ -158,17 +158,16 @@ def crawl(
     errors: list[BaseException] = []
 
     def fetch_robots(robots_url: str) -> RobotsFile:
-        result = fetcher.fetch(robots_url, max_redirects=5, max_size=MAX_ROBOTS_SIZE)
+        # RFC 9309: follow at least five redirects; parse at least 500 KiB; any content type.
+        result = fetcher.fetch(
+            robots_url, max_redirects=5, max_size=MAX_ROBOTS_SIZE, payload_filter=None
+        )
         try:
             refs = write_fetch(writer, result)
             final = result.final
-            status = final.status if final is not None else None
-            if result.error is not None and result.error.cls != "too-many-redirects":
-                status = None if final is None or final.status is None else status
+            status = final.status if final is not None else None  # None: no answer at all
             body = result.payload_path.read_bytes() if result.payload_path else None
             responses = [r for r in refs if r.type == "response"]
-            from archiver.capture.records import ref_dict
-
             return RobotsFile(
                 url=robots_url,
                 status=status,

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import requests
+import urllib3
 import urllib3.exceptions
 from requests.cookies import extract_cookies_to_jar
 from requests.utils import select_proxy
@@ -274,6 +275,10 @@ class Fetcher:
         self._sessions: dict[str, requests.Session] = {}
         self._env_cache: dict[tuple[str, str], dict[str, Any]] = {}
         self._lock = threading.Lock()
+        if not settings.verify_tls:
+            # The operator chose this and the settings are recorded with the capture; a warning
+            # per request would only bury the progress output.
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
     # -- sessions ---------------------------------------------------------------------------
     def _session(self, host: str) -> requests.Session:
@@ -333,9 +338,13 @@ class Fetcher:
         max_redirects: int | None = None,
         max_size: int | None = None,
         keep_payload: bool = True,
+        payload_filter: Callable[[str | None], bool] | None = cleanable,
         robots_check: Callable[[str], Any] | None = None,
     ) -> FetchResult:
         """Fetch ``url`` (fragment removed), following redirects hop by hop.
+
+        With ``keep_payload``, a final 2xx body whose content type passes ``payload_filter``
+        (None: any type) is also written decoded to ``result.payload_path``.
 
         ``robots_check(url)`` is asked before every hop and returns a ``RobotsDecision`` (or
         None to allow); a hop it does not permit stops the fetch unfetched.
@@ -360,7 +369,8 @@ class Fetcher:
                         result.blocked = decision
                         result.blocked_url = current
                         break
-                hop = self._exchange(current, result, deadline, max_size, keep_payload)
+                keep = (payload_filter or True) if keep_payload else False
+                hop = self._exchange(current, result, deadline, max_size, keep)
                 result.hops.append(hop)
                 seen.append(current)
                 if hop.error is not None and hop.status is None:
@@ -395,7 +405,12 @@ class Fetcher:
         return result
 
     def _exchange(
-        self, url: str, result: FetchResult, deadline: float, max_size: int, keep_payload: bool
+        self,
+        url: str,
+        result: FetchResult,
+        deadline: float,
+        max_size: int,
+        keep_payload: Callable[[str | None], bool] | bool | None,
     ) -> Hop:
         s = self.settings
         host = host_key(url)
@@ -434,7 +449,8 @@ class Fetcher:
                     cert=env["cert"],
                     proxies=env["proxies"],
                 )
-                extract_cookies_to_jar(session.cookies, prepared, resp.raw)
+                if "set-cookie" in resp.headers:  # sent back on later requests to the host
+                    extract_cookies_to_jar(session.cookies, prepared, resp.raw)
             except requests.exceptions.InvalidURL as exc:
                 hop.error = FetchError("invalid-url", _message(exc), datetime.now(UTC))
             except requests.exceptions.InvalidSchema as exc:
@@ -457,10 +473,10 @@ class Fetcher:
             hop.location = resp.headers.get("Location")
             final = not (hop.status in REDIRECT_STATUSES and hop.location)
             want_body = (
-                keep_payload
+                bool(keep_payload)
                 and final
                 and 200 <= hop.status < 300
-                and cleanable(hop.headers.get("content-type"))
+                and (keep_payload is True or keep_payload(hop.headers.get("content-type")))
             )
             self._read_body(resp, hop, result, deadline, max_size, want_body)
             hop.tls = ex.tls if ex is not None else hop.tls
@@ -500,8 +516,8 @@ class Fetcher:
                 if left <= 0:
                     hop.truncated = "time"
                     break
-                if ex is not None:
-                    ex.set_read_timeout(min(s.read_timeout, left))
+                if ex is not None and left < s.read_timeout:  # the URL's time limit is nearer
+                    ex.set_read_timeout(left)
                 want = min(READ_CHUNK, max_size - size)
                 if want <= 0:
                     remaining = raw.length_remaining

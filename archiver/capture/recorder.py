@@ -72,9 +72,11 @@ class Exchange:
     response_size: int = 0
     peer: Peer | None = None
     tls: TLSInfo | None = None
-    # The TLS socket of the very connection used; kept so certificate chains can be recorded
-    # from the same handshake. May be closed by the time it is read.
+    # The TLS socket of the very connection used. May be closed by the time it is read, so the
+    # certificate chain of that handshake is copied now (DER, leaf first; verified when the
+    # chain was verified).
     ssl_socket: ssl.SSLSocket | None = None
+    certificate_chain: list[bytes] | None = None
     connection: Any = None  # the urllib3 connection, to tighten socket timeouts mid-body
 
     def add_request(self, data: bytes | bytearray | memoryview) -> None:
@@ -189,6 +191,8 @@ class RecordingMixin:
     _archiver_in_tunnel: bool = False
     _archiver_peer: Peer | None = None
     _archiver_proxy_url: str | None = None  # set by the pool for SOCKS connections
+    _archiver_chain: list[bytes] | None = None
+    _archiver_chain_of: Any = None  # the SSLSocket _archiver_chain came from
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
@@ -254,6 +258,37 @@ class RecordingMixin:
             cipher = sock.cipher()
             ex.tls = TLSInfo(sock.version(), cipher[0] if cipher else None)
             ex.ssl_socket = sock
+            if self._archiver_chain_of is not sock:  # once per TLS connection
+                self._archiver_chain = _certificate_chain(sock)
+                self._archiver_chain_of = sock
+            ex.certificate_chain = self._archiver_chain
+
+
+def _certificate_chain(sock: ssl.SSLSocket) -> list[bytes] | None:
+    """DER certificates the server presented on this connection, leaf first.
+
+    Python 3.13 has ``SSLSocket.get_verified_chain()``; on 3.11/3.12 the same call lives on the
+    private ``_sslobj``. A resumed TLS session may present no chain: then only the leaf, if any.
+    """
+    sslobj = getattr(sock, "_sslobj", None)
+    for name in ("get_verified_chain", "get_unverified_chain"):
+        getter = getattr(sock, name, None) or getattr(sslobj, name, None)
+        if getter is None:
+            continue
+        try:
+            chain = getter()
+        except (ssl.SSLError, ValueError, AttributeError):
+            continue
+        if chain:
+            return [
+                c if isinstance(c, bytes) else c.public_bytes(ssl._ssl.ENCODING_DER)  # type: ignore[attr-defined]
+                for c in chain
+            ]
+    try:
+        leaf = sock.getpeercert(binary_form=True)
+    except (ssl.SSLError, ValueError):
+        return None
+    return [leaf] if leaf else None
 
 
 def redact_proxy(proxy_url: str) -> str:
