@@ -30,6 +30,7 @@ from archiver.anchors import (
 )
 from archiver.errors import EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
 from archiver.problems import Problem
+from archiver.timefmt import utc_iso
 
 LOG_NAME = "custody-log.jsonl"
 BAG_COPY = "custody.jsonl"
@@ -64,7 +65,7 @@ def _dumps(entry: dict[str, Any]) -> bytes:
 
 
 def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc_iso(moment)
 
 
 def append_event(

@@ -29,6 +29,7 @@ from archiver.capturelog import LOG_NAME, Journal, dumps_entry, read_entries
 from archiver.config import Settings, from_environment
 from archiver.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
 from archiver.progress import RunProgress
+from archiver.timefmt import parse_iso, utc_iso
 
 STATE_NAME = "archiver-run.json"  # in the staging folder, outside data/; removed before sealing
 JOURNAL_NAME = "capture-log.journal.jsonl"
@@ -256,10 +257,6 @@ def build_settings(plan: RunPlan, options: RunOptions) -> Settings:
     return s
 
 
-def _utc(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _find_resumable(out: Path, fingerprint: str) -> dict[str, Any] | None:
     for state_file in sorted(out.glob(f".*.partial/{STATE_NAME}")):
         try:
@@ -343,8 +340,7 @@ class _Runner:
                         payload.read_bytes(),
                         entry.get("final_url") or entry["url"],
                         result.content_type,
-                        http_charset=_charset(result.content_type),
-                        capture_date=_parse_time(entry.get("ended")),
+                        capture_date=parse_iso(entry.get("ended")),
                     )
             source = SourceRef(
                 warc_file=ref.warc_file,
@@ -366,25 +362,6 @@ class _Runner:
             "sidecar": f"text/{out.sidecar_name}",
             "sha256": out.text_sha256,
         }
-
-
-def _charset(content_type: str | None) -> str | None:
-    if not content_type:
-        return None
-    for part in content_type.split(";")[1:]:
-        key, _, value = part.partition("=")
-        if key.strip().lower() == "charset":
-            return value.strip().strip('"') or None
-    return None
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def run_command(options: RunOptions) -> int:
@@ -414,7 +391,7 @@ def run_command(options: RunOptions) -> int:
     if state is not None:
         name = state["name"]
         run_id = state["run_id"]
-        started = datetime.fromisoformat(state["started"].replace("Z", "+00:00"))
+        started = parse_iso(state["started"]) or started
         builder = BagBuilder.resume(out / name)
         print(f"archiver: resuming interrupted run {name}", file=sys.stderr)
     else:
@@ -427,7 +404,7 @@ def run_command(options: RunOptions) -> int:
             "name": name,
             "run_id": run_id,
             "fingerprint": fingerprint,
-            "started": _utc(started),
+            "started": utc_iso(started),
             "sources": options.sources,
             "software": SOFTWARE,
         }
@@ -490,8 +467,8 @@ def run_command(options: RunOptions) -> int:
         ("Bagging-Date", ended.strftime("%Y-%m-%d")),
         ("Bag-Software-Agent", f"{SOFTWARE} (https://archiver.invalid/)"),
         ("BagIt-Profile-Identifier", PROFILE_IDENTIFIER),
-        ("Capture-Start", _utc(started)),
-        ("Capture-End", _utc(ended)),
+        ("Capture-Start", utc_iso(started)),
+        ("Capture-End", utc_iso(ended)),
         ("Capture-Operator", settings.operator or "(not given)"),
         ("Capture-Software", f"archiver {__version__}; Python {platform.python_version()}"),
     ]
@@ -550,7 +527,11 @@ def _anchor(
 
     log = out / custody.LOG_NAME
     actor = settings.operator or "(not given)"
-    details = {"urls": len(entries), "capture_start": _utc(started), "capture_end": _utc(ended)}
+    details = {
+        "urls": len(entries),
+        "capture_start": utc_iso(started),
+        "capture_end": utc_iso(ended),
+    }
     custody.append_event(log, "captured", bag=bag, actor=actor, details=details)
     custody.append_event(log, "sealed", bag=bag, actor=actor)
     if tsas:

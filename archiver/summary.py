@@ -13,10 +13,11 @@ import html
 import platform
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from importlib import metadata
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from archiver.timefmt import parse_iso
 
 NOT_GIVEN = "not recorded"
 LIBRARIES = (
@@ -52,9 +53,8 @@ def _when(value: Any) -> str:
     text = _text(value)
     if text == NOT_GIVEN:
         return text
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+    moment = parse_iso(text)
+    if moment is None:
         return text
     return f"{text} ({moment.day} {moment.strftime('%B %Y, %H:%M:%S')} UTC)"
 

@@ -43,6 +43,7 @@ from archiver.anchors import (
 )
 from archiver.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
 from archiver.problems import Problem
+from archiver.timefmt import parse_iso
 
 TSA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 TOKEN_SUFFIX = ".tsr"
@@ -392,11 +393,7 @@ def _capture_start(bag: Path) -> datetime | None:
     value = bag_info_value(read_bag_info(bag), "Capture-Start")
     if not value:
         return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return parse_iso(value)
 
 
 def _read_bundle(path: Path) -> list[x509.Certificate]:

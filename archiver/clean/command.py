@@ -21,7 +21,6 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -39,6 +38,7 @@ from archiver.clean.encoding import charset_from_content_type
 from archiver.clean.sidecar import SourceRef, TextOutput, write_outputs
 from archiver.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
 from archiver.hashing import FileDigests, HashingWriter, fsync_dir
+from archiver.timefmt import parse_iso
 
 SPOOL_BYTES = 4 * 1024 * 1024  # payloads larger than this go to a temp file, not memory
 READ_BLOCK = 1024 * 1024
@@ -125,15 +125,6 @@ def _header(headers: Any, name: str) -> str | None:
     return value.strip() if value else None
 
 
-def _capture_date(warc_date: str | None) -> datetime | None:
-    if not warc_date:
-        return None
-    try:
-        return datetime.fromisoformat(warc_date.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def _spool_entity(record: Any, chunked: bool) -> tuple[IO[bytes], str, bool]:
     """Copy the entity body (transfer-encoding removed, content-encoding kept) to a spool file.
 
@@ -217,7 +208,7 @@ def _clean_record(record: Any, warc_name: str) -> tuple[SourceRef | None, Extrac
         target_uri or "",
         content_type,
         http_charset=charset_from_content_type(content_type),
-        capture_date=_capture_date(warc_date),
+        capture_date=parse_iso(warc_date),
     )
     if not body.complete:
         result.notes.append(f"the {coding} stream is cut off or corrupt: the text may be partial")

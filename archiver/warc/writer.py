@@ -28,6 +28,7 @@ from typing import BinaryIO
 
 from archiver.errors import EXIT_RUN_FAILED, ArchiverError
 from archiver.hashing import FileDigests, HashingWriter, fsync_dir, hash_file
+from archiver.timefmt import utc_iso
 from archiver.warc.digest import PayloadHasher, label, sha256_label
 from archiver.warc.naming import OPEN_SUFFIX, final_name, warc_file_name
 
@@ -80,9 +81,7 @@ def new_record_id() -> str:
 
 def warc_date(dt: datetime | None) -> str:
     """UTC with microseconds, e.g. ``2026-11-20T23:41:05.123456Z``; naive datetimes are UTC."""
-    dt = dt or datetime.now(UTC)
-    dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc_iso(dt)
 
 
 def _check_value(name: str, value: str) -> str:
