@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import signal
 import sys
 import threading
@@ -436,9 +437,15 @@ def run_command(options: RunOptions) -> int:
     stop = threading.Event()
     previous = _install_stop_handler(stop)
     seeds = [Seed(url=s.url, citations=s.citations, hops=s.hops) for s in todo]
+    # Bodies spool on the output disk, not in /tmp: a 1 GB response must not fill a small /tmp.
+    spool = out / f".{name}.spool"
+    spool.mkdir(exist_ok=True)
     try:
-        stats = crawl(seeds, settings, writer, runner.on_result, stop=stop, skip=done)
+        stats = crawl(
+            seeds, settings, writer, runner.on_result, stop=stop, skip=done, spool_dir=spool
+        )
     finally:
+        shutil.rmtree(spool, ignore_errors=True)
         writer.close()
         runner.journal.close()
         runner.progress.close()

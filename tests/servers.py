@@ -375,7 +375,7 @@ class Handler(BaseHTTPRequestHandler):
         if path in ("/reset", "/close-early"):
             self._head(200, "text/html; charset=utf-8", 100000)
             self.wfile.write(b"<html><body>" + b"a" * (10000 - 12))
-            time.sleep(0.05)
+            time.sleep(0.3)  # let the client read what was sent: an RST discards unread data
             if path == "/reset":
                 self.connection.setsockopt(
                     socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)

@@ -225,7 +225,7 @@ def test_failures_are_recorded(
     assert _metadata(run, t)["target_uri"] == urls["timeout"]
     r = e["reset"]
     assert r["outcome"] == "captured" and r["truncated"] == "disconnect"
-    assert r["error"]["class"] == "connection-reset" and r["payload_size"] == 10000
+    assert r["error"]["class"] == "connection-reset" and 0 < r["payload_size"] <= 10000
     resp = ref(r, "response")
     assert run.by_id()[resp["record_id"]][0]["WARC-Truncated"] == "disconnect"
     for key, status, cls in [
