@@ -45,3 +45,21 @@ def test_human_bytes() -> None:
     assert human_bytes(999) == "999 B"
     assert human_bytes(1_500_000) == "1.5 MB"
     assert human_bytes(3_000_000_000) == "3.0 GB"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_live_mode_on_a_terminal_draws_and_summarises() -> None:
+    out = _Terminal()
+    p = RunProgress(2, "auto", stream=out)
+    assert p.mode == "live"
+    p.url_done({"url": "https://a/", "outcome": "captured", "status": 200})
+    p.add_total(1)
+    p.url_done({"url": "https://b/", "outcome": "failed", "error": {"class": "timeout"}})
+    p.close()
+    drawn = out.getvalue()
+    assert "capturing" in drawn and "2/3" in drawn
+    assert "1 ok, 1 failed" in drawn

@@ -301,3 +301,37 @@ def test_provenance_summary_is_in_the_payload_and_filled(run: Run) -> None:
     assert "<html" in html.lower()
     manifest = (run.bag / "manifest-sha256.txt").read_text()
     assert "data/provenance-summary.html" in manifest
+
+
+def test_url_source_follows_main_content_links_one_hop(
+    tmp_path: Path, http_server: TestServer
+) -> None:
+    start = http_server.url("/articles/one.html")
+    proc = archiver(
+        "run",
+        start,
+        "--out",
+        str(tmp_path / "out"),
+        "--delay",
+        "0",
+        "--progress",
+        "none",
+        "--name",
+        "hop-bag",
+    )
+    assert proc.returncode == 0, proc.stderr
+    bag = tmp_path / "out" / "hop-bag"
+    entries = [json.loads(x) for x in (bag / "data" / "capture-log.jsonl").read_text().splitlines()]
+    by_url = {e["url"]: e for e in entries}
+    followed = {
+        http_server.url(p) for p in ("/articles/two.html", "/articles/three.html", "/doc.pdf")
+    }
+    assert followed <= set(by_url), sorted(by_url)
+    for url in followed:
+        assert by_url[url]["hop"] == 1 and by_url[url]["via"] == start
+    nav = {http_server.url(p) for p in ("/", "/about.html", "/donate", "/privacy.html")}
+    assert not nav & set(by_url), "navigation and footer links are not evidence"
+    assert by_url[start]["hop"] == 0
+    # two.html links back to one.html: captured once, not twice
+    assert [e["url"] for e in entries].count(start) == 1
+    assert archiver("verify", str(bag)).returncode == 0
