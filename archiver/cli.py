@@ -7,6 +7,7 @@ line on stderr with the error's exit code, and Ctrl-C into exit 130, never a tra
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -236,6 +237,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Disk full, permission denied, ...: name the file and stop cleanly.
         where = f" ({err.filename})" if getattr(err, "filename", None) else ""
         print(f"archiver: {err.strerror or err}{where}", file=sys.stderr)
+        return EXIT_RUN_FAILED if args.verb == "run" else EXIT_USAGE
+    except Exception as err:
+        # A bug, not bad input. Never exit 1 here: for `verify` that would mean "invalid bag".
+        if os.environ.get("ARCHIVER_DEBUG"):
+            raise
+        print(
+            f"archiver: internal error: {type(err).__name__}: {err} "
+            "(please report it; set ARCHIVER_DEBUG=1 to see the traceback)",
+            file=sys.stderr,
+        )
         return EXIT_RUN_FAILED if args.verb == "run" else EXIT_USAGE
 
 

@@ -72,6 +72,7 @@ class Collection:
     root: Path
     toml_path: Path
     raw: dict[str, Any] = field(repr=False, default_factory=dict)  # the parsed TOML, as is
+    tsas: list[Any] = field(default_factory=list)  # [[tsa]] tables: archiver.timestamp.TsaConfig
 
     def seed_urls(self) -> list[str]:
         """Every URL to capture once: documents first, then extra URLs, in file order."""
@@ -80,7 +81,7 @@ class Collection:
         )
 
 
-_TOP_KEYS = {"collection", "document", "url", "capture"}
+_TOP_KEYS = {"collection", "document", "url", "capture", "tsa"}
 _COLLECTION_KEYS = {"name", "title", "description", "curator", "organisation"}
 _CURATOR_KEYS = {"name", "email"}
 _DOCUMENT_KEYS = {"url", "title", "file", "publisher", "published", "note", "hops"}
@@ -299,6 +300,15 @@ def load_collection(path: Path) -> Collection:
             )
         )
 
+    tsas: list[Any] = []
+    if "tsa" in raw:
+        from archiver.timestamp import tsas_from_table
+
+        try:
+            tsas = tsas_from_table(c.entries(raw, "tsa"), base=toml_path.parent)
+        except ArchiverError as exc:
+            c.fail("", str(exc))
+
     return Collection(
         name=name,
         title=c.string(meta, "title", "[collection]"),
@@ -311,6 +321,7 @@ def load_collection(path: Path) -> Collection:
         root=toml_path.parent,
         toml_path=toml_path,
         raw=raw,
+        tsas=tsas,
     )
 
 

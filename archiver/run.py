@@ -84,6 +84,7 @@ class RunPlan:
     curator_name: str = ""
     curator_email: str = ""
     organisation: str = ""
+    tsas: list[Any] = field(default_factory=list)  # the collection's [[tsa]] tables
 
     def fingerprint(self) -> str:
         """Same sources -> same fingerprint: how a re-run finds the run it should resume."""
@@ -110,6 +111,7 @@ def plan_run(sources: list[str], default_hops: int | None) -> RunPlan:
     descriptions: list[str] = []
     overrides: dict[str, Any] = {}
     collection_toml: Path | None = None
+    collection_tsas: list[Any] = []
     curator_name = curator_email = organisation = ""
 
     def add(url: str, hops: int, citation: dict[str, str] | None) -> None:
@@ -159,6 +161,7 @@ def plan_run(sources: list[str], default_hops: int | None) -> RunPlan:
             names.append(coll.name)
             descriptions.append(coll.description or coll.title or coll.name)
             overrides.update(coll.capture_overrides)
+            collection_tsas = list(coll.tsas)
             curator_name = coll.curator.name or curator_name
             curator_email = coll.curator.email or curator_email
             organisation = coll.organisation or organisation
@@ -204,6 +207,7 @@ def plan_run(sources: list[str], default_hops: int | None) -> RunPlan:
         curator_name=curator_name,
         curator_email=curator_email,
         organisation=organisation,
+        tsas=collection_tsas,
     )
 
 
@@ -373,9 +377,14 @@ def run_command(options: RunOptions) -> int:
 
     plan = plan_run(options.sources, options.hops)
     settings = build_settings(plan, options)
-    tsas = tsas_from_options(options.tsa)  # a bad --tsa fails before anything is captured
+    # --tsa, else ARCHIVER_TSA, else the collection's [[tsa]] tables; checked before capturing.
+    tsas = tsas_from_options(options.tsa) or plan.tsas
+    options.sign_key = options.sign_key or os.environ.get("ARCHIVER_SIGN_KEY") or None
     if options.sign_key and not Path(options.sign_key).is_file():
-        raise ArchiverError(f"{options.sign_key}: signing key not found (--sign-key)", EXIT_USAGE)
+        raise ArchiverError(
+            f"{options.sign_key}: signing key not found (--sign-key or ARCHIVER_SIGN_KEY)",
+            EXIT_USAGE,
+        )
     out = options.out
     try:
         out.mkdir(parents=True, exist_ok=True)

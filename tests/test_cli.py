@@ -88,3 +88,26 @@ def test_urls_missing_document(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "missing.txt" in proc.stderr
+
+
+def test_internal_error_is_one_line_not_exit_1(tmp_path: Path) -> None:
+    # A bag whose data/ is a file makes the validator trip over an unexpected state; whatever
+    # happens inside, verify must never report "invalid" (1) for its own failure.
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, archiver.verify as v\n"
+            "def boom(*a, **k): raise RuntimeError('simulated bug')\n"
+            "v.verify_bag = boom\n"
+            "from archiver.cli import main\n"
+            "sys.exit(main(['verify', sys.argv[1]]))",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "internal error: RuntimeError: simulated bug" in proc.stderr
