@@ -231,8 +231,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("archiver: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        return EXIT_OK_PIPE
+    except BrokenPipeError:  # `archiver urls ... | head`: the reader left, nothing went wrong
+        return 0
     except OSError as err:
         # Disk full, permission denied, ...: name the file and stop cleanly.
         where = f" ({err.filename})" if getattr(err, "filename", None) else ""
@@ -249,8 +249,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_RUN_FAILED if args.verb == "run" else EXIT_USAGE
 
-
-EXIT_OK_PIPE = 0
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -90,10 +90,11 @@ class RunProgress:
 
     def summary_lines(self) -> list[str]:
         elapsed = time.monotonic() - self.started
+        o = self.outcomes
         lines = [
-            f"{self.done} URLs in {elapsed:.1f} s: {self.outcomes['captured']} captured, "
-            f"{self.done - self.outcomes['captured']} not captured; "
-            f"{human_bytes(self.bytes)} of payload"
+            f"{self.done} URLs in {elapsed:.1f} s: {o['captured']} captured, "
+            f"{o['http-error']} HTTP errors (captured as evidence), {o['failed']} failed, "
+            f"{o['blocked']} blocked by robots.txt; {human_bytes(self.bytes)} of payload"
         ]
         for reason, count in sorted(self.failures.items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"  {count:>5}  {reason}")

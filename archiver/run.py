@@ -9,6 +9,7 @@ captures the URLs that are not done yet.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -32,8 +33,12 @@ from archiver.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_USA
 from archiver.progress import RunProgress
 from archiver.timefmt import parse_iso, utc_iso
 
-STATE_NAME = "archiver-run.json"  # in the staging folder, outside data/; removed before sealing
-JOURNAL_NAME = "capture-log.journal.jsonl"
+# Run state lives beside the staging folder, never inside it, so it can never end up in the bag
+# and survives a failed seal: .NAME.run.json, .NAME.capture-log.jsonl (journal), .NAME.lock
+STATE_SUFFIX = ".run.json"
+JOURNAL_SUFFIX = ".capture-log.jsonl"
+LOCK_SUFFIX = ".lock"
+PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
 CLEANABLE_TYPES = ("text/html", "application/xhtml+xml", "application/pdf")
 
 
@@ -96,6 +101,30 @@ class RunPlan:
         return h.hexdigest()[:16]
 
 
+def _check_ranges(s: Settings) -> None:
+    """Refuse settings that would silently capture nothing or wrong (e.g. --max-size -1)."""
+    checks = [
+        ("--hops", s.hops, s.hops >= 0),
+        ("--delay", s.per_host_delay, s.per_host_delay >= 0),
+        ("--concurrency", s.concurrency, s.concurrency >= 1),
+        ("--connect-timeout", s.connect_timeout, s.connect_timeout > 0),
+        ("--read-timeout", s.read_timeout, s.read_timeout > 0),
+        ("--max-time", s.max_time_per_url, s.max_time_per_url > 0),
+        ("--max-size", s.max_size, s.max_size > 0),
+    ]
+    for option, value, ok in checks:
+        if not ok:
+            raise ArchiverError(f"{option} {value}: out of range", EXIT_USAGE)
+    if s.proxy:
+        parts = urlsplit(s.proxy)
+        if parts.scheme not in PROXY_SCHEMES or not parts.hostname:
+            raise ArchiverError(
+                f"--proxy {s.proxy}: give scheme://host:port with scheme "
+                f"{', '.join(PROXY_SCHEMES)} (e.g. socks5h://127.0.0.1:9050 for Tor)",
+                EXIT_USAGE,
+            )
+
+
 def _is_url(source: str) -> bool:
     return urlsplit(source).scheme in ("http", "https")
 
@@ -127,10 +156,15 @@ def plan_run(sources: list[str], default_hops: int | None) -> RunPlan:
         # Citations name the document as it is kept in the bag (data/sources/NAME), not the
         # operator's local path, so the log reads the same on any machine.
         taken = {name for name, _ in local_docs}
-        name, n = path.name, 1
+        # Receivers' tools mishandle '%' and control characters in bag paths (bagit-python #157):
+        # keep letters, digits, '.', '_', '-' and replace the rest. The original stays in the log.
+        safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in path.name)
+        safe = safe.lstrip(".") or "document"
+        stem, suffix = os.path.splitext(safe)
+        name, n = safe, 1
         while name in taken:  # two documents called report.pdf from different folders
             n += 1
-            name = f"{path.stem}-{n}{path.suffix}"
+            name = f"{stem}-{n}{suffix}"
         local_docs.append((name, path))
         in_bag = f"sources/{name}"
         for c in find_urls(path):
@@ -257,20 +291,48 @@ def build_settings(plan: RunPlan, options: RunOptions) -> Settings:
         )
     if not options.clean:
         s = s.with_overrides(clean=False)
+    _check_ranges(s)
     if s.ca_bundle and not Path(s.ca_bundle).is_file():
         raise ArchiverError(f"{s.ca_bundle}: CA bundle not found (--ca-bundle)", EXIT_USAGE)
     return s
 
 
+def _run_file(out: Path, name: str, suffix: str) -> Path:
+    return out / f".{name}{suffix}"
+
+
 def _find_resumable(out: Path, fingerprint: str) -> dict[str, Any] | None:
-    for state_file in sorted(out.glob(f".*.partial/{STATE_NAME}")):
+    for state_file in sorted(out.glob(f".*{STATE_SUFFIX}")):
         try:
             state = json.loads(state_file.read_text("utf-8"))
         except (OSError, ValueError):
             continue
-        if state.get("fingerprint") == fingerprint:
+        if state.get("fingerprint") == fingerprint and (out / f".{state['name']}.partial").is_dir():
             return state
     return None
+
+
+def _lock_run(out: Path, name: str) -> Any:
+    """Hold an exclusive lock for the run: two runs into one staging folder corrupt each other."""
+    path = _run_file(out, name, LOCK_SUFFIX)
+    handle = open(path, "a")  # noqa: SIM115 - held until the process ends
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise ArchiverError(
+            f"{out / name}: another archiver run is writing this bag; wait for it to finish",
+            EXIT_RUN_FAILED,
+        ) from None
+    return handle
+
+
+def _check_bag_name(name: str) -> str:
+    if not name or name in (".", "..") or name.startswith(".") or any(c in name for c in "/\\\0"):
+        raise ArchiverError(
+            f"--name {name!r}: give a plain folder name (no '/', not starting with '.')", EXIT_USAGE
+        )
+    return name
 
 
 def warcinfo_fields(settings: Settings, plan: RunPlan) -> dict[str, str]:
@@ -279,8 +341,11 @@ def warcinfo_fields(settings: Settings, plan: RunPlan) -> dict[str, str]:
         if settings.respect_robots
         else f"ignore (override reason: {settings.robots_override_reason})"
     )
+    from archiver.provenance import warcinfo_facts  # software, OS, options (masked)
+
+    run_wide = warcinfo_facts(settings)
     return {
-        "software": f"{SOFTWARE} (Python {platform.python_version()})",
+        "software": run_wide.pop("software"),
         "format": "WARC File Format 1.1",
         "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
         "operator": settings.operator or "(not given)",
@@ -291,6 +356,7 @@ def warcinfo_fields(settings: Settings, plan: RunPlan) -> dict[str, str]:
         "http-header-from": settings.contact_email or "",
         "isPartOf": plan.name,
         "description": plan.description,
+        **run_wide,
     }
 
 
@@ -400,14 +466,16 @@ def run_command(options: RunOptions) -> int:
     started = datetime.now(UTC)
     if state is not None:
         name = state["name"]
+        lock = _lock_run(out, name)
         run_id = state["run_id"]
         started = parse_iso(state["started"]) or started
         builder = BagBuilder.resume(out / name)
         print(f"archiver: resuming interrupted run {name}", file=sys.stderr)
     else:
-        name = options.name or f"{plan.name}-{started.strftime('%Y%m%dT%H%M%SZ')}"
+        name = _check_bag_name(options.name or f"{plan.name}-{started.strftime('%Y%m%dT%H%M%SZ')}")
         if (out / name).exists():
             raise ArchiverError(f"{out / name}: already exists; a sealed bag is never overwritten")
+        lock = _lock_run(out, name)
         run_id = f"urn:uuid:{uuid.uuid4()}"
         builder = BagBuilder(out / name)
         state = {
@@ -418,14 +486,14 @@ def run_command(options: RunOptions) -> int:
             "sources": options.sources,
             "software": SOFTWARE,
         }
-        _write_json_atomic(builder.staging / STATE_NAME, state)
+        _write_json_atomic(_run_file(out, name, STATE_SUFFIX), state)
         for name_in_bag, doc in plan.local_documents:
             builder.add_payload_file(f"sources/{name_in_bag}", doc)
         if plan.collection_toml is not None:
             builder.add_payload_file("collection.toml", plan.collection_toml)
 
     staging: Path = builder.staging
-    journal_path = staging / JOURNAL_NAME
+    journal_path = _run_file(out, name, JOURNAL_SUFFIX)
     done = {e["url"] for e in read_entries(journal_path) if "url" in e}
     _recover_staging(builder)
 
@@ -434,6 +502,8 @@ def run_command(options: RunOptions) -> int:
     runner.journal = Journal(journal_path)
     todo = [s for u, s in plan.seeds.items() if u not in done]
     runner.progress = RunProgress(len(todo), options.progress)
+    if done:
+        print(f"archiver: {len(done)} URLs were done before the interruption", file=sys.stderr)
 
     writer = WarcWriter(
         staging / "data" / "warcs",
@@ -450,9 +520,7 @@ def run_command(options: RunOptions) -> int:
     spool = out / f".{name}.spool"
     spool.mkdir(exist_ok=True)
     try:
-        stats = crawl(
-            seeds, settings, writer, runner.on_result, stop=stop, skip=done, spool_dir=spool
-        )
+        crawl(seeds, settings, writer, runner.on_result, stop=stop, skip=done, spool_dir=spool)
     finally:
         shutil.rmtree(spool, ignore_errors=True)
         writer.close()
@@ -467,18 +535,18 @@ def run_command(options: RunOptions) -> int:
         )
         return EXIT_INTERRUPTED
 
-    ended = datetime.now(UTC)
+    # The end of capture is fixed once: a seal that failed (disk full) and is retried by a
+    # re-run writes the same capture log, summary and bag-info facts.
+    if "ended" not in state:
+        state["ended"] = utc_iso(datetime.now(UTC))
+        _write_json_atomic(_run_file(out, name, STATE_SUFFIX), state)
+    ended = parse_iso(state["ended"]) or datetime.now(UTC)
     entries = list(read_entries(journal_path))
-    with builder.open_payload(LOG_NAME) as log:
-        for entry in entries:
-            log.write(dumps_entry(entry))
-    for leftover in (journal_path, staging / STATE_NAME):
-        leftover.unlink(missing_ok=True)
     bag_info = [
         ("Source-Organization", settings.organisation or "(not given)"),
         ("Contact-Name", settings.contact_name or settings.operator or "(not given)"),
         ("Contact-Email", settings.contact_email or "(not given)"),
-        ("External-Description", plan.description),
+        ("External-Description", " ".join(plan.description.split())),
         ("External-Identifier", run_id),
         ("Bagging-Date", ended.strftime("%Y-%m-%d")),
         ("Bag-Software-Agent", f"{SOFTWARE} (https://archiver.invalid/)"),
@@ -488,14 +556,22 @@ def run_command(options: RunOptions) -> int:
         ("Capture-Operator", settings.operator or "(not given)"),
         ("Capture-Software", f"archiver {__version__}; Python {platform.python_version()}"),
     ]
-    _write_summary(builder, bag_info, entries, settings)
+    if LOG_NAME not in builder.recorded:
+        with builder.open_payload(LOG_NAME) as log:
+            for entry in entries:
+                log.write(dumps_entry(entry))
+    if "provenance-summary.html" not in builder.recorded:
+        _write_summary(builder, bag_info, entries, settings)
     try:
         bag_path = builder.seal(bag_info)
     except OSError as err:
         raise ArchiverError(
-            f"{staging}: could not seal the bag ({err.strerror}); the staging folder is kept",
+            f"{staging}: could not seal the bag ({err.strerror}); everything is kept: "
+            "free space and run the same command again",
             EXIT_RUN_FAILED,
         ) from err
+    for suffix in (JOURNAL_SUFFIX, STATE_SUFFIX):
+        _run_file(out, name, suffix).unlink(missing_ok=True)
     _anchor(bag_path, out, entries, settings, tsas, options, started, ended)
     for line in runner.progress.summary_lines():
         print(line, file=sys.stderr)
@@ -504,8 +580,9 @@ def run_command(options: RunOptions) -> int:
             f"  {runner.text_errors} texts could not be extracted (see capture log)",
             file=sys.stderr,
         )
-    del stats
     print(bag_path)
+    _run_file(out, name, LOCK_SUFFIX).unlink(missing_ok=True)
+    lock.close()
     return EXIT_OK
 
 

@@ -111,3 +111,25 @@ def test_internal_error_is_one_line_not_exit_1(tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "internal error: RuntimeError: simulated bug" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "mentions"),
+    [
+        ("--max-size", "-1", "--max-size"),
+        ("--hops", "-1", "--hops"),
+        ("--delay", "-5", "--delay"),
+        ("--concurrency", "0", "--concurrency"),
+        ("--proxy", "notaproxy", "--proxy"),
+        ("--name", "../escaped", "--name"),
+        ("--name", ".hidden", "--name"),
+    ],
+)
+def test_run_refuses_out_of_range_options(
+    tmp_path: Path, option: str, value: str, mentions: str
+) -> None:
+    doc = tmp_path / "doc.txt"
+    doc.write_text("see https://example.org/a\n", encoding="utf-8")
+    proc = archiver("run", str(doc), "--out", str(tmp_path / "out"), option, value)
+    assert_one_line_error(proc, 2, mentions)
+    assert not (tmp_path / "escaped").exists() and not (tmp_path / ".escaped.partial").exists()

@@ -29,7 +29,7 @@ def test_plain_lines_and_summary() -> None:
     assert "dns" in lines[1]
     summary = p.summary_lines()
     assert summary[0].startswith("3 URLs in ")
-    assert "1 captured, 2 not captured" in summary[0]
+    assert "1 captured, 1 HTTP errors (captured as evidence), 1 failed, 0 blocked" in summary[0]
     assert "1.5 KB" in summary[0]
     assert sorted(s.split()[-1] for s in summary[1:]) == ["dns", "http-4xx"]
 

@@ -44,7 +44,7 @@ def start_run(doc: Path, out: Path) -> subprocess.Popen[str]:
 def wait_for_journal_entries(out: Path, n: int, proc: subprocess.Popen[str]) -> Path:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        for journal in out.glob(".*.partial/capture-log.journal.jsonl"):
+        for journal in out.glob(".*.capture-log.jsonl"):
             if len(journal.read_bytes().splitlines()) >= n:
                 return journal
         assert proc.poll() is None, proc.communicate()
@@ -75,11 +75,9 @@ def test_rerun_completes_an_interrupted_run(
         assert proc.returncode == 130, stderr
         assert "Run the same command again" in stderr
     assert not (out / "resumed").exists(), "an interrupted run must not look sealed"
-    staging = next(out.glob(".*.partial"))
-    done_before = [
-        json.loads(x)["url"]
-        for x in (staging / "capture-log.journal.jsonl").read_text().splitlines()
-    ]
+    assert next(out.glob(".*.partial")).is_dir()
+    journal = out / ".resumed.capture-log.jsonl"
+    done_before = [json.loads(x)["url"] for x in journal.read_text().splitlines()]
     assert 2 <= len(done_before) < SLOW_URLS
 
     again = start_run(doc, out)
@@ -92,7 +90,26 @@ def test_rerun_completes_an_interrupted_run(
     logged = [e["url"] for e in log]
     assert sorted(logged) == sorted(urls), "every URL exactly once"
     assert logged[: len(done_before)] == done_before, "earlier captures kept, not redone"
+    assert not list(out.glob(".resumed.*")), "run state is cleaned up once sealed"
+    assert not list(out.glob(".resumed.*")), "run state is cleaned up once sealed"
     verify = subprocess.run(
         [sys.executable, "-m", "archiver", "verify", str(bag)], capture_output=True, text=True
     )
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_a_second_run_of_the_same_command_waits_its_turn(
+    tmp_path: Path, cited: tuple[Path, list[str]]
+) -> None:
+    doc, urls = cited
+    out = tmp_path / "out"
+    first = start_run(doc, out)
+    wait_for_journal_entries(out, 1, first)
+    second = start_run(doc, out)
+    _, stderr = second.communicate(timeout=60)
+    assert second.returncode == 3, stderr
+    assert "another archiver run is writing this bag" in stderr
+    stdout, stderr = first.communicate(timeout=120)
+    assert first.returncode == 0, stderr
+    log = (out / "resumed" / "data" / "capture-log.jsonl").read_text().splitlines()
+    assert sorted(json.loads(x)["url"] for x in log) == sorted(urls)
