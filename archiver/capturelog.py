@@ -76,6 +76,7 @@ class IndexedRecord:
     type: str
     target_uri: str | None
     payload_sha256: str | None
+    status: int | None = None  # HTTP status of a response record
 
 
 def cross_check(
@@ -94,6 +95,7 @@ def cross_check(
 
     referenced: set[str] = set()
     texts_referenced: set[str] = set()
+    first_line_of: dict[str, int] = {}
     with open(log_path, "rb") as f:
         for lineno, raw in enumerate(f, start=1):
             where = f"{log_relpath}:{lineno}"
@@ -105,6 +107,18 @@ def cross_check(
             if not isinstance(entry, dict):
                 problems.append(Problem("capture-log-bad-entry", where, "entry is not an object"))
                 continue
+            url = entry.get("url")
+            if isinstance(url, str):
+                if url in first_line_of:
+                    problems.append(
+                        Problem(
+                            "capture-log-duplicate-url",
+                            where,
+                            f"{url} is logged again (first at line {first_line_of[url]})",
+                        )
+                    )
+                else:
+                    first_line_of[url] = lineno
             problems.extend(_check_entry(bag_root, entry, where, records, referenced))
             text = entry.get("text")
             if isinstance(text, dict):
@@ -178,6 +192,9 @@ def _check_entry(
             )
         if rec.type == "response":
             last_response = rec
+    found = [records[r["record_id"]] for r in entry["records"] if r.get("record_id") in records]
+    if len(found) == len(entry["records"]):  # missing records are reported above, once
+        yield from _check_facts(entry, where, url, found)
     logged_sha = entry.get("payload_sha256")
     if (
         logged_sha
@@ -193,6 +210,54 @@ def _check_entry(
     text = entry.get("text")
     if isinstance(text, dict):
         yield from _check_text(bag_root, text, where, url)
+
+
+def _check_facts(
+    entry: dict[str, Any], where: str, url: str, recs: list[IndexedRecord]
+) -> Iterable[Problem]:
+    """The log's facts (URLs, status, outcome) must be what the WARC records themselves say."""
+    targets = {r.target_uri for r in recs}
+    if recs and url not in targets:
+        yield Problem(
+            "capture-log-url-mismatch", where, f"{url}: no record of this entry targets this URL"
+        )
+    responses = [r for r in recs if r.type == "response"]
+    if not responses:
+        if entry.get("outcome") in ("captured", "http-error"):
+            yield Problem(
+                "capture-log-outcome-mismatch",
+                where,
+                f"{url}: logged as {entry['outcome']} but no response record was written",
+            )
+        return
+    final = responses[-1]
+    final_url = entry.get("final_url")
+    if final_url and final.target_uri and final_url != final.target_uri:
+        yield Problem(
+            "capture-log-url-mismatch",
+            where,
+            f"{url}: final_url {final_url} is not the last response's URI {final.target_uri}",
+        )
+    status = entry.get("status")
+    if final.status is not None and status != final.status:
+        yield Problem(
+            "capture-log-status-mismatch",
+            where,
+            f"{url}: logged status {status}, but the WARC response says {final.status}",
+        )
+    outcome = entry.get("outcome")
+    if final.status is not None and final.status < 300:
+        expected = {"captured"}
+    elif final.status is not None and final.status >= 400:
+        expected = {"http-error"}
+    else:  # a redirect as the last response: too many redirects, or a loop
+        expected = {"failed", "captured", "http-error"}
+    if outcome not in expected:
+        yield Problem(
+            "capture-log-outcome-mismatch",
+            where,
+            f"{url}: logged as {outcome}, but the final response has status {final.status}",
+        )
 
 
 def _check_text(bag_root: Path, text: dict[str, Any], where: str, url: str) -> Iterable[Problem]:

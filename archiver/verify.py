@@ -94,15 +94,17 @@ def verify_bag(
     report.files_checked = bag_report.files_checked
     report.bytes_checked = bag_report.bytes_checked
 
+    report.problems.extend(_profile_problems(bag))
+
     index: dict[str, IndexedRecord] = {}
     for warc in _warc_files(bag):
         rel = warc.relative_to(bag).as_posix()
-        result = check_warc(warc, display_path=rel)
+        result = check_warc(warc, display_path=rel, require_digests=True)
         report.warc_files += 1
         report.warc_records += result.records
         report.problems.extend(result.problems)
-        for record_id, (offset, rtype, target, payload_sha) in result.index.items():
-            index[record_id] = IndexedRecord(warc.name, offset, rtype, target, payload_sha)
+        for record_id, (offset, rtype, target, payload_sha, status) in result.index.items():
+            index[record_id] = IndexedRecord(warc.name, offset, rtype, target, payload_sha, status)
 
     if (bag / "data" / LOG_NAME).is_file():
         report.log_checked = True
@@ -115,6 +117,22 @@ def verify_bag(
     )
     report.problems.extend(report.provenance.problems)
     return report
+
+
+def _profile_problems(bag: Path) -> list[Problem]:
+    """Bags archiver made must keep conforming to its profile.
+
+    Plain BagIt lets tag manifests, the SHA-512 manifest or bag-info.txt disappear with only a
+    warning; for an archiver bag that is how bag-info (capture dates, who) could be rewritten
+    unnoticed. A bag is taken as archiver's if it declares the profile or has a capture log.
+    """
+    from archiver.bag.profile import PROFILE_IDENTIFIER, check_profile
+
+    info = bag / "bag-info.txt"
+    declared = info.is_file() and PROFILE_IDENTIFIER in info.read_text("utf-8", errors="replace")
+    if not declared and not (bag / "data" / LOG_NAME).is_file():
+        return []
+    return check_profile(bag)
 
 
 def verify_command(

@@ -335,3 +335,88 @@ def test_url_source_follows_main_content_links_one_hop(
     # two.html links back to one.html: captured once, not twice
     assert [e["url"] for e in entries].count(start) == 1
     assert archiver("verify", str(bag)).returncode == 0
+
+
+# --- a forger who recomputes every manifest: the cross-checks must still catch it -------------
+
+
+def reseal(bag: Path) -> None:
+    """Recompute manifests, tag manifests and Payload-Oxum, as someone rewriting a bag would."""
+    import hashlib as h
+
+    data_files = sorted(p for p in (bag / "data").rglob("*") if p.is_file())
+    for alg in ("sha256", "sha512"):
+        manifest = bag / f"manifest-{alg}.txt"
+        if manifest.exists():
+            manifest.write_text(
+                "".join(
+                    f"{h.new(alg, p.read_bytes()).hexdigest()}  {p.relative_to(bag).as_posix()}\n"
+                    for p in data_files
+                )
+            )
+    info = bag / "bag-info.txt"
+    if info.exists():
+        size = sum(p.stat().st_size for p in data_files)
+        lines = [
+            f"Payload-Oxum: {size}.{len(data_files)}" if x.startswith("Payload-Oxum:") else x
+            for x in info.read_text().splitlines()
+        ]
+        info.write_text("\n".join(lines) + "\n")
+    tag_files = [p for p in bag.iterdir() if p.is_file() and not p.name.startswith("tagmanifest-")]
+    for alg in ("sha256", "sha512"):
+        tm = bag / f"tagmanifest-{alg}.txt"
+        if tm.exists():
+            tm.write_text(
+                "".join(
+                    f"{h.new(alg, p.read_bytes()).hexdigest()}  {p.name}\n"
+                    for p in sorted(tag_files)
+                )
+            )
+
+
+def error_codes(bag: Path) -> set[str]:
+    code, report = verify_json(bag)
+    assert code == 1, report
+    codes = {p["code"] for p in report["problems"] if p["severity"] == "error"}
+    # the forgery is clean at the BagIt level: only archiver's own cross-checks can catch it
+    assert not {c for c in codes if "checksum" in c or "oxum" in c}, codes
+    return codes
+
+
+def test_forged_status_in_capture_log(tampered: Path, run: Run) -> None:
+    log = tampered / "data" / "capture-log.jsonl"
+    entries = [json.loads(x) for x in log.read_text().splitlines()]
+    for e in entries:
+        if e["url"] == run.urls["410"]:
+            e["status"], e["outcome"], e["error"] = 200, "captured", None
+    log.write_text("".join(json.dumps(e, sort_keys=True) + "\n" for e in entries))
+    reseal(tampered)
+    codes = error_codes(tampered)
+    assert "capture-log-status-mismatch" in codes
+    assert "capture-log-outcome-mismatch" in codes
+
+
+def test_forged_duplicate_entry(tampered: Path) -> None:
+    log = tampered / "data" / "capture-log.jsonl"
+    lines = log.read_text().splitlines()
+    log.write_text("\n".join([*lines, lines[0]]) + "\n")
+    reseal(tampered)
+    assert "capture-log-duplicate-url" in error_codes(tampered)
+
+
+def test_backdated_bag_info_without_tag_manifests(tampered: Path) -> None:
+    for tm in tampered.glob("tagmanifest-*.txt"):
+        tm.unlink()
+    info = tampered / "bag-info.txt"
+    info.write_text(
+        info.read_text().replace("Capture-Start: 2", "Capture-Start: 2019-01-01T00:00:00Z #")
+    )
+    assert any(c.startswith("profile-") for c in error_codes(tampered))
+
+
+def test_deleted_bag_info_and_sha512(tampered: Path) -> None:
+    (tampered / "bag-info.txt").unlink()
+    (tampered / "manifest-sha512.txt").unlink()
+    (tampered / "tagmanifest-sha512.txt").unlink()
+    reseal(tampered)
+    assert any(c.startswith("profile-") for c in error_codes(tampered))

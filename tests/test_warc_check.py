@@ -71,7 +71,10 @@ def test_fixture_findings(name):
 def test_record_counts_and_index_of_a_known_file():
     result = check_warc(DATA / "pywb-iana.warc.gz")
     assert result.records == 343
-    offset, rtype, uri, sha = result.index["<urn:uuid:4eec4942-a541-410a-99f4-50de39b62118>"]
+    offset, rtype, uri, sha, status = result.index[
+        "<urn:uuid:4eec4942-a541-410a-99f4-50de39b62118>"
+    ]
+    assert status == 200
     assert (offset, rtype, uri) == (334, "response", "http://www.iana.org/")
     assert sha is not None and len(sha) == 64
 
@@ -136,6 +139,7 @@ def test_our_files_are_clean_and_indexed(tmp_path, capsys):
             "response",
             f"http://example.org/{i}",
             hashlib.sha256(body).hexdigest(),
+            200,
         )
     # warcio's checker gets the chunked record wrong: it hashes the raw chunked bytes
     checker = Checker(type("Args", (), {"inputs": [str(path)], "verbose": True})())
@@ -267,3 +271,11 @@ def test_not_a_warc_and_empty_file(tmp_path):
     assert [x.code for x in result.problems] == ["warc-framing"] and not result.ok
     result = check_warc(tmp_path / "missing.warc.gz")
     assert [x.code for x in result.problems] == ["warc-unreadable"]
+
+
+def test_missing_digests_are_flagged_when_required(tmp_path):
+    """Archiver's own WARCs always carry digests: a record without one is worth a warning."""
+    result = check_warc(DATA / "pywb-dupes.warc.gz", require_digests=True)
+    missing = [p for p in result.problems if p.code == "warc-digest-missing"]
+    assert missing and all(p.severity == "warning" for p in missing)
+    assert result.ok

@@ -25,6 +25,7 @@ _WARNING_CODES = {
     "warc-legacy-chunked-payload-digest",  # digest over the raw chunked body (pre-1.1 tools)
     "warc-chunked-header-unchunked-body",  # tool stored the body de-chunked, kept the header
     "warc-duplicate-record-id",  # breaks references by ID, not the bytes (seen in wget 1.14)
+    "warc-digest-missing",  # allowed by WARC 1.1; the bag's manifests still cover the bytes
 }
 _REQUIRED = ("WARC-Type", "WARC-Date")
 _NO_PAYLOAD_CHECK = {"revisit", "warcinfo"}  # a revisit's payload digest names another record
@@ -35,6 +36,7 @@ class IndexEntry(NamedTuple):
     type: str
     target_uri: str | None
     payload_sha256_hex: str | None  # SHA-256 of the payload as we define it; None for revisits
+    status: int | None = None  # HTTP status of a response record, from its status line
 
 
 @dataclass
@@ -53,8 +55,14 @@ class WarcCheck:
         return {p.code for p in self.problems}
 
 
-def check_warc(path: Path, display_path: str | None = None) -> WarcCheck:
-    """Read the whole file once and return every problem found; never raises for bad content."""
+def check_warc(
+    path: Path, display_path: str | None = None, *, require_digests: bool = False
+) -> WarcCheck:
+    """Read the whole file once and return every problem found; never raises for bad content.
+
+    ``require_digests`` warns about records without WARC-Block-Digest: right for archiver's
+    own WARCs (which always carry them), noise for older tools' files (which often don't).
+    """
     shown = display_path or str(path)
     result = WarcCheck(shown)
 
@@ -67,7 +75,7 @@ def check_warc(path: Path, display_path: str | None = None) -> WarcCheck:
     try:
         for rec in reader:
             result.records += 1
-            _check_record(rec, result, add)
+            _check_record(rec, result, add, require_digests)
             # framing problems of this record are known once it has been consumed
             seen_framing = _flush_framing(reader, seen_framing, add)
     except ArchiverError as e:  # unreadable file
@@ -94,7 +102,18 @@ def _describe(rec: WarcRecord) -> str:
     return f"record {rid} ({rec.type or '?'}{uri}, offset {rec.offset})"
 
 
-def _check_record(rec: WarcRecord, result: WarcCheck, add) -> None:
+_DIGESTED_TYPES = ("request", "response", "resource", "metadata", "revisit", "conversion")
+
+
+def _status_code(head: bytes) -> int | None:
+    """The status code from an HTTP status line (``HTTP/1.1 404 Not Found``)."""
+    parts = head.split(b"\r\n", 1)[0].split(b" ", 2)
+    if len(parts) >= 2 and parts[0].startswith(b"HTTP/") and parts[1].isdigit():
+        return int(parts[1])
+    return None
+
+
+def _check_record(rec: WarcRecord, result: WarcCheck, add, require_digests: bool) -> None:
     where = _describe(rec)
     rid = rec.record_id
     if not rid:
@@ -124,7 +143,17 @@ def _check_record(rec: WarcRecord, result: WarcCheck, add) -> None:
     http = rec.is_http and rec.type not in ("revisit",)
     payload_hasher = PayloadHasher(algos) if http else None
     plain_payload = {a: hashlib.new(a) for a in algos} if not http else {}
+    if require_digests and block_label is None and rec.type in _DIGESTED_TYPES:
+        add(
+            "warc-digest-missing",
+            f"{where}: has no WARC-Block-Digest, so only a bag manifest protects its bytes",
+        )
+    status: int | None = None
+    first = True
     while piece := rec.block.read(STEP):
+        if first and http and rec.type == "response":
+            status = _status_code(piece)
+        first = False
         if block_hash is not None:
             block_hash.update(piece)
         if payload_hasher is not None:
@@ -150,7 +179,7 @@ def _check_record(rec: WarcRecord, result: WarcCheck, add) -> None:
     if rid and rid not in result.index:
         sha = payload.get("sha256")
         hex_ = sha.hex() if sha is not None and rec.type not in _NO_PAYLOAD_CHECK else None
-        result.index[rid] = IndexEntry(rec.offset, rec.type, rec.target_uri, hex_)
+        result.index[rid] = IndexEntry(rec.offset, rec.type, rec.target_uri, hex_, status)
     if not check_payload or payload_want is None:
         return
     algo, want = payload_want
