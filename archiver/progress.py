@@ -76,6 +76,8 @@ class RunProgress:
                 self._progress.update(self._task, advance=1, status=status)
             elif self.mode == "plain":
                 what = entry.get("status") or error.get("class") or outcome
+                if entry.get("truncated"):
+                    what = f"{what} (truncated: {entry['truncated']})"
                 print(
                     f"[{self.done}/{max(self.total, self.done)}] {outcome:<10} {what!s:<20} "
                     f"{entry.get('url')}",

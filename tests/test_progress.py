@@ -63,3 +63,10 @@ def test_live_mode_on_a_terminal_draws_and_summarises() -> None:
     drawn = out.getvalue()
     assert "capturing" in drawn and "2/3" in drawn
     assert "1 ok, 1 failed" in drawn
+
+
+def test_truncated_capture_is_not_shown_as_a_plain_success() -> None:
+    out = io.StringIO()
+    p = RunProgress(1, "plain", stream=out)
+    p.url_done({"url": "https://a/", "outcome": "captured", "status": 200, "truncated": "length"})
+    assert "200 (truncated: length)" in out.getvalue()
