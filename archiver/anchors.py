@@ -15,12 +15,19 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from archiver.bag.paths import decode_path, is_inside, unsafe_reason
+from archiver.bag.tagfiles import (
+    parse_bag_info,
+    parse_bagit_txt,
+    parse_manifest_line,
+    read_tag_lines,
+)
 from archiver.errors import EXIT_USAGE, ArchiverError
 from archiver.hashing import fsync_dir
 from archiver.problems import Problem
@@ -30,6 +37,7 @@ CHAINS_DIR = "tsa-chains"
 INDEX_NAME = "anchors.json"
 INDEX_FORMAT = "archiver-anchors/1"
 _TAGMANIFEST = re.compile(r"^tagmanifest-([a-z0-9]+)\.txt$")
+_MAX_BAGIT_TXT = 64 * 1024
 
 
 def require_sealed_bag(bag: Path) -> Path:
@@ -56,6 +64,62 @@ def tag_manifests(bag: Path) -> list[str]:
     return sorted(names, key=lambda n: (order.get(_TAGMANIFEST.match(n)[1], 2), n))  # type: ignore[index]
 
 
+def _bagit_format(bag: Path) -> tuple[tuple[int, int], str]:
+    """(BagIt version, tag-file encoding) from ``bagit.txt``; 1.0 and UTF-8 when unreadable."""
+    path = bag / "bagit.txt"
+    if path.is_symlink() or not path.is_file():
+        return (1, 0), "utf-8"
+    with open(path, "rb") as f:
+        parsed = parse_bagit_txt(f.read(_MAX_BAGIT_TXT), [])
+    return parsed.version, parsed.encoding
+
+
+def _inside(bag: Path, target: Path) -> bool:
+    """``target`` is a regular file whose real path is inside the bag (no symlink escapes)."""
+    return (
+        not target.is_symlink()
+        and target.is_file()
+        and is_inside(os.path.realpath(bag), os.path.realpath(target))
+    )
+
+
+def tag_manifest_entries(bag: Path, name: str) -> list[tuple[str, str]]:
+    """(digest, bag-relative path) for each line of tag manifest ``name``, paths checked.
+
+    Parsed with the validator's own readers (percent-decoding as the bag's BagIt version says),
+    so a crafted line cannot make an anchoring command read a file outside the bag: an unsafe
+    or malformed line is refused with one line, never followed.
+    """
+    version, encoding = _bagit_format(bag)
+    problems: list[Problem] = []
+    entries: list[tuple[str, str]] = []
+    if not _inside(bag, bag / name):
+        raise ArchiverError(f"{bag}: {name} is not a regular file inside the bag", EXIT_USAGE)
+    for n, text in read_tag_lines(bag / name, name, encoding, version, problems):
+        line = parse_manifest_line(n, text, name, problems)
+        if line is None:
+            continue
+        rel = decode_path(line.raw_path, version)
+        reason = unsafe_reason(rel)
+        if reason is None and not is_inside(str(bag), os.path.join(bag, rel)):
+            reason = "the path resolves outside the bag"
+        if reason is not None:
+            raise ArchiverError(
+                f"{bag}: {name} line {n} names {line.raw_path!r}: {reason}; refusing to anchor "
+                "a bag whose tag manifest points outside it (run `archiver verify`)",
+                EXIT_USAGE,
+            )
+        entries.append((line.checksum, rel))
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise ArchiverError(
+            f"{bag}: {name}: {errors[0].message}; refusing to anchor a damaged tag manifest "
+            "(run `archiver verify`)",
+            EXIT_USAGE,
+        )
+    return entries
+
+
 def check_tag_files(bag: Path) -> None:
     """Refuse to anchor a bag whose tag files no longer match its tag manifests.
 
@@ -66,20 +130,23 @@ def check_tag_files(bag: Path) -> None:
         algorithm = _TAGMANIFEST.match(name)[1]  # type: ignore[index]
         if algorithm not in hashlib.algorithms_available:
             continue
-        for line in (bag / name).read_text("utf-8").splitlines():
-            if not line.strip():
-                continue
-            digest, _, rel = line.partition(" ")
-            rel = rel.strip().lstrip("*")
+        for digest, rel in tag_manifest_entries(bag, name):
             target = bag / rel
-            if not target.is_file():
+            if not target.is_symlink() and not target.exists():
                 raise ArchiverError(
                     f"{bag}: {rel} is listed in {name} but missing; run `archiver verify` "
                     "before anchoring",
                     EXIT_USAGE,
                 )
-            actual = hashlib.new(algorithm, target.read_bytes()).hexdigest()
-            if actual != digest.lower():
+            if not _inside(bag, target):
+                raise ArchiverError(
+                    f"{bag}: {rel} (listed in {name}) is a symlink or not a regular file inside "
+                    "the bag; refusing to anchor it (run `archiver verify`)",
+                    EXIT_USAGE,
+                )
+            with open(target, "rb") as f:
+                actual = hashlib.file_digest(f, algorithm).hexdigest()
+            if actual != digest:
                 raise ArchiverError(
                     f"{bag}: {rel} does not match {name}; the bag was changed after sealing, "
                     "run `archiver verify` and do not anchor it",
@@ -88,21 +155,19 @@ def check_tag_files(bag: Path) -> None:
 
 
 def read_bag_info(bag: Path) -> list[tuple[str, str]]:
-    """``bag-info.txt`` as (label, value) pairs, continuation lines joined."""
+    """``bag-info.txt`` as (label, value) pairs, read by the validator's parser.
+
+    A ``bag-info.txt`` that is a symlink is not followed (it could point anywhere); the
+    validator reports it, and anchoring refuses the bag.
+    """
     path = bag / "bag-info.txt"
-    items: list[tuple[str, str]] = []
-    if not path.is_file():
-        return items
-    for line in path.read_text("utf-8").splitlines():
-        if not line.strip():
-            continue
-        if line[0] in " \t" and items:
-            label, value = items[-1]
-            items[-1] = (label, f"{value} {line.strip()}")
-        elif ":" in line:
-            label, value = line.split(":", 1)
-            items.append((label.strip(), value.strip()))
-    return items
+    if not _inside(bag, path):
+        return []
+    version, encoding = _bagit_format(bag)
+    problems: list[Problem] = []
+    return parse_bag_info(
+        read_tag_lines(path, "bag-info.txt", encoding, version, problems), version, problems
+    )
 
 
 def bag_info_value(bag_info: list[tuple[str, str]], label: str) -> str | None:
@@ -257,12 +322,18 @@ def verify_provenance(
     report.token_checks = checks
     report.problems.extend(timestamp.timestamp_problems(checks))
     if not timestamp.covered_tag_manifests(checks):
+        unverified = any(
+            c.problem is not None and c.problem.code == timestamp.ROOT_UNVERIFIED for c in checks
+        )
         report.problems.append(
             Problem(
                 "timestamp-absent",
                 "",
-                "no valid RFC 3161 token covers the tag manifests, so when the bag existed is "
-                "unproven; add one with `archiver timestamp`",
+                "no token verified against an independently obtained root covers the tag "
+                "manifests, so when the bag existed is unproven; pass --tsa-root"
+                if unverified
+                else "no valid RFC 3161 token covers the tag manifests, so when the bag existed "
+                "is unproven; add one with `archiver timestamp`",
                 "warning",
             )
         )
@@ -280,5 +351,91 @@ def verify_provenance(
     log = custody_log or custody.default_log(bag)
     if log.is_file():
         report.problems.extend(custody.verify_chain(log, display=log.name))
+    copy = anchors_dir(bag) / custody.BAG_COPY
+    if copy.is_file():
+        report.problems.extend(
+            custody.verify_chain(copy, display=f"{ANCHORS_DIR}/{custody.BAG_COPY}", excerpt=True)
+        )
     report.problems.extend(custody.cross_check_bag_copy(bag, log))
+    reported = {p.path for p in report.problems if p.code == "timestamp-missing"}
+    report.problems.extend(missing_anchors(bag, log, reported))
+    report.problems.extend(unexpected_anchor_files(bag))
     return report
+
+
+def missing_anchors(bag: Path, log: Path | None, reported: Collection[str] = ()) -> list[Problem]:
+    """Files the custody events say were written into the anchors folder but are gone.
+
+    ``anchors.json`` can be rewritten along with the files it lists; the custody events are
+    chained, and copied to the log beside the bags, so they are the record to check against.
+    """
+    from archiver import custody, signing
+
+    expected: dict[str, str] = {}
+    for where, entry in custody.anchor_events(bag, log):
+        details = entry.get("details")
+        details = details if isinstance(details, dict) else {}
+        event = str(entry.get("event"))
+        if event == "signed":
+            for name in (signing.STATEMENT, signing.SIGNATURE, signing.PUBLIC_KEY, signing.KEY_ID):
+                expected.setdefault(f"{ANCHORS_DIR}/{name}", f"the {event} event ({where})")
+        results = details.get("tsas")
+        for result in results if isinstance(results, list) else []:
+            files = result.get("files") if isinstance(result, dict) and result.get("ok") else None
+            for rel in files if isinstance(files, list) else []:
+                if isinstance(rel, str):
+                    expected.setdefault(rel, f"the {event} event ({where})")
+    problems: list[Problem] = []
+    for rel, source in sorted(expected.items()):
+        if rel in reported:
+            continue
+        safe = rel.startswith(f"{ANCHORS_DIR}/") and unsafe_reason(rel) is None
+        if safe and (bag / rel).is_file():
+            continue
+        problems.append(
+            Problem(
+                "anchors-missing",
+                rel,
+                f"{source} records this file, but it is not in the bag: anchors were deleted"
+                if safe
+                else f"{source} names a file outside {ANCHORS_DIR}/: the event was forged",
+            )
+        )
+    return problems
+
+
+_CHAIN_FILE = re.compile(r"^[A-Za-z0-9_-]{1,40}\.(chain|roots)\.pem$")
+
+
+def unexpected_anchor_files(bag: Path) -> list[Problem]:
+    """Files in the anchors folder that nothing archiver writes accounts for (warnings).
+
+    Nothing checks such a file, so a reader must not take it for an anchor.
+    """
+    from archiver import custody, signing
+
+    folder = bag / ANCHORS_DIR
+    if folder.is_symlink() or not folder.is_dir():
+        return []
+    known = {INDEX_NAME, custody.BAG_COPY}
+    known |= {signing.STATEMENT, signing.SIGNATURE, signing.PUBLIC_KEY, signing.KEY_ID}
+    odd: list[str] = []
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if entry.is_symlink():
+            odd.append(entry.name)
+        elif entry.is_dir() and entry.name == CHAINS_DIR:
+            for sub in sorted(os.scandir(entry.path), key=lambda e: e.name):
+                if sub.is_symlink() or not sub.is_file() or not _CHAIN_FILE.match(sub.name):
+                    odd.append(f"{CHAINS_DIR}/{sub.name}")
+        elif not entry.is_file() or not (entry.name in known or entry.name.endswith(".tsr")):
+            odd.append(entry.name)
+    return [
+        Problem(
+            "anchors-unexpected-file",
+            f"{ANCHORS_DIR}/{name}",
+            "not a token, statement, signature, key, TSA chain, index or custody copy; "
+            "nothing checks it, so it proves nothing",
+            "warning",
+        )
+        for name in odd
+    ]

@@ -131,8 +131,13 @@ def _parse(raw: bytes) -> dict[str, Any] | None:
     return entry if isinstance(entry, dict) else None
 
 
-def verify_chain(path: Path, display: str | None = None) -> list[Problem]:
-    """Every problem in the chain: edits, deletions, insertions, reordering, bad lines."""
+def verify_chain(path: Path, display: str | None = None, *, excerpt: bool = False) -> list[Problem]:
+    """Every problem in the chain: edits, deletions, insertions, reordering, bad lines.
+
+    With ``excerpt`` the file is a bag's copy: only the log's lines about that bag, so ``seq``
+    may jump where other bags' events were left out. Seq must still rise, and each line that
+    directly follows its predecessor in the log (seq + 1) must name that line's hash.
+    """
     where = display or str(path)
     if not path.is_file():
         return [Problem("custody-log-missing", where, "the custody log is missing")]
@@ -146,12 +151,33 @@ def verify_chain(path: Path, display: str | None = None) -> list[Problem]:
         )
     prev = GENESIS
     last_at = ""
+    last_seq = 0
     for n, raw in enumerate(lines, start=1):
         here = f"{where}:{n}"
         entry = _parse(raw)
         if entry is None:
             problems.append(Problem("custody-log-bad-line", here, "not a JSON object"))
-        else:
+            last_seq = 0  # the next line's link cannot be judged from an unreadable line
+        elif excerpt:
+            seq = entry.get("seq")
+            if not isinstance(seq, int) or seq <= last_seq:
+                problems.append(
+                    Problem(
+                        "custody-log-sequence",
+                        here,
+                        f"seq is {seq!r} after {last_seq}: a line was inserted or moved",
+                    )
+                )
+            elif seq == last_seq + 1 and entry.get("prev_sha256") != prev:
+                problems.append(
+                    Problem(
+                        "custody-log-chain-broken",
+                        here,
+                        "prev_sha256 does not match the line before: that line was edited",
+                    )
+                )
+            last_seq = seq if isinstance(seq, int) else last_seq
+        if entry is not None and not excerpt:
             if entry.get("seq") != n:
                 problems.append(
                     Problem(
@@ -170,6 +196,7 @@ def verify_chain(path: Path, display: str | None = None) -> list[Problem]:
                         "deleted or moved",
                     )
                 )
+        if entry is not None:
             if entry.get("event") not in EVENTS:
                 problems.append(
                     Problem("custody-log-bad-line", here, f"unknown event {entry.get('event')!r}")
@@ -254,9 +281,12 @@ def cross_check_bag_copy(bag: Path, log: Path | None = None) -> list[Problem]:
         if entry is not None and isinstance(entry.get("seq"), int):
             by_seq.setdefault(entry["seq"], raw)
     problems: list[Problem] = []
+    copied: set[int] = set()  # seqs present in the copy; a changed one is reported above
     for n, raw in enumerate(copy.read_bytes().split(b"\n")[:-1], start=1):
         entry = _parse(raw)
         seq = entry.get("seq") if entry else None
+        if isinstance(seq, int):
+            copied.add(seq)
         if not isinstance(seq, int) or by_seq.get(seq) != raw:
             problems.append(
                 Problem(
@@ -265,4 +295,44 @@ def cross_check_bag_copy(bag: Path, log: Path | None = None) -> list[Problem]:
                     f"event seq {seq} in the bag differs from (or is missing in) {log.name}",
                 )
             )
+    # The other direction: a line cut out of the copy leaves no gap the copy alone can show.
+    last = max(copied, default=0)
+    for raw in events_for_bag(log, bag):
+        entry = _parse(raw)
+        seq = entry.get("seq") if entry else None
+        if isinstance(seq, int) and seq <= last and seq not in copied:
+            problems.append(
+                Problem(
+                    "custody-log-differs",
+                    rel,
+                    f"event seq {seq} about this bag is in {log.name} but missing from the "
+                    "bag's copy",
+                )
+            )
     return problems
+
+
+def anchor_events(bag: Path, log: Path | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """(where, entry) of each ``timestamped``/``signed`` event about ``bag``.
+
+    Read from the bag's own copy and from ``log`` (when it exists), so deleting the anchors
+    *and* the copy is still seen while the log is at hand.
+    """
+    copy = bag / ANCHORS_DIR / BAG_COPY
+    sources: list[tuple[str, list[bytes]]] = []
+    if copy.is_file() and not copy.is_symlink():
+        sources.append((f"{ANCHORS_DIR}/{BAG_COPY}", copy.read_bytes().split(b"\n")[:-1]))
+    if log is not None and log.is_file():
+        sources.append((log.name, [x.rstrip(b"\n") for x in events_for_bag(log, bag)]))
+    ident = bag_identity(bag)
+    out: list[tuple[str, dict[str, Any]]] = []
+    for where, lines in sources:
+        for raw in lines:
+            entry = _parse(raw)
+            if (
+                entry
+                and entry.get("event") in ("timestamped", "signed")
+                and _concerns(entry, ident)
+            ):
+                out.append((f"{where} seq {entry.get('seq')}", entry))
+    return out

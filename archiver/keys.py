@@ -37,6 +37,15 @@ def key_id(public_key: Ed25519PublicKey) -> str:
     return "ed25519:" + hashlib.sha256(raw).hexdigest()[:16]
 
 
+def public_fingerprint(public_key: Ed25519PublicKey) -> str:
+    """The full ``sha256:<64 hex>`` of the raw key, for comparing with a published fingerprint.
+
+    The 16-hex key id names a key; the full digest is what resists a look-alike key.
+    """
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
 def public_pem(public_key: Ed25519PublicKey) -> bytes:
     return public_key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo

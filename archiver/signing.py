@@ -34,9 +34,22 @@ from archiver.anchors import (
     write_new,
 )
 from archiver.errors import EXIT_OK, EXIT_USAGE, ArchiverError
-from archiver.keys import key_id, load_private_key, load_public_key, public_pem
+from archiver.keys import (
+    key_id,
+    load_private_key,
+    load_public_key,
+    public_fingerprint,
+    public_pem,
+)
 from archiver.problems import Problem
-from archiver.timestamp import TokenCheck, TsaConfig, TsaResult, stamp_files, verify_bag_timestamps
+from archiver.timestamp import (
+    ROOT_UNVERIFIED,
+    TokenCheck,
+    TsaConfig,
+    TsaResult,
+    stamp_files,
+    verify_bag_timestamps,
+)
 
 STATEMENT = "bag-statement.json"
 SIGNATURE = STATEMENT + ".sig"
@@ -83,13 +96,20 @@ def tagmanifest_digests(bag: Path) -> dict[str, str]:
 def build_statement(
     bag: Path, *, org: str, signer_key_id: str, created: datetime
 ) -> dict[str, Any]:
+    """The statement to sign; ``signer.org`` is left out when no organisation is given.
+
+    An absent field says "not stated"; an empty string would be a claim about nobody.
+    """
     info = read_bag_info(bag)
+    signer = (
+        {"org": org.strip(), "key_id": signer_key_id} if org.strip() else {"key_id": signer_key_id}
+    )
     return {
         "type": STATEMENT_TYPE,
         "bag_id": bag_info_value(info, "External-Identifier") or bag.name,
         "created": created.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "tagmanifests": tagmanifest_digests(bag),
-        "signer": {"org": org, "key_id": signer_key_id},
+        "signer": signer,
     }
 
 
@@ -97,18 +117,21 @@ def sign_bag(
     bag: Path,
     private_key_path: Path,
     *,
-    org: str,
+    org: str = "",
     tsas: Sequence[TsaConfig],
     timeout: float = 30,
     custody_log: Path | None = None,
     actor: str = "",
 ) -> SignResult:
-    """Write and sign the bag statement, then timestamp the signature with every TSA."""
+    """Write and sign the bag statement, then timestamp the signature with every TSA.
+
+    ``org`` may be empty (``archiver run`` without ``--organisation`` must not capture
+    everything and then fail here): the key id alone then names the signer.
+    """
     from archiver import custody
 
     require_sealed_bag(bag)
-    if not org.strip():
-        raise ArchiverError("--org is required: the organisation that vouches for the bag")
+    org = (org or "").strip()  # RunOptions may carry None
     if private_key_path.resolve().is_relative_to(bag.resolve()):
         raise ArchiverError(
             f"{private_key_path}: a private key inside the bag would be shipped with it; "
@@ -215,6 +238,19 @@ def signature_problems(
                     f"signed with {kid}, which is not among the trusted keys given",
                 )
             )
+    elif not problems:
+        # A valid signature by the key the bag carries proves only that *someone* holding that
+        # key signed: whoever rewrote the bag could have put their own key beside it.
+        problems.append(
+            Problem(
+                "signature-key-unverified",
+                sig_rel,
+                f"signed by the key stored in the bag, {kid} ({PUBLIC_KEY}, "
+                f"{public_fingerprint(public)}); compare it with the fingerprint the "
+                "organisation publishes, or pass --trusted-key",
+                "warning",
+            )
+        )
     current = tagmanifest_digests(bag)
     for name, digest in sorted(named.items()):
         if name not in current:
@@ -226,8 +262,8 @@ def signature_problems(
                 Problem(
                     "signature-tagmanifest-mismatch",
                     name,
-                    f"differs from the digest in the signed statement: the bag changed after "
-                    f"{signer.get('org')} signed it",
+                    "differs from the digest in the signed statement: the bag changed after "
+                    f"{signer.get('org') or signer.get('key_id')} signed it",
                 )
             )
     for name in sorted(set(current) - set(named)):
@@ -238,11 +274,16 @@ def signature_problems(
     if include_token_problems:
         problems.extend(c.problem for c in sig_checks if c.problem is not None)
     if not any(c.ok for c in sig_checks):
+        unverified = any(c.problem and c.problem.code == ROOT_UNVERIFIED for c in sig_checks)
         problems.append(
             Problem(
                 "signature-not-timestamped",
                 sig_rel,
-                "no valid timestamp token covers the signature, so when it was made is unproven",
+                "no token verified against an independently obtained root covers the "
+                "signature, so when it was made is unproven; pass --tsa-root"
+                if unverified
+                else "no valid timestamp token covers the signature, so when it was made is "
+                "unproven",
                 "warning",
             )
         )
@@ -261,14 +302,14 @@ def sign_command(
     bag: Path,
     key: Path,
     *,
-    org: str,
+    org: str = "",
     tsas: Sequence[TsaConfig],
     timeout: float = 30,
     as_json: bool = False,
     custody_log: Path | None = None,
     actor: str = "",
 ) -> int:
-    """``archiver sign BAG --key KEY --org ORG [--tsa ...]``."""
+    """``archiver sign BAG --key KEY [--org ORG] [--tsa ...]``."""
     from archiver import custody
 
     result = sign_bag(

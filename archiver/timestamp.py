@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from archiver.anchors import (
     ANCHORS_DIR,
     CHAINS_DIR,
+    INDEX_NAME,
     add_to_index,
     anchors_dir,
     bag_info_value,
@@ -47,6 +48,7 @@ from archiver.timefmt import parse_iso
 
 TSA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 TOKEN_SUFFIX = ".tsr"
+ROOT_UNVERIFIED = "timestamp-root-unverified"
 # genTime may trail the bag's Capture-Start by this much before it is called impossible: the
 # capture host's clock is not a trusted clock, and a few seconds of drift is not tampering.
 CLOCK_TOLERANCE = timedelta(minutes=2)
@@ -414,38 +416,65 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return False
 
 
-def _trust_material(
-    bag: Path, tsa: str, extra_roots: Sequence[Path]
-) -> tuple[list[tuple[x509.Certificate, str]], list[x509.Certificate]]:
-    """(candidate roots with a label saying where each came from, intermediates).
+def independent_roots(extra_roots: Sequence[Path] = ()) -> list[tuple[Path, str]]:
+    """Root files trusted without looking at the bag: ``--tsa-root``, then ``ARCHIVER_TSA``.
 
-    Configured roots come first so a report names them rather than the bag's own copy. A root
-    file may be a bundle (intermediate + root, as many TSAs publish them): its self-issued
-    certificates are candidate roots, the others only help to build the path. Each root is
-    tried alone, so the report can say which one the token chains to.
+    Roots stored in a bag cannot be trusted: whoever rewrites the bag can timestamp it with a
+    home-made TSA and store that TSA's root beside the token. The system/certifi CA bundle is
+    deliberately not used: its roots are vetted for TLS servers, not for time-stamping, and
+    which of ~150 roots a token chains to would then depend on the verifying machine.
     """
-    bundles: list[tuple[list[x509.Certificate], str]] = []
-    for path in extra_roots:
-        bundles.append((_load_pems([path]), f"configured root {path}"))
-    stored = bag / ANCHORS_DIR / CHAINS_DIR / f"{tsa}.roots.pem"
-    bundles.append((_read_bundle(stored), f"root stored in the bag, {stored.relative_to(bag)}"))
+    roots = [(Path(p), f"--tsa-root {p}") for p in extra_roots]
+    for tsa in tsas_from_environment():
+        roots += [(r, f"root of TSA {tsa.name} configured in ARCHIVER_TSA, {r}") for r in tsa.roots]
+    return roots
+
+
+def _trust_material(
+    bag: Path, tsa: str, roots: Sequence[tuple[Path, str]]
+) -> tuple[
+    list[tuple[x509.Certificate, str]], list[tuple[x509.Certificate, str]], list[x509.Certificate]
+]:
+    """(independent roots, roots stored in the bag, intermediates), each root with its label.
+
+    A root file may be a bundle (intermediate + root, as many TSAs publish them): its
+    self-issued certificates are candidate roots, the others only help to build the path.
+    Intermediates from the bag are fine for path building: trust comes from the root alone.
+    Each root is tried alone, so the report can say which one the token chains to.
+    """
     chain = _read_bundle(bag / ANCHORS_DIR / CHAINS_DIR / f"{tsa}.chain.pem")
-    candidates: list[tuple[x509.Certificate, str]] = []
     intermediates: list[x509.Certificate] = [c for c in chain if not _self_issued(c) and _is_ca(c)]
-    for certs, origin in bundles:
-        roots = [c for c in certs if _self_issued(c)] or certs
-        for cert in roots:
-            label = f"{origin} ({cert.subject.rfc4514_string()}, {fingerprint(cert)})"
-            if origin.startswith("root stored"):
-                label += "; compare it with a root you obtained independently"
-            candidates.append((cert, label))
-        intermediates += [c for c in certs if not _self_issued(c) and _is_ca(c)]
+
+    def candidates(
+        certs: list[x509.Certificate], origin: str
+    ) -> list[tuple[x509.Certificate, str]]:
+        intermediates.extend(c for c in certs if not _self_issued(c) and _is_ca(c))
+        found = [c for c in certs if _self_issued(c)] or certs
+        return [(c, f"{origin} ({c.subject.rfc4514_string()}, {fingerprint(c)})") for c in found]
+
+    trusted: list[tuple[x509.Certificate, str]] = []
+    for path, origin in roots:
+        trusted += candidates(_load_pems([path]), origin)
+    stored_path = bag / ANCHORS_DIR / CHAINS_DIR / f"{tsa}.roots.pem"
+    stored_label = f"the root stored in the bag, {stored_path.relative_to(bag).as_posix()}"
+    stored = candidates(_read_bundle(stored_path), stored_label)
     unique = list({c.public_bytes(serialization.Encoding.DER): c for c in intermediates}.values())
-    return candidates, unique
+    return trusted, stored, unique
 
 
-def check_token(bag: Path, token_file: Path, *, extra_roots: Sequence[Path] = ()) -> TokenCheck:
-    """Verify one stored token: readable, imprint = current target bytes, chain, time."""
+def check_token(
+    bag: Path,
+    token_file: Path,
+    *,
+    extra_roots: Sequence[Path] = (),
+    roots: Sequence[tuple[Path, str]] | None = None,
+) -> TokenCheck:
+    """Verify one stored token: readable, imprint = current target bytes, chain, time.
+
+    ``roots`` (default: ``independent_roots(extra_roots)``) are the trust anchors. A token that
+    chains only to a root stored in the bag is not ``ok`` and gets a ``timestamp-root-unverified``
+    warning naming that root; its imprint and time are still checked, and their failures win.
+    """
     from rfc3161_client import VerificationError, VerifierBuilder, decode_timestamp_response
 
     rel = token_file.relative_to(bag).as_posix()
@@ -479,23 +508,26 @@ def check_token(bag: Path, token_file: Path, *, extra_roots: Sequence[Path] = ()
             f"{target} has changed since it was timestamped by {tsa} at {gen}",
             gen,
         )
-    candidates, intermediates = _trust_material(bag, tsa, extra_roots)
-    if not candidates:
+    trusted, stored, intermediates = _trust_material(
+        bag, tsa, independent_roots(extra_roots) if roots is None else roots
+    )
+    if not trusted and not stored:
         return fail(
             "timestamp-untrusted-chain",
             f"no root to check {tsa}'s chain against (none stored in the bag, none given)",
             gen,
         )
     verified_with = ""
+    independent = False
     last_error = ""
-    for root, label in candidates:
+    for n, (root, label) in enumerate([*trusted, *stored]):
         verifier = VerifierBuilder(roots=[root], intermediates=list(intermediates)).build()
         try:
             verifier.verify(response, digest)
         except VerificationError as err:
             last_error = _short(err)
             continue
-        verified_with = label
+        verified_with, independent = label, n < len(trusted)
         break
     if not verified_with:
         return fail(
@@ -520,6 +552,22 @@ def check_token(bag: Path, token_file: Path, *, extra_roots: Sequence[Path] = ()
             ),
             verified_with,
         )
+    if not independent:
+        return TokenCheck(
+            rel,
+            tsa,
+            target,
+            gen,
+            False,
+            Problem(
+                ROOT_UNVERIFIED,
+                rel,
+                f"verifies only against {verified_with}, which whoever changed the bag could "
+                "have replaced; pass --tsa-root with a root obtained independently",
+                "warning",
+            ),
+            verified_with,
+        )
     return TokenCheck(rel, tsa, target, gen, True, None, verified_with)
 
 
@@ -528,8 +576,9 @@ def verify_bag_timestamps(bag: Path, *, extra_roots: Sequence[Path] = ()) -> lis
     folder = bag / ANCHORS_DIR
     if not folder.is_dir():
         return []
+    roots = independent_roots(extra_roots)
     checks = [
-        check_token(bag, path, extra_roots=extra_roots)
+        check_token(bag, path, roots=roots)
         for path in sorted(folder.glob(f"*{TOKEN_SUFFIX}"))
         if path.is_file()
     ]
@@ -561,6 +610,12 @@ def describe_check(check: TokenCheck) -> str:
     if check.ok:
         return f"timestamp OK, {head} at {check.gen_time}; {check.verified_with}"
     assert check.problem is not None
+    if check.problem.code == ROOT_UNVERIFIED:
+        return (
+            f"timestamp ROOT UNVERIFIED, {head} at {check.gen_time}: would verify against "
+            f"{check.verified_with}; pass --tsa-root with a root obtained independently "
+            f"[{ROOT_UNVERIFIED}]"
+        )
     return f"timestamp FAILED, {head}: {check.problem.message} [{check.problem.code}]"
 
 
@@ -605,7 +660,8 @@ def timestamp_command(
     if not any(r.ok for r in results):
         raise ArchiverError(
             f"{bag}: no TSA gave a token ({'; '.join(f'{r.name}: {r.error}' for r in results)}); "
-            "the bag is unchanged and still valid, try again later",
+            f"the failures were recorded in {ANCHORS_DIR}/{INDEX_NAME} and the custody log; "
+            "the manifests and payload are unchanged and the bag is still valid, try again later",
             EXIT_RUN_FAILED,
         )
     return EXIT_OK

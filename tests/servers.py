@@ -10,8 +10,10 @@ Everything runs over real sockets on ephemeral ports; nothing touches the intern
   ``/gzip.html``, ``/doc.pdf``, ``/cp1251.html``, ``/robots.txt`` disallowing ``/private/``,
   and the dynamic paths listed on :class:`Handler` (slow, trickle, large, reset, close-early).
   Pass ``tls=TLSFiles`` for HTTPS.
-* :func:`make_tls_files` -- a test CA and a leaf certificate for 127.0.0.1/localhost made with
-  ``cryptography``; give ``TLSFiles.ca_pem`` to a capture as ``Settings(ca_bundle=...)``.
+* :func:`make_tls_files` -- a test root CA, an intermediate and a leaf for 127.0.0.1/localhost
+  made with ``cryptography``; the server presents leaf + intermediate
+  (``TLSFiles.presented_chain()``); give ``TLSFiles.ca_pem`` (the root) to a capture as
+  ``Settings(ca_bundle=...)``.
 * :class:`ForwardingProxy` -- a threaded HTTP proxy (CONNECT tunnels and absolute-form GET) that
   counts what it forwarded, so a test can prove traffic went through it.
 * :class:`Socks5Proxy` -- a minimal SOCKS5 proxy (as Tor offers) that lists its targets.
@@ -480,30 +482,25 @@ class TestServer:
 
 @dataclass(frozen=True)
 class TLSFiles:
-    ca_pem: Path  # trust this (Settings.ca_bundle) to accept the server
-    cert_pem: Path
+    ca_pem: Path  # the test root: trust this (Settings.ca_bundle) to accept the server
+    cert_pem: Path  # what the server presents: leaf, then intermediate (PEM, in that order)
     key_pem: Path
+    intermediate_pem: Path | None = None  # the intermediate alone (also inside cert_pem)
+
+    def presented_chain(self) -> list[bytes]:
+        """DER of the certificates the server presents, in order (leaf first)."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+
+        certs = x509.load_pem_x509_certificates(self.cert_pem.read_bytes())
+        return [c.public_bytes(serialization.Encoding.DER) for c in certs]
 
 
-def make_tls_files(directory: Path) -> TLSFiles:
-    """A throwaway CA and a leaf for 127.0.0.1 and localhost, valid for a day."""
+def _ca_extensions(builder, key, path_length: int):  # noqa: ANN001, ANN202 - local helper
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    now = dt.datetime.now(dt.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "archiver test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+    return (
+        builder.add_extension(x509.BasicConstraints(ca=True, path_length=path_length), True)
         .add_extension(
             x509.KeyUsage(
                 digital_signature=True,
@@ -518,18 +515,48 @@ def make_tls_files(directory: Path) -> TLSFiles:
             ),
             critical=True,
         )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+    )
+
+
+def make_tls_files(directory: Path) -> TLSFiles:
+    """A throwaway root CA, an intermediate CA under it, and a leaf for 127.0.0.1 and localhost
+    issued by the intermediate, valid for a day. The server presents leaf + intermediate (as
+    real sites do); clients trust only the root."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = dt.datetime.now(dt.UTC)
+
+    def base(subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivateKey):
+        return (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(hours=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+        )
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "archiver test CA")])
+    ca = _ca_extensions(base(ca_name, ca_name, ca_key), ca_key, 1).sign(ca_key, hashes.SHA256())
+    mid_key = ec.generate_private_key(ec.SECP256R1())
+    mid_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "archiver test intermediate")])
+    mid = (
+        _ca_extensions(base(mid_name, ca_name, mid_key), mid_key, 0)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+        )
         .sign(ca_key, hashes.SHA256())
     )
     key = ec.generate_private_key(ec.SECP256R1())
+    leaf_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     leaf = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=1))
+        base(leaf_name, mid_name, key)
         .add_extension(
             x509.SubjectAlternativeName(
                 [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
@@ -539,14 +566,22 @@ def make_tls_files(directory: Path) -> TLSFiles:
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(mid_key.public_key()), False
         )
-        .sign(ca_key, hashes.SHA256())
+        .sign(mid_key, hashes.SHA256())
     )
     directory.mkdir(parents=True, exist_ok=True)
-    files = TLSFiles(directory / "ca.pem", directory / "server.pem", directory / "server.key")
-    files.ca_pem.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    files.cert_pem.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    files = TLSFiles(
+        directory / "ca.pem",
+        directory / "server.pem",
+        directory / "server.key",
+        directory / "intermediate.pem",
+    )
+    pem = serialization.Encoding.PEM
+    files.ca_pem.write_bytes(ca.public_bytes(pem))
+    assert files.intermediate_pem is not None
+    files.intermediate_pem.write_bytes(mid.public_bytes(pem))
+    files.cert_pem.write_bytes(leaf.public_bytes(pem) + mid.public_bytes(pem))
     files.key_pem.write_bytes(
         key.private_bytes(
             serialization.Encoding.PEM,
@@ -609,7 +644,16 @@ class _ProxyHandler(socketserver.StreamRequestHandler):
             + b"".join(kept)
             + b"Connection: close\r\n\r\n"
         )
-        while data := upstream.recv(65536):  # one request per client connection
+        # One request per client connection, so say so: a client that kept the connection
+        # for its next request would race our close.
+        head = b""
+        while b"\r\n\r\n" not in head and (data := upstream.recv(65536)):
+            head += data
+        end = head.find(b"\r\n\r\n")
+        if end >= 0:
+            head = head[: end + 2] + b"Connection: close\r\n" + head[end + 2 :]
+        self.wfile.write(head)
+        while data := upstream.recv(65536):
             self.wfile.write(data)
         upstream.close()
 

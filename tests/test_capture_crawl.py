@@ -172,12 +172,19 @@ def test_each_redirect_hop_recorded(tmp_path: Path, http_server: TestServer):
         ("response", http_server.url("/redirect/302")),
         ("request", e["final_url"]),
         ("response", e["final_url"]),
+        ("metadata", url),  # the provenance record of the URL
     ]
 
 
 def _metadata(run: Run, entry: dict[str, Any], count: int = 1) -> Any:
-    """The JSON of the entry's metadata record(s): one dict, or a list when ``count`` > 1."""
-    meta = [r for r in entry["records"] if r["type"] == "metadata"]
+    """The JSON of the entry's failure metadata record(s): one dict, or a list when ``count`` > 1.
+
+    The provenance record (``entry["provenance_record"]``) is left out."""
+    meta = [
+        r
+        for r in entry["records"]
+        if r["type"] == "metadata" and r["record_id"] != entry["provenance_record"]
+    ]
     assert len(meta) == count
     out = []
     for m in meta:
@@ -221,6 +228,7 @@ def test_failures_are_recorded(
     assert [r["type"] for r in t["records"] if r["target_uri"] == urls["timeout"]] == [
         "request",
         "metadata",
+        "metadata",  # provenance
     ]
     assert _metadata(run, t)["target_uri"] == urls["timeout"]
     r = e["reset"]
@@ -235,7 +243,7 @@ def test_failures_are_recorded(
     ]:
         assert e[key]["outcome"] == "http-error" and e[key]["status"] == status
         assert e[key]["error"]["class"] == cls
-        assert [x["type"] for x in e[key]["records"]] == ["request", "response"]
+        assert [x["type"] for x in e[key]["records"]] == ["request", "response", "metadata"]
     loop = e["loop"]
     assert loop["outcome"] == "failed" and loop["error"]["class"] == "too-many-redirects"
     assert len(loop["redirects"]) == 5

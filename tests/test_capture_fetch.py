@@ -114,13 +114,16 @@ def test_peer_ip_and_tls_facts(https_server: TestServer, tls_files: TLSFiles, sp
     assert hop.peer.port == https_server.port
     assert hop.tls is not None and hop.tls.version and hop.tls.version.startswith("TLS")
     assert hop.tls.cipher
-    assert hop.exchange.ssl_socket is not None  # same connection, for certificate chains later
+    assert hop.exchange.ssl_socket is not None  # same connection, for certificate chains
     from cryptography import x509
 
-    chain = [x509.load_der_x509_certificate(der) for der in hop.exchange.certificate_chain]
+    # The chain as presented (leaf, intermediate), and the verified one, which ends at the root.
+    assert hop.exchange.certificate_chain == tls_files.presented_chain()
+    chain = [x509.load_der_x509_certificate(der) for der in hop.tls.verified_chain]
     ca = x509.load_pem_x509_certificate(tls_files.ca_pem.read_bytes())
     assert chain[0].subject.rfc4514_string() == "CN=localhost"
-    assert chain[-1] == ca  # the verified chain ends at the test CA
+    assert chain[-1] == ca and len(chain) == 3
+    assert hop.exchange.opened_tls and not hop.tls.resumed
     r.close()
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from archiver import custody
+from archiver.anchors import verify_provenance
 from archiver.errors import ArchiverError
 from tests.tsa import build_bag
 
@@ -129,3 +131,75 @@ def test_events_for_bag_match_external_identifier(tmp_path: Path) -> None:
     log, bag = make_log(tmp_path, 2)
     renamed = bag.rename(tmp_path / "renamed-copy")
     assert len(custody.events_for_bag(log, renamed)) == 2  # same External-Identifier
+
+
+def test_bag_copy_is_chain_checked_on_its_own(tmp_path: Path) -> None:
+    """Without any external log, an edited line in the bag's copy breaks its chain."""
+    log, bag = make_log(tmp_path)
+    custody.copy_into_bag(log, bag)
+    log.unlink()
+    copy = bag / "provenance-anchors" / "custody.jsonl"
+    lines = copy.read_text().splitlines(keepends=True)
+    lines[1] = lines[1].replace('"actor":"op-7f3a"', '"actor":"someone-else"')
+    copy.write_text("".join(lines))
+    problems = verify_provenance(bag)
+    assert ("custody-log-chain-broken", "provenance-anchors/custody.jsonl:3", "error") in {
+        (p.code, p.path, p.severity) for p in problems.problems
+    }
+
+
+def test_bag_copy_of_an_interleaved_log_is_a_valid_excerpt(tmp_path: Path) -> None:
+    """Other bags' events are left out of the copy: the seq gaps they leave are not errors."""
+    bag = build_bag(tmp_path)
+    other = build_bag(tmp_path, "other-bag")
+    log = tmp_path / "custody-log.jsonl"
+    for event in ("captured", "sealed", "timestamped"):
+        custody.append_event(log, event, bag=bag)
+        custody.append_event(log, event, bag=other)
+    custody.copy_into_bag(log, bag)
+    copy = bag / "provenance-anchors" / "custody.jsonl"
+    assert [json.loads(x)["seq"] for x in copy.read_text().splitlines()] == [1, 3, 5]
+    assert custody.verify_chain(copy, excerpt=True) == []
+    assert "custody-log-sequence" in codes(custody.verify_chain(copy))  # not a whole log
+    report = verify_provenance(bag)
+    assert not [p for p in report.problems if p.code.startswith("custody-")]
+    # Moving lines in the copy is still seen, and so is a line cut out of it:
+    lines = copy.read_text().splitlines(keepends=True)
+    copy.write_text(lines[1] + lines[0] + lines[2])
+    assert "custody-log-sequence" in codes(custody.verify_chain(copy, excerpt=True))
+    copy.write_text(lines[0] + lines[2])
+    assert [(p.code, p.path) for p in custody.cross_check_bag_copy(bag, log)] == [
+        ("custody-log-differs", "provenance-anchors/custody.jsonl")
+    ]
+
+
+def test_anchors_recorded_in_custody_but_missing_are_errors(tmp_path: Path) -> None:
+    log, bag = make_log(tmp_path, 2)
+    token = "provenance-anchors/tagmanifest-sha256.txt.a.20260101T000000Z.tsr"
+    details = {"tsas": [{"tsa": "a", "ok": True, "files": [token]}]}
+    custody.append_event(log, "timestamped", bag=bag, details=details)
+    custody.copy_into_bag(log, bag)
+    problems = triples(verify_provenance(bag).problems)
+    assert ("anchors-missing", token, "error") in problems
+    # Deleting the whole folder, copy included, is still seen while the log is beside the bag:
+    shutil.rmtree(bag / "provenance-anchors")
+    assert ("anchors-missing", token, "error") in triples(verify_provenance(bag).problems)
+
+
+def test_unexpected_files_in_the_anchors_folder_are_warned_about(tmp_path: Path) -> None:
+    log, bag = make_log(tmp_path, 2)
+    custody.copy_into_bag(log, bag)
+    anchors = bag / "provenance-anchors"
+    (anchors / "tsa-chains" / "alpha.roots.pem").write_text("")
+    (anchors / "tsa-chains" / "notes.txt").write_text("x")
+    (anchors / "README-court.txt").write_text("this bag is genuine")
+    (anchors / "extra").mkdir()
+    found = {(p.code, p.path, p.severity) for p in verify_provenance(bag).problems}
+    assert {x for x in found if x[0] == "anchors-unexpected-file"} == {
+        ("anchors-unexpected-file", f"provenance-anchors/{name}", "warning")
+        for name in ("README-court.txt", "extra", "tsa-chains/notes.txt")
+    }
+
+
+def triples(problems: list) -> set[tuple[str, str, str]]:  # type: ignore[type-arg]
+    return {(p.code, p.path, p.severity) for p in problems}

@@ -28,6 +28,16 @@ def tsas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[LocalTsa]]:
         t.stop()
 
 
+@pytest.fixture(autouse=True)
+def no_configured_tsas(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ARCHIVER_TSA roots are trusted by verify: keep the caller's environment out of it."""
+    monkeypatch.delenv("ARCHIVER_TSA", raising=False)
+
+
+def roots(tsas: list[LocalTsa]) -> list[Path]:
+    return [t.root for t in tsas]
+
+
 def codes(problems: list) -> set[str]:  # type: ignore[type-arg]
     return {p.code for p in problems}
 
@@ -95,9 +105,8 @@ def test_sign_writes_statement_signature_key_and_tokens(
     assert (anchors / "signer-public-key.pem").read_bytes() == public.read_bytes()
     assert len(list(anchors.glob("bag-statement.json.sig.*.tsr"))) == 2
     assert not any(b"PRIVATE KEY" in p.read_bytes() for p in bag.rglob("*") if p.is_file())
-    assert verify_bag_signatures(bag) == []
-    assert verify_bag_signatures(bag, trusted_keys=[public]) == []
-    report = verify_provenance(bag)
+    assert verify_bag_signatures(bag, extra_roots=roots(tsas), trusted_keys=[public]) == []
+    report = verify_provenance(bag, extra_roots=roots(tsas), trusted_keys=[public])
     assert report.problems == [] and report.signed_by == pair_id
     assert len(report.token_checks) == 6
 
@@ -125,7 +134,7 @@ def test_edited_tag_manifest_is_named(tmp_path: Path, tsas: list[LocalTsa]) -> N
     tm = bag / "tagmanifest-sha256.txt"
     tm.write_bytes(tm.read_bytes() + b"\n")
     problems = verify_bag_signatures(bag)
-    assert [(p.code, p.path) for p in problems] == [
+    assert [(p.code, p.path) for p in problems if p.severity == "error"] == [
         ("signature-tagmanifest-mismatch", "tagmanifest-sha256.txt")
     ]
     report = verify_provenance(bag)
@@ -155,8 +164,6 @@ def test_signing_refusals(tmp_path: Path, tsas: list[LocalTsa]) -> None:
     inside = new_key_pair(other / "data", "leak")
     with pytest.raises(ArchiverError, match="inside the bag"):
         sign_bag(other, inside.private_path, org="Test Org", tsas=[])
-    with pytest.raises(ArchiverError, match="--org is required"):
-        sign_bag(other, pair.private_path, org=" ", tsas=[])
 
 
 def test_signing_survives_a_tsa_that_is_down(tmp_path: Path, tsas: list[LocalTsa]) -> None:
@@ -165,7 +172,7 @@ def test_signing_survives_a_tsa_that_is_down(tmp_path: Path, tsas: list[LocalTsa
     down = TsaConfig("down", closed_port_url(), [tsas[0].root])
     result = sign_bag(bag, pair.private_path, org="Test Org", tsas=[down], timeout=5)
     assert [r.ok for r in result.timestamps] == [False]
-    problems = verify_bag_signatures(bag)
+    problems = verify_bag_signatures(bag, trusted_keys=[pair.public_path])
     assert [(p.code, p.severity) for p in problems] == [("signature-not-timestamped", "warning")]
 
 
@@ -182,3 +189,66 @@ def test_commands_print_what_they_did(
     assert out.count("token at") == 2
     log = (tmp_path / "out" / "custody-log.jsonl").read_text().splitlines()
     assert [json.loads(x)["event"] for x in log] == ["signed"]
+
+
+def test_key_stored_in_the_bag_is_only_a_warning_until_checked(
+    tmp_path: Path, tsas: list[LocalTsa]
+) -> None:
+    """A forger can re-sign a rewritten bag with their own key and store it beside the bag."""
+    bag, public = signed_bag(tmp_path, tsas)
+    kid = (bag / "provenance-anchors" / "signer-key-id.txt").read_text().strip()
+    problems = verify_bag_signatures(bag, extra_roots=roots(tsas))
+    assert [(p.code, p.severity) for p in problems] == [("signature-key-unverified", "warning")]
+    assert kid in problems[0].message and "--trusted-key" in problems[0].message
+    assert "compare it with the fingerprint the organisation publishes" in problems[0].message
+    assert verify_bag_signatures(bag, extra_roots=roots(tsas), trusted_keys=[public]) == []
+    stranger = new_key_pair(tmp_path / "other", "stranger")
+    problems = verify_bag_signatures(
+        bag, extra_roots=roots(tsas), trusted_keys=[stranger.public_path]
+    )
+    assert [(p.code, p.severity) for p in problems] == [("signature-untrusted-key", "error")]
+
+
+def test_signature_tokens_need_an_independent_root(tmp_path: Path, tsas: list[LocalTsa]) -> None:
+    bag, public = signed_bag(tmp_path, tsas)
+    problems = verify_bag_signatures(bag, trusted_keys=[public])
+    assert not errors(problems)
+    assert {"timestamp-root-unverified", "signature-not-timestamped"} <= codes(problems)
+
+
+def test_sign_without_an_organisation(tmp_path: Path, tsas: list[LocalTsa]) -> None:
+    """`archiver run --sign-key` without --organisation must not fail after capturing."""
+    pair = new_key_pair(tmp_path / "keys", "org")
+    bag = build_bag(tmp_path / "out")
+    result = sign_bag(bag, pair.private_path, org=" ", tsas=[t.config for t in tsas])
+    statement = json.loads((bag / "provenance-anchors" / "bag-statement.json").read_bytes())
+    assert statement["signer"] == {"key_id": result.key_id}
+    assert (
+        verify_bag_signatures(bag, extra_roots=roots(tsas), trusted_keys=[pair.public_path]) == []
+    )
+    other = build_bag(tmp_path / "cmd")
+    assert sign_command(other, pair.private_path, tsas=[]) == 0
+
+
+def test_deleted_signature_files_are_reported(tmp_path: Path, tsas: list[LocalTsa]) -> None:
+    """The custody copy records the signing: deleting the statement cannot pass for unsigned."""
+    pair = new_key_pair(tmp_path / "keys", "org")
+    bag = build_bag(tmp_path / "out")
+    log = tmp_path / "out" / "custody-log.jsonl"
+    sign_bag(bag, pair.private_path, org="Test Org", tsas=[t.config for t in tsas], custody_log=log)
+    anchors = bag / "provenance-anchors"
+    for path in [anchors / "bag-statement.json", anchors / "bag-statement.json.sig"]:
+        path.unlink()
+    for path in anchors.glob("bag-statement.json.sig.*.tsr"):
+        path.unlink()
+    index = json.loads((anchors / "anchors.json").read_text())
+    (anchors / "anchors.json").write_text(json.dumps({**index, "anchors": []}))
+    log.unlink()  # the bag's own copy is enough
+    problems = verify_provenance(bag, extra_roots=roots(tsas), trusted_keys=[pair.public_path])
+    missing = {p.path for p in problems.problems if p.code == "anchors-missing"}
+    assert {
+        "provenance-anchors/bag-statement.json",
+        "provenance-anchors/bag-statement.json.sig",
+    } < (missing)
+    assert len([m for m in missing if m.endswith(".tsr")]) == 2
+    assert all(p.severity == "error" for p in problems.problems if p.code == "anchors-missing")

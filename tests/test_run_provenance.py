@@ -76,18 +76,28 @@ def signed_bag(
     return work / "out" / "bag", work / "keys", proc.stderr
 
 
-def verify_json(bag: Path) -> tuple[int, dict[str, Any]]:
-    proc = archiver("verify", "--json", str(bag))
+def verify_json(bag: Path, *options: str) -> tuple[int, dict[str, Any]]:
+    proc = archiver("verify", "--json", *options, str(bag))
     return proc.returncode, json.loads(proc.stdout)
 
 
-def test_run_timestamps_and_signs_as_it_seals(signed_bag: tuple[Path, Path, str]) -> None:
+def test_run_timestamps_and_signs_as_it_seals(
+    signed_bag: tuple[Path, Path, str], tsas: tuple[LocalTsa, LocalTsa]
+) -> None:
     bag, keys, _ = signed_bag
-    code, report = verify_json(bag)
+    trust = ["--tsa-root", str(tsas[0].root), "--tsa-root", str(tsas[1].root)]
+    trust += ["--trusted-key", str(keys / "org.pub.pem")]
+    code, report = verify_json(bag, *trust)
     assert code == 0, report["problems"]
+    assert report["problems"] == []
     stamps = report["provenance"]["timestamps"]
     assert {s["tsa"] for s in stamps if s["ok"]} == {"alpha", "beta"}
     assert all(s["ok"] for s in stamps)
+    # Without independently obtained roots and key, the bag's own copies are only warnings.
+    code, untrusted = verify_json(bag)
+    assert code == 0 and not any(s["ok"] for s in untrusted["provenance"]["timestamps"])
+    warned = {p["code"] for p in untrusted["problems"] if p["severity"] == "warning"}
+    assert {"timestamp-root-unverified", "signature-key-unverified"} <= warned
     public = (keys / "org.pub.pem").read_bytes()
     assert report["provenance"]["signed_by"].startswith("ed25519:")
     # the public key travels with the bag; the private key never does

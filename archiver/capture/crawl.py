@@ -24,6 +24,7 @@ from archiver.capture.fetch import Fetcher, FetchResult, HostGate, host_key
 from archiver.capture.records import build_entry, ref_dict, write_fetch
 from archiver.capture.robots import MAX_ROBOTS_SIZE, RobotsFile, RobotsPolicy
 from archiver.config import Settings
+from archiver.provenance import run_facts
 from archiver.warc.writer import RecordRef, WarcWriter
 
 MAX_CRAWL_DELAY = 30.0  # honour robots.txt Crawl-delay up to this many seconds
@@ -154,6 +155,7 @@ def crawl(
     spool = Path(tempfile.mkdtemp(prefix="archiver-capture-", dir=spool_dir))
     fetcher = Fetcher(settings, spool_dir=spool, gate=gate)
     stats = CrawlStats()
+    facts = run_facts(settings)  # software, OS, options: the same for every URL of the crawl
     stats_lock = threading.Lock()
     errors: list[BaseException] = []
 
@@ -214,7 +216,9 @@ def crawl(
 
         result: FetchResult = fetcher.fetch(task.url, robots_check=robots_check)
         try:
-            refs = write_fetch(writer, result)
+            refs = write_fetch(
+                writer, result, facts=facts, robots=decisions[0] if decisions else None
+            )
             entry = build_entry(
                 result,
                 refs,

@@ -30,6 +30,7 @@ from requests.cookies import extract_cookies_to_jar
 from requests.utils import select_proxy
 
 from archiver.capture.recorder import (
+    DNSInfo,
     Exchange,
     Peer,
     TLSInfo,
@@ -74,6 +75,7 @@ class Hop:
     truncated: str | None = None  # None | "length" | "time" | "disconnect"
     error: FetchError | None = None
     peer: Peer | None = None  # also known when no exchange (TLS failure after TCP connect)
+    dns: DNSInfo | None = None  # our own resolution (None when a proxy resolved the name)
     tls: TLSInfo | None = None
 
 
@@ -89,6 +91,7 @@ class FetchResult:
     blocked: Any = None  # robots decision for a hop that was not fetched
     blocked_url: str | None = None  # that hop's URL
     payload_path: Path | None = None  # final body, both encodings removed (for the cleaner)
+    provenance_record_id: str | None = None  # set by records.write_fetch
 
     @property
     def final(self) -> Hop | None:
@@ -460,6 +463,7 @@ class Fetcher:
             ex = rec.exchanges[-1] if rec.exchanges else None
             hop.exchange = ex
             hop.peer = ex.peer if ex is not None and ex.peer else rec.last_peer
+            hop.dns = ex.dns if ex is not None and ex.dns else rec.last_dns
             hop.tls = ex.tls if ex is not None else None
             if ex is not None and ex.request_size == 0:  # nothing was sent: nothing to record
                 hop.exchange = None

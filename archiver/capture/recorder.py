@@ -9,9 +9,12 @@ connection classes (plain, TLS, and SOCKS) and install them in a requests ``HTTP
 * ``send`` tees every request byte into the exchange's request spool after it was sent;
 * the ``http.client`` response object reads through a tee, so every byte consumed from the
   socket (status line, headers, body with chunk framing) lands in the response spool;
-* ``_new_conn`` notes the peer address of the TCP connection (the proxy's when there is one),
-  and ``connect`` keeps the ``SSLSocket`` of that same connection (TLS version, cipher; later,
-  the certificate chain).
+* ``_new_conn`` resolves the host name itself (``socket.getaddrinfo``, the system resolver),
+  notes every address returned and the one connected to, then notes the peer address of the
+  TCP connection (the proxy's when there is one). When a proxy resolves names (HTTP proxies,
+  ``socks5h``) nothing is resolved here, so no DNS query ever leaks around Tor;
+* the ``SSLSocket`` of that same connection gives the TLS version, cipher and the certificate
+  chain the server presented in *this* handshake (no second connection is ever made).
 
 Recording is scoped with :func:`recording`: exchanges started in this thread while the context
 is open are appended to its :class:`Recording`. urllib3 is synchronous, so a request always runs
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import ipaddress
 import socket
 import ssl
 import tempfile
@@ -39,6 +43,12 @@ import urllib3.connection
 import urllib3.connectionpool
 from requests.adapters import HTTPAdapter
 from urllib3.contrib import socks as urllib3_socks
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util.connection import allowed_gai_family
+
+from archiver.capture.certs import certificate_chain, describe_certificate
+from archiver.timefmt import utc_iso
+from archiver.warc.writer import new_record_id
 
 SPOOL_IN_MEMORY = 1024 * 1024  # exchanges up to this size never touch the disk
 
@@ -57,8 +67,53 @@ class Peer:
 
 @dataclass
 class TLSInfo:
+    """TLS facts of one connection, shared by every exchange that used it."""
+
     version: str | None
     cipher: str | None
+    chain: list[bytes] | None = None  # DER, leaf first, exactly as the server presented it
+    verified_chain: list[bytes] | None = None  # up to the trusted root; None when unverified
+    resumed: bool = False  # a resumed session presents no certificates of its own
+    record_id: str | None = None  # WARC-Record-ID reserved for this connection's chain record
+    _summary: list[dict[str, Any]] | None = field(default=None, repr=False, compare=False)
+    _root: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    def chain_summary(self) -> list[dict[str, Any]]:
+        """``[{subject, issuer, not_before, not_after, sha256}]`` of ``chain``, parsed once."""
+        if self._summary is None:
+            self._summary = [describe_certificate(der) for der in self.chain or []]
+        return self._summary
+
+    def root_summary(self) -> dict[str, Any] | None:
+        """The trusted root the chain was verified against (None: not verified), parsed once."""
+        if self._root is None and self.verified_chain:
+            self._root = describe_certificate(self.verified_chain[-1])
+        return self._root
+
+
+@dataclass
+class DNSInfo:
+    """How this machine resolved a host name before connecting (never filled behind a proxy
+    that resolves names itself)."""
+
+    host: str
+    answers: list[str]  # every address getaddrinfo returned, in its order, duplicates dropped
+    connected: str | None  # the address the TCP connection was made to
+    at: datetime
+    resolver: str = "system"  # "system": getaddrinfo; "literal": the URL held an IP address
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "host": self.host,
+            "answers": list(self.answers),
+            "connected": self.connected,
+            "resolver": self.resolver,
+            "at": utc_iso(self.at),
+        }
+        if self.error is not None:
+            out["error"] = self.error
+        return out
 
 
 @dataclass
@@ -71,13 +126,18 @@ class Exchange:
     request_size: int = 0
     response_size: int = 0
     peer: Peer | None = None
+    dns: DNSInfo | None = None
     tls: TLSInfo | None = None
-    # The TLS socket of the very connection used. May be closed by the time it is read, so the
-    # certificate chain of that handshake is copied now (DER, leaf first; verified when the
-    # chain was verified).
+    opened_tls: bool = False  # first exchange on its TLS connection: its records hold the chain
+    # The TLS socket of the very connection used (may be closed by the time it is read; the
+    # chain was copied into ``tls`` when the exchange started).
     ssl_socket: ssl.SSLSocket | None = None
-    certificate_chain: list[bytes] | None = None
     connection: Any = None  # the urllib3 connection, to tighten socket timeouts mid-body
+
+    @property
+    def certificate_chain(self) -> list[bytes] | None:
+        """DER certificates the server presented on this exchange's connection, leaf first."""
+        return self.tls.chain if self.tls is not None else None
 
     def add_request(self, data: bytes | bytearray | memoryview) -> None:
         self.request.write(data)
@@ -108,6 +168,7 @@ class Recording:
     spool_dir: str | None = None
     exchanges: list[Exchange] = field(default_factory=list)
     last_peer: Peer | None = None  # most recent TCP connection opened, even if TLS then failed
+    last_dns: DNSInfo | None = None  # most recent name resolution, even if connecting failed
 
     def new_exchange(self) -> Exchange:
         def spool() -> IO[bytes]:
@@ -191,8 +252,9 @@ class RecordingMixin:
     _archiver_in_tunnel: bool = False
     _archiver_peer: Peer | None = None
     _archiver_proxy_url: str | None = None  # set by the pool for SOCKS connections
-    _archiver_chain: list[bytes] | None = None
-    _archiver_chain_of: Any = None  # the SSLSocket _archiver_chain came from
+    _archiver_dns: DNSInfo | None = None
+    _archiver_tls: TLSInfo | None = None
+    _archiver_tls_of: Any = None  # the SSLSocket _archiver_tls came from
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
@@ -200,7 +262,11 @@ class RecordingMixin:
 
     # -- connecting -------------------------------------------------------------------------
     def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()  # type: ignore[misc]
+        self._archiver_dns = None
+        if self._archiver_resolves_here():
+            sock = self._archiver_connect_resolved()
+        else:
+            sock = super()._new_conn()  # type: ignore[misc]
         proxy_url = self._archiver_proxy_url
         if proxy_url is None and getattr(self, "proxy", None) is not None:
             proxy_url = redact_proxy(str(self.proxy))  # type: ignore[attr-defined]
@@ -216,6 +282,52 @@ class RecordingMixin:
         if rec is not None and peer is not None:
             rec.last_peer = peer
         return sock
+
+    def _archiver_resolves_here(self) -> bool:
+        """Does this machine resolve the name? Not when an HTTP proxy or socks5h/socks4a does."""
+        socks_options = getattr(self, "_socks_options", None)
+        if socks_options is not None:
+            return not socks_options.get("rdns", True)
+        return getattr(self, "proxy", None) is None
+
+    def _archiver_connect_resolved(self) -> socket.socket:
+        """Resolve with getaddrinfo ourselves, note every answer, then connect to each address
+        in turn (as urllib3 would) through urllib3's own connect, so its errors stay the same."""
+        host: str = self._dns_host  # type: ignore[attr-defined]
+        name = host.strip("[]").rstrip(".") or host
+        at = datetime.now(UTC)
+        try:
+            ipaddress.ip_address(name.split("%", 1)[0])
+            resolver = "literal"
+        except ValueError:
+            resolver = "system"
+        rec = _current()
+        try:
+            infos = socket.getaddrinfo(name, self.port, allowed_gai_family(), socket.SOCK_STREAM)  # type: ignore[attr-defined]
+        except UnicodeError:
+            return super()._new_conn()  # type: ignore[misc]  # urllib3 reports the bad name
+        except socket.gaierror as e:
+            self._archiver_dns = DNSInfo(name, [], None, at, resolver, _one_line(e))
+            if rec is not None:
+                rec.last_dns = self._archiver_dns
+            raise NameResolutionError(self.host, self, e) from e  # type: ignore[attr-defined,arg-type]
+        answers = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        dns = self._archiver_dns = DNSInfo(name, answers, None, at, resolver)
+        if rec is not None:
+            rec.last_dns = dns
+        failure: Exception | None = None
+        for address in answers:
+            self._dns_host = address  # type: ignore[attr-defined]
+            try:
+                sock = super()._new_conn()  # type: ignore[misc]
+            except ConnectTimeoutError as e:  # includes NewConnectionError (refused, ...)
+                failure = e
+                continue
+            finally:
+                self._dns_host = host  # type: ignore[attr-defined]
+            dns.connected = address
+            return sock
+        raise failure or NewConnectionError(self, f"{name} resolved to no address")  # type: ignore[arg-type]
 
     def _tunnel(self) -> None:
         # The CONNECT request/response to a proxy is not part of the origin exchange.
@@ -251,44 +363,36 @@ class RecordingMixin:
         return _TeeHTTPResponse(sock, *args, exchange=ex, **kw)
 
     def _archiver_note_socket(self, ex: Exchange) -> None:
+        """Tie the exchange to its connection's facts; called once bytes were sent on it."""
         if ex.peer is None:
             ex.peer = self._archiver_peer
+        if ex.dns is None:
+            ex.dns = self._archiver_dns
         sock = getattr(self, "sock", None)
         if ex.tls is None and isinstance(sock, ssl.SSLSocket):
-            cipher = sock.cipher()
-            ex.tls = TLSInfo(sock.version(), cipher[0] if cipher else None)
+            if self._archiver_tls_of is not sock:  # a new TLS connection: read its handshake
+                self._archiver_tls = _tls_info(sock)
+                self._archiver_tls_of = sock
+                ex.opened_tls = True  # the first exchange on it carries the chain record
+            ex.tls = self._archiver_tls
             ex.ssl_socket = sock
-            if self._archiver_chain_of is not sock:  # once per TLS connection
-                self._archiver_chain = _certificate_chain(sock)
-                self._archiver_chain_of = sock
-            ex.certificate_chain = self._archiver_chain
 
 
-def _certificate_chain(sock: ssl.SSLSocket) -> list[bytes] | None:
-    """DER certificates the server presented on this connection, leaf first.
+def _tls_info(sock: ssl.SSLSocket) -> TLSInfo:
+    cipher = sock.cipher()
+    verified = sock.context.verify_mode != ssl.CERT_NONE
+    return TLSInfo(
+        version=sock.version(),
+        cipher=cipher[0] if cipher else None,
+        chain=certificate_chain(sock),
+        verified_chain=certificate_chain(sock, verified=True) if verified else None,
+        resumed=bool(sock.session_reused),
+        record_id=new_record_id(),
+    )
 
-    Python 3.13 has ``SSLSocket.get_verified_chain()``; on 3.11/3.12 the same call lives on the
-    private ``_sslobj``. A resumed TLS session may present no chain: then only the leaf, if any.
-    """
-    sslobj = getattr(sock, "_sslobj", None)
-    for name in ("get_verified_chain", "get_unverified_chain"):
-        getter = getattr(sock, name, None) or getattr(sslobj, name, None)
-        if getter is None:
-            continue
-        try:
-            chain = getter()
-        except (ssl.SSLError, ValueError, AttributeError):
-            continue
-        if chain:
-            return [
-                c if isinstance(c, bytes) else c.public_bytes(ssl._ssl.ENCODING_DER)  # type: ignore[attr-defined]
-                for c in chain
-            ]
-    try:
-        leaf = sock.getpeercert(binary_form=True)
-    except (ssl.SSLError, ValueError):
-        return None
-    return [leaf] if leaf else None
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:500] or type(exc).__name__
 
 
 def redact_proxy(proxy_url: str) -> str:

@@ -5,6 +5,8 @@ received, chunk framing and content-encoding kept), tied by ``WARC-Concurrent-To
 sharing one ``WARC-Date``, with ``WARC-IP-Address`` of the server when it is known (never the
 proxy's). A failure adds a ``metadata`` record (``application/json``) saying what went wrong,
 when, and for which URI, so "this URL could not be reached at T" is itself in the WARC.
+The exchange that opened a TLS connection adds the certificate chain as a ``resource`` record,
+and each URL ends with a provenance ``metadata`` record (archiver.capture.evidence).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from archiver.capture.evidence import chain_record, dns_facts, provenance_record, tls_facts
 from archiver.capture.fetch import REDIRECT_STATUSES, FetchError, FetchResult, Hop, iso
 from archiver.capture.recorder import Peer
 from archiver.warc.writer import NewRecord, RecordRef, WarcWriter, new_record_id
@@ -99,6 +102,9 @@ def hop_records(hop: Hop) -> list[NewRecord]:
                     headers={"WARC-Concurrent-To": request_id, "WARC-Truncated": "disconnect"},
                 )
             )
+        chain = chain_record(hop, response_id or request_id, response_id)
+        if chain is not None:
+            out.append(chain)
     if hop.error is not None:
         out.append(failure_record(hop.url, hop.error, hop.peer, date, request_id or response_id))
     return out
@@ -134,15 +140,27 @@ def failure_record(
         block=block,
         block_length=len(block),
         date=date or error.at,
+        record_id=new_record_id(),
         headers=headers,
     )
 
 
-def write_fetch(writer: WarcWriter, result: FetchResult) -> list[RecordRef]:
-    """Write every hop's records (and a metadata record for a fetch-level failure) as one group."""
-    records: list[NewRecord] = []
-    for hop in result.hops:
-        records.extend(hop_records(hop))
+def write_fetch(
+    writer: WarcWriter,
+    result: FetchResult,
+    *,
+    facts: dict[str, Any] | None = None,
+    robots: Any = None,
+) -> list[RecordRef]:
+    """Write every hop's records (and a metadata record for a fetch-level failure) as one group.
+
+    With ``facts`` (archiver.provenance.run_facts), a provenance ``metadata`` record for the URL
+    ends the group and its id is kept in ``result.provenance_record_id``; ``robots`` is the
+    decision that let the URL be fetched.
+    """
+    per_hop = [hop_records(hop) for hop in result.hops]
+    records: list[NewRecord] = [r for group in per_hop for r in group]
+    failures: list[NewRecord] = []
     hop_error_written = bool(result.hops) and result.hops[-1].error is result.error
     if (
         result.error is not None
@@ -154,7 +172,7 @@ def write_fetch(writer: WarcWriter, result: FetchResult) -> list[RecordRef]:
         )
     ):
         last = result.final
-        records.append(
+        failures.append(
             failure_record(
                 last.url if last else result.url,
                 result.error,
@@ -166,13 +184,23 @@ def write_fetch(writer: WarcWriter, result: FetchResult) -> list[RecordRef]:
     if decision is not None and decision.failure is not None:
         # robots.txt was unreachable, so the page was not requested; say so for the page too.
         cls, message = decision.failure
-        records.append(
+        failures.append(
             failure_record(
                 result.url,
                 FetchError(cls, message, result.ended or datetime.now(UTC)),
                 extra={"requested": False, "robots_url": decision.url},
             )
         )
+    records.extend(failures)
+    if facts is not None and records:
+        hop_failures = [r for group in per_hop for r in group if r.type == "metadata"]
+        summary = _summary(result, robots)
+        decision = summary.pop("robots")
+        record = provenance_record(
+            result, per_hop, summary, facts, decision, [*hop_failures, *failures]
+        )
+        result.provenance_record_id = record.record_id
+        records.append(record)
     return writer.write(records) if records else []
 
 
@@ -187,17 +215,8 @@ def ref_dict(ref: RecordRef) -> dict[str, Any]:
     }
 
 
-def build_entry(
-    result: FetchResult,
-    refs: Sequence[RecordRef],
-    *,
-    citations: list[dict[str, Any]],
-    hop: int,
-    via: str | None,
-    robots: Any = None,
-    robots_records: Sequence[dict[str, Any]] = (),
-) -> dict[str, Any]:
-    """The capture-log entry (manifests/capture-log.schema.json) for one URL."""
+def _summary(result: FetchResult, robots: Any = None) -> dict[str, Any]:
+    """The outcome fields shared by the log entry and the provenance record."""
     final = result.final
     responded = [h for h in result.hops if h.status is not None]
     last = responded[-1] if responded else None
@@ -245,12 +264,7 @@ def build_entry(
     else:
         outcome = "captured"
     peer = (final.peer if final is not None else None) or (last.peer if last else None)
-    ok_payload = outcome in ("captured", "http-error") and last is not None
     return {
-        "url": result.url,
-        "citations": citations,
-        "hop": hop,
-        "via": via,
         "started": iso(result.started),
         "ended": iso(result.ended or datetime.now(UTC)),
         "outcome": outcome,
@@ -258,19 +272,44 @@ def build_entry(
         "final_url": last.url if last is not None else None,
         "redirects": redirects,
         "error": error,
-        "robots": robots.to_dict() if robots is not None else None,
+        "robots": robots,
         "ip": peer.ip if peer is not None and not peer.via_proxy else None,
-        "resolved_by": result.resolved_by,
         "proxy": (
             {"url": result.proxy, "ip": peer.ip if peer is not None and peer.via_proxy else None}
             if result.proxy
             else None
         ),
-        "tls": (
-            {"version": final.tls.version, "cipher": final.tls.cipher}
-            if final is not None and final.tls is not None
-            else None
-        ),
+    }
+
+
+def build_entry(
+    result: FetchResult,
+    refs: Sequence[RecordRef],
+    *,
+    citations: list[dict[str, Any]],
+    hop: int,
+    via: str | None,
+    robots: Any = None,
+    robots_records: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """The capture-log entry (manifests/capture-log.schema.json) for one URL."""
+    final = result.final
+    responded = [h for h in result.hops if h.status is not None]
+    last = responded[-1] if responded else None
+    summary = _summary(result, robots)
+    robots = summary.pop("robots")
+    ok_payload = summary["outcome"] in ("captured", "http-error") and last is not None
+    return {
+        "url": result.url,
+        "citations": citations,
+        "hop": hop,
+        "via": via,
+        **summary,
+        "robots": robots.to_dict() if robots is not None else None,
+        "resolved_by": result.resolved_by,
+        "dns": dns_facts(final, result),
+        "tls": tls_facts(final.tls if final is not None else None),
+        "provenance_record": result.provenance_record_id,
         "content_type": last.headers.get("content-type") if ok_payload and last else None,
         "payload_size": last.payload_size if ok_payload and last else None,
         "payload_sha256": last.payload_sha256 if ok_payload and last else None,
