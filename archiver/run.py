@@ -443,12 +443,6 @@ def run_command(options: RunOptions) -> int:
 
     plan = plan_run(options.sources, options.hops)
     settings = build_settings(plan, options)
-    if not settings.contact_email and not settings.user_agent:
-        print(
-            "archiver: no contact email (--contact-email or ARCHIVER_CONTACT): the User-Agent "
-            "will not tell site owners how to reach you",
-            file=sys.stderr,
-        )
     # --tsa, else ARCHIVER_TSA, else the collection's [[tsa]] tables; checked before capturing.
     tsas = tsas_from_options(options.tsa) or plan.tsas
     options.sign_key = options.sign_key or os.environ.get("ARCHIVER_SIGN_KEY") or None
@@ -511,6 +505,12 @@ def run_command(options: RunOptions) -> int:
     if done:
         print(f"archiver: {len(done)} URLs were done before the interruption", file=sys.stderr)
 
+    if not settings.contact_email and not settings.user_agent:
+        print(
+            "archiver: no contact email (--contact-email or ARCHIVER_CONTACT): the User-Agent "
+            "will not tell site owners how to reach you",
+            file=sys.stderr,
+        )
     writer = WarcWriter(
         staging / "data" / "warcs",
         prefix=settings.warc_prefix,
