@@ -72,6 +72,20 @@ def tls_facts(tls: TLSInfo | None, *, full: bool = False) -> dict[str, Any] | No
     return out
 
 
+def _hop_tls(tls: TLSInfo | None) -> dict[str, Any] | None:
+    """Per hop, the chain by digest only: the full description is in the chain record and,
+    for the final hop, in the record's top-level ``tls``."""
+    if tls is None:
+        return None
+    return {
+        "version": tls.version,
+        "cipher": tls.cipher,
+        "resumed": tls.resumed,
+        "chain_sha256": [c["sha256"] for c in tls.chain_summary()],
+        "record_id": tls.record_id if tls.chain else None,
+    }
+
+
 def dns_facts(hop: Hop | None, result: FetchResult) -> dict[str, Any] | None:
     """The log's ``dns`` object: our own resolution, or a note that the proxy resolved it."""
     if hop is None:
@@ -116,7 +130,7 @@ def provenance_record(
                 "truncated": hop.truncated,
                 "ip": hop.peer.ip if hop.peer is not None and not hop.peer.via_proxy else None,
                 "dns": dns_facts(hop, result),
-                "tls": tls_facts(hop.tls, full=True),
+                "tls": _hop_tls(hop.tls),
                 "request_record": ids.get("request"),
                 "response_record": ids.get("response"),
                 "error": hop.error.to_dict() if hop.error is not None else None,
