@@ -492,104 +492,108 @@ def run_command(options: RunOptions) -> int:
         if plan.collection_toml is not None:
             builder.add_payload_file("collection.toml", plan.collection_toml)
 
-    staging: Path = builder.staging
-    journal_path = _run_file(out, name, JOURNAL_SUFFIX)
-    done = {e["url"] for e in read_entries(journal_path) if "url" in e}
-    _recover_staging(builder)
-
-    runner = _Runner(plan, settings, options)
-    runner.builder = builder
-    runner.journal = Journal(journal_path)
-    todo = [s for u, s in plan.seeds.items() if u not in done]
-    runner.progress = RunProgress(len(todo), options.progress)
-    if done:
-        print(f"archiver: {len(done)} URLs were done before the interruption", file=sys.stderr)
-
-    if not settings.contact_email and not settings.user_agent:
-        print(
-            "archiver: no contact email (--contact-email or ARCHIVER_CONTACT): the User-Agent "
-            "will not tell site owners how to reach you",
-            file=sys.stderr,
-        )
-    writer = WarcWriter(
-        staging / "data" / "warcs",
-        prefix=settings.warc_prefix,
-        hostname=settings.hostname,
-        warcinfo=warcinfo_fields(settings, plan),
-        max_file_size=settings.max_warc_size,
-        on_file_closed=lambda path, digests: builder.record_payload(f"warcs/{path.name}", digests),
-    )
-    stop = threading.Event()
-    previous = _install_stop_handler(stop)
-    seeds = [Seed(url=s.url, citations=s.citations, hops=s.hops) for s in todo]
-    # Bodies spool on the output disk, not in /tmp: a 1 GB response must not fill a small /tmp.
-    spool = out / f".{name}.spool"
-    spool.mkdir(exist_ok=True)
     try:
-        crawl(seeds, settings, writer, runner.on_result, stop=stop, skip=done, spool_dir=spool)
+        staging: Path = builder.staging
+        journal_path = _run_file(out, name, JOURNAL_SUFFIX)
+        done = {e["url"] for e in read_entries(journal_path) if "url" in e}
+        _recover_staging(builder)
+
+        runner = _Runner(plan, settings, options)
+        runner.builder = builder
+        runner.journal = Journal(journal_path)
+        todo = [s for u, s in plan.seeds.items() if u not in done]
+        runner.progress = RunProgress(len(todo), options.progress)
+        if done:
+            print(f"archiver: {len(done)} URLs were done before the interruption", file=sys.stderr)
+
+        if not settings.contact_email and not settings.user_agent:
+            print(
+                "archiver: no contact email (--contact-email or ARCHIVER_CONTACT): the User-Agent "
+                "will not tell site owners how to reach you",
+                file=sys.stderr,
+            )
+        writer = WarcWriter(
+            staging / "data" / "warcs",
+            prefix=settings.warc_prefix,
+            hostname=settings.hostname,
+            warcinfo=warcinfo_fields(settings, plan),
+            max_file_size=settings.max_warc_size,
+            on_file_closed=lambda path, digests: builder.record_payload(
+                f"warcs/{path.name}", digests
+            ),
+        )
+        stop = threading.Event()
+        previous = _install_stop_handler(stop)
+        seeds = [Seed(url=s.url, citations=s.citations, hops=s.hops) for s in todo]
+        # Bodies spool on the output disk, not in /tmp: a 1 GB response must not fill a small /tmp.
+        spool = out / f".{name}.spool"
+        spool.mkdir(exist_ok=True)
+        try:
+            crawl(seeds, settings, writer, runner.on_result, stop=stop, skip=done, spool_dir=spool)
+        finally:
+            shutil.rmtree(spool, ignore_errors=True)
+            writer.close()
+            runner.journal.close()
+            runner.progress.close()
+            _restore_stop_handler(previous)
+        if stop.is_set():
+            print(
+                f"archiver: interrupted; what was captured is kept in {staging}. "
+                "Run the same command again to complete it.",
+                file=sys.stderr,
+            )
+            return EXIT_INTERRUPTED
+
+        # The end of capture is fixed once: a seal that failed (disk full) and is retried by a
+        # re-run writes the same capture log, summary and bag-info facts.
+        if "ended" not in state:
+            state["ended"] = utc_iso(datetime.now(UTC))
+            _write_json_atomic(_run_file(out, name, STATE_SUFFIX), state)
+        ended = parse_iso(state["ended"]) or datetime.now(UTC)
+        entries = list(read_entries(journal_path))
+        bag_info = [
+            ("Source-Organization", settings.organisation or "(not given)"),
+            ("Contact-Name", settings.contact_name or settings.operator or "(not given)"),
+            ("Contact-Email", settings.contact_email or "(not given)"),
+            ("External-Description", " ".join(plan.description.split())),
+            ("External-Identifier", run_id),
+            ("Bagging-Date", ended.strftime("%Y-%m-%d")),
+            ("Bag-Software-Agent", f"{SOFTWARE} (https://archiver.invalid/)"),
+            ("BagIt-Profile-Identifier", PROFILE_IDENTIFIER),
+            ("Capture-Start", utc_iso(started)),
+            ("Capture-End", utc_iso(ended)),
+            ("Capture-Operator", settings.operator or "(not given)"),
+            ("Capture-Software", f"archiver {__version__}; Python {platform.python_version()}"),
+        ]
+        if LOG_NAME not in builder.recorded:
+            with builder.open_payload(LOG_NAME) as log:
+                for entry in entries:
+                    log.write(dumps_entry(entry))
+        if "provenance-summary.html" not in builder.recorded:
+            _write_summary(builder, bag_info, entries, settings)
+        try:
+            bag_path = builder.seal(bag_info)
+        except OSError as err:
+            raise ArchiverError(
+                f"{staging}: could not seal the bag ({err.strerror}); everything is kept: "
+                "free space and run the same command again",
+                EXIT_RUN_FAILED,
+            ) from err
+        for suffix in (JOURNAL_SUFFIX, STATE_SUFFIX):
+            _run_file(out, name, suffix).unlink(missing_ok=True)
+        _anchor(bag_path, out, entries, settings, tsas, options, started, ended)
+        for line in runner.progress.summary_lines():
+            print(line, file=sys.stderr)
+        if runner.text_errors:
+            print(
+                f"  {runner.text_errors} texts could not be extracted (see capture log)",
+                file=sys.stderr,
+            )
+        print(bag_path)
+        _run_file(out, name, LOCK_SUFFIX).unlink(missing_ok=True)
+        return EXIT_OK
     finally:
-        shutil.rmtree(spool, ignore_errors=True)
-        writer.close()
-        runner.journal.close()
-        runner.progress.close()
-        _restore_stop_handler(previous)
-    if stop.is_set():
-        print(
-            f"archiver: interrupted; what was captured is kept in {staging}. "
-            "Run the same command again to complete it.",
-            file=sys.stderr,
-        )
-        return EXIT_INTERRUPTED
-
-    # The end of capture is fixed once: a seal that failed (disk full) and is retried by a
-    # re-run writes the same capture log, summary and bag-info facts.
-    if "ended" not in state:
-        state["ended"] = utc_iso(datetime.now(UTC))
-        _write_json_atomic(_run_file(out, name, STATE_SUFFIX), state)
-    ended = parse_iso(state["ended"]) or datetime.now(UTC)
-    entries = list(read_entries(journal_path))
-    bag_info = [
-        ("Source-Organization", settings.organisation or "(not given)"),
-        ("Contact-Name", settings.contact_name or settings.operator or "(not given)"),
-        ("Contact-Email", settings.contact_email or "(not given)"),
-        ("External-Description", " ".join(plan.description.split())),
-        ("External-Identifier", run_id),
-        ("Bagging-Date", ended.strftime("%Y-%m-%d")),
-        ("Bag-Software-Agent", f"{SOFTWARE} (https://archiver.invalid/)"),
-        ("BagIt-Profile-Identifier", PROFILE_IDENTIFIER),
-        ("Capture-Start", utc_iso(started)),
-        ("Capture-End", utc_iso(ended)),
-        ("Capture-Operator", settings.operator or "(not given)"),
-        ("Capture-Software", f"archiver {__version__}; Python {platform.python_version()}"),
-    ]
-    if LOG_NAME not in builder.recorded:
-        with builder.open_payload(LOG_NAME) as log:
-            for entry in entries:
-                log.write(dumps_entry(entry))
-    if "provenance-summary.html" not in builder.recorded:
-        _write_summary(builder, bag_info, entries, settings)
-    try:
-        bag_path = builder.seal(bag_info)
-    except OSError as err:
-        raise ArchiverError(
-            f"{staging}: could not seal the bag ({err.strerror}); everything is kept: "
-            "free space and run the same command again",
-            EXIT_RUN_FAILED,
-        ) from err
-    for suffix in (JOURNAL_SUFFIX, STATE_SUFFIX):
-        _run_file(out, name, suffix).unlink(missing_ok=True)
-    _anchor(bag_path, out, entries, settings, tsas, options, started, ended)
-    for line in runner.progress.summary_lines():
-        print(line, file=sys.stderr)
-    if runner.text_errors:
-        print(
-            f"  {runner.text_errors} texts could not be extracted (see capture log)",
-            file=sys.stderr,
-        )
-    print(bag_path)
-    _run_file(out, name, LOCK_SUFFIX).unlink(missing_ok=True)
-    lock.close()
-    return EXIT_OK
+        lock.close()  # released on every path, also when the run fails
 
 
 def _write_summary(

@@ -7,6 +7,7 @@ whose exchanges still hold whatever bytes crossed the wire, because a failure is
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import re
 import socket
@@ -39,6 +40,7 @@ from archiver.capture.recorder import (
     redact_proxy,
 )
 from archiver.config import Settings
+from archiver.errors import EXIT_RUN_FAILED, ArchiverError
 
 READ_CHUNK = 1024 * 1024
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -459,6 +461,7 @@ class Fetcher:
             except requests.exceptions.InvalidSchema as exc:
                 hop.error = FetchError("unsupported-scheme", _message(exc), datetime.now(UTC))
             except Exception as exc:  # noqa: BLE001 - every network failure is recorded
+                _raise_if_local(exc, hop.url)
                 hop.error = FetchError(classify(exc), _message(exc), datetime.now(UTC))
             ex = rec.exchanges[-1] if rec.exchanges else None
             hop.exchange = ex
@@ -559,6 +562,7 @@ class Fetcher:
                     except zlib.error:
                         decoder = None
         except Exception as exc:  # noqa: BLE001 - a dropped connection keeps what came
+            _raise_if_local(exc, hop.url)
             hop.truncated = "disconnect"
             hop.error = FetchError(classify(exc), _message(exc), datetime.now(UTC))
         finally:
@@ -584,6 +588,36 @@ class Fetcher:
                 if result.payload_path is not None:
                     result.payload_path.unlink(missing_ok=True)
                 result.payload_path = Path(out.name)
+
+
+_LOCAL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+
+
+def local_storage_error(exc: BaseException | None) -> OSError | None:
+    """The disk-full (quota, read-only) error behind ``exc``, if any: urllib3 wraps it."""
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        e = stack.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno in _LOCAL_ERRNOS:
+            return e
+        stack.extend([e.__cause__, e.__context__])
+        stack.extend(a for a in getattr(e, "args", ()) if isinstance(a, BaseException))
+    return None
+
+
+def _raise_if_local(exc: BaseException, url: str) -> None:
+    """Our disk failing is not the server failing: stop the run instead of recording it."""
+    local = local_storage_error(exc)
+    if local is not None:
+        raise ArchiverError(
+            f"{local.filename or 'the output disk'}: {local.strerror} while capturing {url}; "
+            "that URL was not recorded. Free space and run the same command again to resume",
+            EXIT_RUN_FAILED,
+        ) from exc
 
 
 def _check_url(url: str) -> tuple[str, str] | None:
