@@ -411,13 +411,13 @@ class _Runner:
                         payload.read_bytes(),
                         entry.get("final_url") or entry["url"],
                         result.content_type,
-                        capture_date=parse_iso(entry.get("ended")),
+                        capture_date=parse_iso(result.warc_date or entry.get("ended")),
                     )
             source = SourceRef(
                 warc_file=ref.warc_file,
                 record_id=ref.record_id,
                 target_uri=ref.target_uri or entry["url"],
-                warc_date=entry.get("ended") or "",
+                warc_date=result.warc_date or entry.get("ended") or "",
                 payload_sha256=entry.get("payload_sha256") or "",
                 content_type=result.content_type or "",
             )

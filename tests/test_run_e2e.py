@@ -420,3 +420,20 @@ def test_deleted_bag_info_and_sha512(tampered: Path) -> None:
     (tampered / "tagmanifest-sha512.txt").unlink()
     reseal(tampered)
     assert any(c.startswith("profile-") for c in error_codes(tampered))
+
+
+def test_archiver_clean_reproduces_the_bags_texts_byte_for_byte(run: Run, tmp_path: Path) -> None:
+    out = tmp_path / "clean"
+    warcs = sorted(str(p) for p in (run.bag / "data" / "warcs").glob("*.warc.gz"))
+    proc = archiver("clean", *warcs, "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    compared = 0
+    for entry in run.entries:
+        text = entry.get("text")
+        if not text or "path" not in text:
+            continue
+        for key in ("path", "sidecar"):
+            name = Path(text[key]).name
+            assert (out / name).read_bytes() == (run.bag / "data" / text[key]).read_bytes(), name
+        compared += 1
+    assert compared >= 5

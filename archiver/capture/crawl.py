@@ -25,6 +25,7 @@ from archiver.capture.records import build_entry, ref_dict, write_fetch
 from archiver.capture.robots import MAX_ROBOTS_SIZE, RobotsFile, RobotsPolicy
 from archiver.config import Settings
 from archiver.provenance import run_facts
+from archiver.timefmt import utc_iso
 from archiver.warc.writer import RecordRef, WarcWriter
 
 MAX_CRAWL_DELAY = 30.0  # honour robots.txt Crawl-delay up to this many seconds
@@ -45,6 +46,7 @@ class CaptureResult:
     payload_path: Path | None  # final body, transfer- and content-encoding removed; callback only
     content_type: str | None
     response_record: RecordRef | None
+    warc_date: str | None = None  # WARC-Date of response_record, as written
 
 
 @dataclass
@@ -236,6 +238,9 @@ def crawl(
                     payload_path=result.payload_path if captured else None,
                     content_type=entry["content_type"],
                     response_record=responses[-1] if responses else None,
+                    warc_date=utc_iso(result.hops[-1].started)
+                    if responses and result.hops
+                    else None,
                 )
             )
             with stats_lock:
