@@ -16,7 +16,6 @@ Throughput counts the seeds; archiver also fetches and records robots.txt once p
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -130,14 +129,19 @@ def child_capture(url: str, out: str) -> None:
 
 
 def peak_rss_mb(cmd: list[str]) -> tuple[float, float]:
-    """(peak RSS in MB, seconds) of a child process, from wait4's rusage."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode not in (0, 8):
-        print(f"  {cmd[0]} exited {proc.returncode}")
-    return usage.ru_maxrss / 1024, time.perf_counter() - t0
+    """(peak RSS in MB, seconds) of a command, measured by GNU time.
+
+    Not wait4's rusage from this process: on Linux ru_maxrss survives execve, so a child forked
+    from this (large) Python process would report at least this process's own RSS.
+    """
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as report:
+        t0 = time.perf_counter()
+        proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", report.name, *cmd], check=False)
+        elapsed = time.perf_counter() - t0
+        if proc.returncode not in (0, 8):
+            print(f"  {cmd[0]} exited {proc.returncode}")
+        kib = int(report.read().strip().splitlines()[-1])
+    return kib / 1024, elapsed
 
 
 def memory(size: int) -> None:
