@@ -63,7 +63,27 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         tsa_roots=[Path(p) for p in args.tsa_root or []],
         trusted_keys=[Path(p) for p in args.trusted_key or []],
         custody_log=Path(args.custody_log) if args.custody_log else None,
+        record=args.record,
+        actor=args.actor or "",
     )
+
+
+def _cmd_custody_record(args: argparse.Namespace) -> int:
+    from archiver.custody import record_command
+
+    return record_command(
+        Path(args.bag),
+        args.event,
+        log=Path(args.custody_log) if args.custody_log else None,
+        actor=args.actor or "",
+        note=args.note,
+    )
+
+
+def _cmd_custody_check(args: argparse.Namespace) -> int:
+    from archiver.custody import check_command
+
+    return check_command(Path(args.log))
 
 
 def _cmd_clean(args: argparse.Namespace) -> int:
@@ -190,7 +210,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--trusted-key", action="append", metavar="PEM", help="public key the signer must match"
     )
     p.add_argument("--custody-log", help="custody log to check the bag's copy against")
+    p.add_argument(
+        "--record", action="store_true", help="append a 'verified' event to the custody log"
+    )
+    p.add_argument("--actor", help="who verified (recorded with --record)")
     p.set_defaults(func=_cmd_verify)
+
+    p = verbs.add_parser("custody", help="record hand-offs and check the custody log")
+    cust = p.add_subparsers(dest="custody_verb", metavar="ACTION")
+    cust.required = True
+    c = cust.add_parser("record", help="record an event for a sealed bag (e.g. exported)")
+    c.add_argument("bag", metavar="BAG")
+    c.add_argument("event", choices=["exported", "received", "verified"])
+    c.add_argument("--custody-log", help="custody log (default: beside the bag)")
+    c.add_argument("--actor", help="who did it")
+    c.add_argument("--note", help="free text, e.g. the receiving library and its reference")
+    c.set_defaults(func=_cmd_custody_record)
+    c = cust.add_parser("check", help="check a custody log's hash chain")
+    c.add_argument("log", metavar="LOG")
+    c.set_defaults(func=_cmd_custody_check)
 
     p = verbs.add_parser("timestamp", help="add RFC 3161 timestamps to a sealed bag")
     p.add_argument("bag", metavar="BAG")

@@ -336,3 +336,29 @@ def anchor_events(bag: Path, log: Path | None = None) -> list[tuple[str, dict[st
             ):
                 out.append((f"{where} seq {entry.get('seq')}", entry))
     return out
+
+
+def record_command(bag: Path, event: str, *, log: Path | None, actor: str, note: str | None) -> int:
+    """``archiver custody record``: add a hand-off event (exported, received, ...) for a bag."""
+    from archiver.anchors import require_sealed_bag
+
+    require_sealed_bag(bag)
+    target = log or default_log(bag)
+    entry = append_event(
+        target, event, bag=bag, actor=actor, details={"note": note} if note else None
+    )
+    print(f"custody: {event} recorded as seq {entry['seq']} in {target}")
+    return 0
+
+
+def check_command(log: Path) -> int:
+    """``archiver custody check``: is the log's hash chain intact? Exit 0 yes, 1 no."""
+    if not log.is_file():
+        raise ArchiverError(f"{log}: no such custody log", EXIT_USAGE)
+    problems = verify_chain(log)
+    for problem in problems:
+        print(problem)
+    errors = [p for p in problems if p.severity == "error"]
+    lines = sum(1 for raw in log.read_bytes().split(b"\n") if raw.strip())
+    print(f"{'INTACT' if not errors else 'BROKEN'}: {log} — {lines} events, {len(errors)} errors")
+    return 1 if errors else 0

@@ -143,10 +143,28 @@ def verify_command(
     tsa_roots: Sequence[Path] = (),
     trusted_keys: Sequence[Path] = (),
     custody_log: Path | None = None,
+    record: bool = False,
+    actor: str = "",
 ) -> int:
     report = verify_bag(
         bag, processes, tsa_roots=tsa_roots, trusted_keys=trusted_keys, custody_log=custody_log
     )
+    if record:
+        from archiver import custody
+
+        details = {
+            "valid": report.valid,
+            "errors": sum(p.severity == "error" for p in report.problems),
+            "warnings": sum(p.severity == "warning" for p in report.problems),
+            "verifier": f"archiver {__version__}",
+        }
+        custody.append_event(
+            custody_log or custody.default_log(bag),
+            "verified",
+            bag=bag,
+            actor=actor,
+            details=details,
+        )
     if as_json:
         json.dump(report.to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
