@@ -9,16 +9,7 @@ from pathlib import Path
 import pytest
 
 from archiver import __version__
-
-
-def archiver(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "archiver", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
+from tests.helpers import archiver
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int, mentions: str) -> None:

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.helpers import archiver
 from tests.tsa import build_bag
-
-
-def archiver(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "archiver", *args], capture_output=True, text=True, timeout=120
-    )
 
 
 def test_verify_record_and_handoff_events_chain(tmp_path: Path) -> None:

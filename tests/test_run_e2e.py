@@ -10,7 +10,6 @@ import hashlib
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +17,10 @@ import bagit
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from tests.helpers import archiver
 from tests.servers import Site, TestServer, TLSFiles, closed_port
 
 SITE = Site()
-
-
-def archiver(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "archiver", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 class Run:

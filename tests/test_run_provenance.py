@@ -10,21 +10,15 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.helpers import archiver
 from tests.servers import TestServer
 from tests.tsa import LocalTsa, closed_port_url, start_tsa
-
-
-def archiver(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "archiver", *args], capture_output=True, text=True, timeout=180
-    )
 
 
 def tsa_option(tsa: LocalTsa) -> str:

@@ -6,15 +6,14 @@ traffic went through them, and the capture log says the proxy (not archiver) res
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.helpers import archiver, capture_log
 from tests.servers import ForwardingProxy, Socks5Proxy, TestServer, TLSFiles, closed_port
 
 
@@ -34,42 +33,32 @@ def run(
     doc = tmp_path / "cited.txt"
     doc.write_text("".join(f"Source: {u}\n" for u in urls), encoding="utf-8")
     out = tmp_path / "out"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "archiver",
-            "run",
-            str(doc),
-            "--out",
-            str(out),
-            "--delay",
-            "0",
-            "--progress",
-            "none",
-            "--name",
-            "bag",
-            "--connect-timeout",
-            "3",
-            "--read-timeout",
-            "5",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
+    proc = archiver(
+        "run",
+        str(doc),
+        "--out",
+        str(out),
+        "--delay",
+        "0",
+        "--progress",
+        "none",
+        "--name",
+        "bag",
+        "--connect-timeout",
+        "3",
+        "--read-timeout",
+        "5",
+        *args,
         timeout=120,
         env=env or clean_env(),
     )
     assert proc.returncode == 0, proc.stderr
     bag = out / "bag"
-    lines = (bag / "data" / "capture-log.jsonl").read_text("utf-8").splitlines()
-    return proc, {e["url"]: e for e in map(json.loads, lines)}, bag
+    return proc, {e["url"]: e for e in capture_log(bag)}, bag
 
 
 def verify(bag: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "archiver", "verify", str(bag)], capture_output=True, text=True
-    )
+    proc = archiver("verify", str(bag))
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
