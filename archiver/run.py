@@ -185,7 +185,7 @@ def plan_run(sources: list[str], default_hops: int | None) -> RunPlan:
                 "a document, or an http(s) URL)",
                 EXIT_USAGE,
             )
-        if path.is_dir() or path.name == "collection.toml":
+        if path.is_dir() or path.suffix.lower() == ".toml":  # a collection definition
             if collection_toml is not None:
                 raise ArchiverError(
                     f"{source}: one collection per run (bag each collection separately)", EXIT_USAGE

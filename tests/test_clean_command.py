@@ -262,7 +262,10 @@ def test_broken_warcs_give_one_line_each_and_others_are_cleaned(
     assert _text(tmp_path / "out", 1)  # the good WARC was still cleaned
 
     echoed: list[str] = []
-    assert clean_command([not_warc], tmp_path / "out2", echo=echoed.append) == EXIT_USAGE
+    assert (
+        clean_command([not_warc], tmp_path / "out2", echo=echoed.append, echo_error=echoed.append)
+        == EXIT_USAGE
+    )
     assert any("not a readable WARC" in line for line in echoed)
     assert clean_command([own_warc], tmp_path / "out3", echo=echoed.append) == EXIT_OK
 

@@ -124,3 +124,19 @@ def test_run_refuses_out_of_range_options(
     proc = archiver("run", str(doc), "--out", str(tmp_path / "out"), option, value)
     assert_one_line_error(proc, 2, mentions)
     assert not (tmp_path / "escaped").exists() and not (tmp_path / ".escaped.partial").exists()
+
+
+def test_any_toml_source_is_read_as_a_collection(tmp_path: Path) -> None:
+    broken = tmp_path / "my-collection.toml"
+    broken.write_text("[collection\nname =", encoding="utf-8")
+    proc = archiver("run", str(broken), "--out", str(tmp_path / "out"))
+    assert_one_line_error(proc, 2, "invalid TOML")
+
+
+def test_clean_reports_unreadable_warcs_on_stderr(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.warc.gz"
+    bad.write_bytes(b"not a warc\n")
+    proc = archiver("clean", str(bad), "--out", str(tmp_path / "texts"))
+    assert proc.returncode == 2
+    assert "not a readable WARC" in proc.stderr and "not a readable WARC" not in proc.stdout
+    assert "Traceback" not in proc.stderr

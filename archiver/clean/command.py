@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import os
+import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable
@@ -89,7 +90,6 @@ class CleanSummary:
             parts = ", ".join(f"{n} {why}" for why, n in sorted(self.skipped.items()))
             out.append(f"skipped: {parts}")
         out.extend(self.warnings)
-        out.extend(self.errors)
         return out
 
 
@@ -357,7 +357,12 @@ def clean_warcs(
 
 
 def clean_command(
-    warcs: list[Path], out: Path, *, as_json: bool = False, echo: Callable[[str], None] = print
+    warcs: list[Path],
+    out: Path,
+    *,
+    as_json: bool = False,
+    echo: Callable[[str], None] = print,
+    echo_error: Callable[[str], None] | None = None,
 ) -> int:
     """What ``archiver clean`` does after argument parsing: clean, report, return the exit code.
 
@@ -370,6 +375,11 @@ def clean_command(
     else:
         for line in summary.lines():
             echo(line)
+    for error in summary.errors:  # errors go to stderr, one line per unreadable WARC
+        if echo_error is not None:
+            echo_error(error)
+        else:
+            print(f"archiver: {error}", file=sys.stderr)
     return EXIT_USAGE if summary.files_failed else EXIT_OK
 
 
