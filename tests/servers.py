@@ -677,20 +677,19 @@ class _ProxyHandler(socketserver.StreamRequestHandler):
             upstream.close()
 
 
-class ForwardingProxy:
-    """A small HTTP proxy on 127.0.0.1: CONNECT for https, absolute-form GET for http.
+class _LocalProxy:
+    """A proxy server on 127.0.0.1 in a daemon thread; ``connects`` lists its targets."""
 
-    ``connects`` lists CONNECT targets (``host:port``), ``forwarded`` lists absolute URLs.
-    """
+    scheme = ""
+    handler: type[socketserver.BaseRequestHandler]
 
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.lock = threading.Lock()
         self.connects: list[str] = []
-        self.forwarded: list[str] = []
-        self.httpd = _ThreadingServer((host, 0), _ProxyHandler, None)
+        self.httpd = _ThreadingServer((host, 0), self.handler, None)
         self.httpd.proxy = self  # type: ignore[attr-defined]
         self.port = self.httpd.server_address[1]
-        self.url = f"http://{host}:{self.port}"
+        self.url = f"{self.scheme}://{host}:{self.port}"
         threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         ).start()
@@ -698,6 +697,20 @@ class ForwardingProxy:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class ForwardingProxy(_LocalProxy):
+    """A small HTTP proxy on 127.0.0.1: CONNECT for https, absolute-form GET for http.
+
+    ``connects`` lists CONNECT targets (``host:port``), ``forwarded`` lists absolute URLs.
+    """
+
+    scheme = "http"
+    handler = _ProxyHandler
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.forwarded: list[str] = []
+        super().__init__(host)
 
 
 def closed_port(host: str = "127.0.0.1") -> int:
@@ -748,20 +761,8 @@ class _Socks5Handler(socketserver.StreamRequestHandler):
         _ProxyHandler._relay(self, upstream)  # type: ignore[arg-type]
 
 
-class Socks5Proxy:
+class Socks5Proxy(_LocalProxy):
     """A minimal SOCKS5 proxy on 127.0.0.1 (as Tor offers); ``connects`` lists its targets."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        self.lock = threading.Lock()
-        self.connects: list[str] = []
-        self.httpd = _ThreadingServer((host, 0), _Socks5Handler, None)
-        self.httpd.proxy = self  # type: ignore[attr-defined]
-        self.port = self.httpd.server_address[1]
-        self.url = f"socks5h://{host}:{self.port}"
-        threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    scheme = "socks5h"
+    handler = _Socks5Handler
