@@ -2,8 +2,9 @@
 
 Settings come from (lowest to highest precedence) built-in defaults, the collection's
 ``[capture]`` table, the environment (``HTTP(S)_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``,
-``ARCHIVER_OPERATOR``, ``ARCHIVER_CONTACT``) and command-line options. The settings in force are
-written into every WARC's warcinfo record and the bag, so a reader knows how a capture was made.
+``ARCHIVER_OPERATOR``, ``ARCHIVER_CONTACT``, ``ARCHIVER_ALLOW_PRIVATE``) and command-line
+options. The settings in force are written into every WARC's warcinfo record and the bag, so a
+reader knows how a capture was made.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ class Settings:
     warc_prefix: str = "ARCHIVER"
     max_warc_size: int = 1_000_000_000
     hostname: str = field(default_factory=socket.gethostname)
+    # Loopback, private, link-local, ... addresses are refused unless the operator opts in
+    # (--allow-private or ARCHIVER_ALLOW_PRIVATE=1); a collection file can never set this.
+    allow_private: bool = False
 
     def effective_user_agent(self) -> str:
         if self.user_agent:
@@ -67,4 +71,10 @@ def from_environment(base: Settings | None = None) -> Settings:
         operator=env.get("ARCHIVER_OPERATOR") or None,
         contact_email=env.get("ARCHIVER_CONTACT") or None,
         ca_bundle=s.ca_bundle or env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE") or None,
+        allow_private=True if _env_flag(env.get("ARCHIVER_ALLOW_PRIVATE")) else None,
     )
+
+
+def _env_flag(value: str | None) -> bool:
+    """1/true/yes/on (any case) is set; anything else, or unset, is not."""
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")

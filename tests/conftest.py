@@ -6,6 +6,7 @@ are shared; tests that assert on server counters should use ``make_server`` for 
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +24,11 @@ from tests.servers import (  # noqa: E402
     closed_port,
     make_tls_files,
 )
+
+# The test servers listen on 127.0.0.1, which archiver refuses by default. The operator's opt-in
+# travels to every `archiver run` subprocess through the environment; tests of the refusal itself
+# remove it from their subprocess environment.
+os.environ["ARCHIVER_ALLOW_PRIVATE"] = "1"
 
 
 @pytest.fixture(scope="session")
