@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from archiver import __version__
-from archiver.errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
+from archiver.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
 
 
 def _cmd_urls(args: argparse.Namespace) -> int:
     from archiver.urls import urls_command
 
-    return urls_command([Path(p) for p in args.documents], as_json=args.json, show_all=args.all)
+    return urls_command(list(args.documents), as_json=args.json, show_all=args.all)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -49,8 +49,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
         name=args.name,
         tsa=args.tsa,
         sign_key=args.sign_key,
+        trust_collection_settings=args.trust_collection_settings,
+        dry_run=args.dry_run,
+        json=args.json,
+        quiet=args.quiet,
+        log=args.log,
     )
-    return run_command(options)
+    if not options.json:
+        return run_command(options)
+    # --json: stdout always ends with one JSON object, also when the run could not be done.
+    try:
+        code = run_command(options)
+    except ArchiverError as err:
+        print(json_failure(err.exit_code, str(err)))
+        raise
+    if code != EXIT_OK:
+        print(json_failure(code, "interrupted" if code == EXIT_INTERRUPTED else ""))
+    return code
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
@@ -133,6 +148,16 @@ TSA_HELP = (
 )
 
 
+def _size(text: str) -> int:
+    """argparse type for byte sizes: 10MB, 500MiB, 1234."""
+    from archiver.config import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _add_anchor_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tsa", action="append", metavar="NAME=URL,ROOT.pem", help=TSA_HELP)
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per TSA (30)")
@@ -146,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="archiver",
         description="Preserve cited web pages as verifiable evidence.",
     )
-    parser.add_argument("--version", action="version", version=f"archiver {__version__}")
+    parser.add_argument("-V", "--version", action="version", version=f"archiver {__version__}")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
     verbs.required = True
 
@@ -178,7 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("--connect-timeout", type=float, help="seconds (10)")
     net.add_argument("--read-timeout", type=float, help="seconds (30)")
     net.add_argument("--max-time", type=float, help="total seconds per URL (120)")
-    net.add_argument("--max-size", type=int, help="bytes per response before truncating")
+    net.add_argument(
+        "--max-size",
+        type=_size,
+        metavar="SIZE",
+        help="per response before truncating: bytes, or with a unit, e.g. 10MB, 500MiB (500MiB)",
+    )
     net.add_argument(
         "--ignore-robots",
         metavar="REASON",
@@ -192,12 +222,36 @@ def build_parser() -> argparse.ArgumentParser:
     trust = p.add_argument_group("trusted time and signature (docs/provenance.md)")
     trust.add_argument("--tsa", action="append", metavar="NAME=URL,ROOT.pem", help=TSA_HELP)
     trust.add_argument("--sign-key", metavar="KEY.pem", help="Ed25519 key to sign the bag with")
+    trust.add_argument(
+        "--trust-collection-settings",
+        action="store_true",
+        help="use the collection's proxy, TLS, robots.txt, identity and [[tsa]] settings "
+        "(otherwise ignored with a warning; docs/collections.md)",
+    )
     p.add_argument("--no-clean", action="store_true", help="skip text extraction")
     p.add_argument(
         "--progress",
         choices=["auto", "live", "plain", "none"],
         default="auto",
         help="live display on a terminal, plain lines otherwise (auto)",
+    )
+    out = p.add_argument_group("output")
+    out.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list what would be captured and the settings in force; no network, nothing written",
+    )
+    out.add_argument(
+        "--json", action="store_true", help="end with a machine-readable summary on stdout"
+    )
+    out.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress or summary; warnings, errors and the bag path only",
+    )
+    out.add_argument(
+        "--log", metavar="FILE", help="append progress lines and warnings, timestamped, to FILE"
     )
     p.set_defaults(func=_cmd_run)
 
@@ -258,8 +312,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def json_failure(code: int, error: str) -> str:
+    """The --json summary of a run that ended without a bag."""
+    import json
+
+    from archiver.errors import EXIT_MEANINGS
+
+    return json.dumps(
+        {"bag": None, "exit_code": code, "meaning": EXIT_MEANINGS.get(code, ""), "error": error}
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:  # a new user typing `archiver`: show what it can do, not an argparse error
+        parser.print_help()
+        return EXIT_USAGE
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

@@ -16,7 +16,15 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from archiver.config import Settings
+from archiver.config import (
+    COLLECTION_CEILING_KEYS,
+    COLLECTION_FLOOR_KEYS,
+    COLLECTION_TRUSTED_KEYS,
+    OPERATOR_ONLY_KEYS,
+    SIZE_KEYS,
+    Settings,
+    parse_size,
+)
 from archiver.errors import EXIT_USAGE, ArchiverError
 from archiver.urls import normalize_url
 
@@ -162,8 +170,17 @@ class _Checker:
 
     def capture(self, value: Any) -> dict[str, Any]:
         hints = typing.get_type_hints(Settings)
-        table = self.table(value, "[capture]", {f.name for f in fields(Settings)})
+        table = dict(self.table(value, "[capture]", {f.name for f in fields(Settings)}))
         for key, val in table.items():
+            if key in SIZE_KEYS and isinstance(val, str):
+                try:
+                    table[key] = val = parse_size(val)
+                except ValueError as err:
+                    self.fail("[capture]", f"'{key}': {err}")
+            if key == "warc_prefix" and not (isinstance(val, str) and _NAME.fullmatch(val)):
+                self.fail(
+                    "[capture]", "'warc_prefix' may only use letters, digits, '.', '_' and '-'"
+                )
             if not _fits(val, hints[key]):
                 shown = _toml_value(val)
                 self.fail(
@@ -180,6 +197,85 @@ class _Checker:
                 'respect_robots = false needs robots_override_reason = "..." saying why',
             )
         return dict(table)
+
+
+@dataclass(frozen=True)
+class CaptureDecision:
+    """Which ``[capture]`` keys (and ``[[tsa]]``) a run takes from a collection, and why not."""
+
+    applied: dict[str, Any]
+    ignored_trust: list[str]  # change what is trusted: need the operator's consent
+    ignored_limits: list[str]  # raise a limit / lower politeness beyond the default
+    ignored_operator_only: list[str]  # never from a collection
+    tsa_ignored: bool = False
+
+    def warnings(self, toml_path: Path | str) -> list[str]:
+        """One line per kind of ignored setting, naming each key."""
+        lines = []
+        trust = self.ignored_trust + (["[[tsa]]"] if self.tsa_ignored else [])
+        if trust:
+            lines.append(
+                f"{toml_path}: ignoring [capture] {', '.join(trust)} (settings that change what "
+                "is trusted; pass --trust-collection-settings to use them)"
+            )
+        if self.ignored_limits:
+            lines.append(
+                f"{toml_path}: ignoring [capture] {', '.join(self.ignored_limits)} (beyond the "
+                "default limits; pass --trust-collection-settings to use them)"
+            )
+        if self.ignored_operator_only:
+            lines.append(
+                f"{toml_path}: ignoring [capture] {', '.join(self.ignored_operator_only)} (only "
+                "the operator can set it: --allow-private or the user settings file)"
+            )
+        return lines
+
+    def record(self) -> str:
+        """One line for the warcinfo record: what the collection file changed, what it did not."""
+        applied = ", ".join(f"{k}={_toml_value(v)}" for k, v in sorted(self.applied.items()))
+        ignored = (
+            self.ignored_trust
+            + (["[[tsa]]"] if self.tsa_ignored else [])
+            + self.ignored_limits
+            + self.ignored_operator_only
+        )
+        return f"applied: {applied or '(none)'}; ignored: {', '.join(ignored) or '(none)'}"
+
+
+def decide_capture(
+    overrides: dict[str, Any], *, trusted: bool, has_tsa: bool = False
+) -> CaptureDecision:
+    """Split a collection's ``[capture]`` table into what applies and what is ignored.
+
+    Without the operator's consent (``trusted``), only settings that cannot change what is
+    trusted apply, and limits only in the direction of more caution (see docs/collections.md).
+    """
+    defaults = Settings()
+    applied: dict[str, Any] = {}
+    trust: list[str] = []
+    limits: list[str] = []
+    operator_only: list[str] = []
+    for key, value in overrides.items():
+        if key in OPERATOR_ONLY_KEYS:
+            operator_only.append(key)
+        elif trusted:
+            applied[key] = value
+        elif key in COLLECTION_TRUSTED_KEYS and value != getattr(defaults, key):
+            trust.append(key)
+        elif _beyond_default(key, value, defaults):
+            limits.append(key)
+        else:
+            applied[key] = value
+    return CaptureDecision(
+        applied, trust, limits, operator_only, tsa_ignored=has_tsa and not trusted
+    )
+
+
+def _beyond_default(key: str, value: Any, defaults: Settings) -> bool:
+    """A limit raised above, or a politeness delay lowered below, the built-in default."""
+    if key in COLLECTION_CEILING_KEYS:
+        return bool(value > getattr(defaults, key))
+    return key in COLLECTION_FLOOR_KEYS and bool(value < getattr(defaults, key))
 
 
 def _fits(value: Any, hint: Any) -> bool:

@@ -1,15 +1,17 @@
 """Run settings: who is capturing, how politely, through which network path.
 
 Settings come from (lowest to highest precedence) built-in defaults, the collection's
-``[capture]`` table, the environment (``HTTP(S)_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``,
-``ARCHIVER_OPERATOR``, ``ARCHIVER_CONTACT``, ``ARCHIVER_ALLOW_PRIVATE``) and command-line
-options. The settings in force are written into every WARC's warcinfo record and the bag, so a
-reader knows how a capture was made.
+``[capture]`` table (only the keys a collection may set, see ``COLLECTION_TRUSTED_KEYS``), the
+operator's own settings file (``archiver.usersettings``), the environment (``HTTP(S)_PROXY``,
+``NO_PROXY``, ``REQUESTS_CA_BUNDLE``, ``ARCHIVER_OPERATOR``, ``ARCHIVER_CONTACT``,
+``ARCHIVER_ALLOW_PRIVATE``) and command-line options. The settings in force are written into
+every WARC's warcinfo record and the bag, so a reader knows how a capture was made.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -78,3 +80,79 @@ def from_environment(base: Settings | None = None) -> Settings:
 def _env_flag(value: str | None) -> bool:
     """1/true/yes/on (any case) is set; anything else, or unset, is not."""
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+# -- what a collection file may set ----------------------------------------------------------
+# A collection.toml is often written by someone else. It decides *what* is captured and may make
+# a capture slower, smaller or more polite; it may not change what is trusted (network path,
+# TLS, robots.txt) or who the capture says made it, unless the operator agrees
+# (--trust-collection-settings or trust_collection_settings = true in the user settings file).
+
+#: Change what is trusted or who the capture claims to be: taken only with the operator's consent.
+COLLECTION_TRUSTED_KEYS = frozenset(
+    {
+        "proxy",  # all traffic through someone else's machine
+        "ca_bundle",  # which certificate authorities are believed
+        "verify_tls",  # capture from a server whose identity was not checked
+        "respect_robots",  # fetch what the site asked robots not to
+        "robots_override_reason",  # recorded as the operator's reason
+        "operator",  # identity written into every WARC and the bag
+        "organisation",
+        "contact_name",
+        "contact_email",  # sent to every server in User-Agent and From
+        "user_agent",  # what servers are told we are
+        "hostname",  # the machine recorded as having made the capture
+    }
+)
+#: Never from a collection, even with consent: the operator's own network is theirs to open.
+OPERATOR_ONLY_KEYS = frozenset({"allow_private"})
+#: Limits a collection may lower freely but raise above the default only with consent.
+COLLECTION_CEILING_KEYS = frozenset(
+    {
+        "connect_timeout",
+        "read_timeout",
+        "max_time_per_url",
+        "max_size",
+        "max_redirects",
+        "max_warc_size",
+        "concurrency",
+    }
+)
+#: Politeness a collection may increase freely but lower below the default only with consent.
+COLLECTION_FLOOR_KEYS = frozenset({"per_host_delay"})
+#: Sizes in bytes: TOML and options accept "10 MB", "500 MiB" as well as plain numbers.
+SIZE_KEYS = frozenset({"max_size", "max_warc_size"})
+
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*", re.IGNORECASE)
+_UNITS = {
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+
+
+def parse_size(text: str | int) -> int:
+    """``"10MB"`` -> 10_000_000, ``"500 MiB"`` -> 524_288_000, ``"1234"`` -> 1234 bytes.
+
+    KB/MB/GB are powers of 1000 and KiB/MiB/GiB powers of 1024, as the units say (IEC 80000-13);
+    a plain number is bytes. Raises ``ValueError`` with what to write instead.
+    """
+    if isinstance(text, int) and not isinstance(text, bool):
+        return text
+    found = _SIZE.fullmatch(str(text))
+    if not found:
+        raise ValueError(
+            f"{text!r} is not a size; give bytes (1000000) or a number with a unit: "
+            "B, KB, MB, GB (powers of 1000) or KiB, MiB, GiB (powers of 1024), e.g. 500MiB"
+        )
+    number, unit = found.groups()
+    value = float(number) * _UNITS[(unit or "b").lower()]
+    if value != int(value):
+        raise ValueError(f"{text!r} is not a whole number of bytes")
+    return int(value)

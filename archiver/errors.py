@@ -12,6 +12,14 @@ EXIT_USAGE = 2  # bad arguments, unreadable input, a bag that cannot be read at 
 EXIT_RUN_FAILED = 3  # the run itself could not be done (output not writable, disk full, ...)
 EXIT_INTERRUPTED = 130  # stopped by Ctrl-C / SIGTERM; what was captured is kept for a re-run
 
+EXIT_MEANINGS = {
+    EXIT_OK: "ok",
+    EXIT_INVALID: "invalid",
+    EXIT_USAGE: "bad input",
+    EXIT_RUN_FAILED: "run could not be done",
+    EXIT_INTERRUPTED: "interrupted",
+}
+
 
 class ArchiverError(Exception):
     """An error the user can act on: shown as one line, never a traceback."""

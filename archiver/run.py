@@ -19,6 +19,9 @@ import signal
 import sys
 import threading
 import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +33,7 @@ from archiver.bag.profile import PROFILE_IDENTIFIER
 from archiver.capturelog import LOG_NAME, Journal, dumps_entry, read_entries
 from archiver.config import Settings, from_environment
 from archiver.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
-from archiver.progress import RunProgress
+from archiver.progress import OUTCOME_WORDS, LogTee, RunProgress
 from archiver.timefmt import parse_iso, utc_iso
 
 # Run state lives beside the staging folder, never inside it, so it can never end up in the bag
@@ -67,6 +70,11 @@ class RunOptions:
     progress: str = "auto"
     tsa: list[str] | None = None  # NAME=URL,ROOT.pem values; None: ARCHIVER_TSA
     sign_key: str | None = None
+    trust_collection_settings: bool = False  # the operator consents to the collection's settings
+    dry_run: bool = False  # plan only: no network, nothing written
+    json: bool = False  # final machine-readable summary on stdout
+    quiet: bool = False  # no progress or summary; warnings, errors and the bag path only
+    log: str | None = None  # also append progress lines and warnings to this file
 
 
 @dataclass
@@ -90,6 +98,7 @@ class RunPlan:
     curator_email: str = ""
     organisation: str = ""
     tsas: list[Any] = field(default_factory=list)  # the collection's [[tsa]] tables
+    collection_record: str = ""  # which collection settings applied / were ignored (warcinfo)
 
     def fingerprint(self) -> str:
         """Same sources -> same fingerprint: how a re-run finds the run it should resume."""
@@ -199,7 +208,7 @@ def plan_run(sources: list[str], default_hops: int | None) -> RunPlan:
             curator_name = coll.curator.name or curator_name
             curator_email = coll.curator.email or curator_email
             organisation = coll.organisation or organisation
-            coll_hops = overrides.get("hops", default_hops)
+            coll_hops = default_hops if default_hops is not None else overrides.get("hops")
             for doc in coll.documents:
                 hops = doc.hops if doc.hops is not None else coll_hops
                 if doc.url:
@@ -251,9 +260,27 @@ def _safe_name(text: str) -> str:
 
 
 def build_settings(plan: RunPlan, options: RunOptions) -> Settings:
+    """defaults < collection [capture] (what it may set) < user settings < environment < options.
+
+    Collection settings that change what is trusted apply only with the operator's consent;
+    each one ignored is named on stderr, and the collection's [[tsa]] tables are dropped too.
+    """
+    from archiver.collection import decide_capture
+    from archiver.usersettings import load_user_settings
+
+    user = load_user_settings()
+    trusted = options.trust_collection_settings or user.trust_collection_settings
+    decision = decide_capture(plan.overrides, trusted=trusted, has_tsa=bool(plan.tsas))
+    for line in decision.warnings(plan.collection_toml or "collection"):
+        print(f"archiver: {line}", file=sys.stderr)
+    if decision.tsa_ignored:
+        plan.tsas = []
+    if plan.collection_toml is not None:
+        consent = "operator consented" if trusted else "no operator consent"
+        plan.collection_record = f"{consent}; {decision.record()}"
     base = Settings()
     try:
-        base = base.with_overrides(**plan.overrides)
+        base = base.with_overrides(**decision.applied)
     except TypeError as err:  # collection.py validates keys; this is a second line of defence
         raise ArchiverError(f"collection [capture]: {err}", EXIT_USAGE) from err
     base = base.with_overrides(
@@ -261,6 +288,7 @@ def build_settings(plan: RunPlan, options: RunOptions) -> Settings:
         contact_email=plan.curator_email or None,
         organisation=plan.organisation or None,
     )
+    base = base.with_overrides(**user.settings)
     s = from_environment(base)
     s = s.with_overrides(
         hops=options.hops,
@@ -356,6 +384,7 @@ def warcinfo_fields(settings: Settings, plan: RunPlan) -> dict[str, str]:
         "http-header-from": settings.contact_email or "",
         "isPartOf": plan.name,
         "description": plan.description,
+        **({"collection-settings": plan.collection_record} if plan.collection_record else {}),
         **run_wide,
     }
 
@@ -436,6 +465,100 @@ class _Runner:
 
 
 def run_command(options: RunOptions) -> int:
+    """``archiver run``; with --log/--quiet, stderr goes through a ``LogTee`` for the run."""
+    with _run_output(options):
+        return _run_command(options)
+
+
+@contextmanager
+def _run_output(options: RunOptions) -> Iterator[None]:
+    if not (options.log or options.quiet):
+        yield
+        return
+    log = None
+    if options.log:
+        try:
+            log = open(options.log, "a", encoding="utf-8")  # noqa: SIM115 - closed below
+        except OSError as err:
+            raise ArchiverError(
+                f"{options.log}: cannot open the log file ({err.strerror}); check the path",
+                EXIT_USAGE,
+            ) from err
+    previous = sys.stderr
+    tee = LogTee(previous, log, quiet=options.quiet)
+    sys.stderr = tee  # type: ignore[assignment]
+    tee.log_text(f"archiver {__version__}: run {' '.join(options.sources)}\n")
+    try:
+        yield
+    except ArchiverError as err:  # cli.main prints it to the real stderr; the log keeps it too
+        tee.log_text(f"archiver: {err}\n")
+        raise
+    finally:
+        sys.stderr = previous
+        if log is not None:
+            log.close()
+
+
+def _print_plan(plan: RunPlan, settings: Settings, tsas: list[Any], options: RunOptions) -> int:
+    """--dry-run: what would be captured, cited where, with which settings. Nothing else."""
+    from archiver.provenance import settings_facts
+
+    facts = settings_facts(settings)  # the proxy password is masked
+    urls = [
+        {"url": seed.url, "hops": seed.hops, "citations": seed.citations}
+        for seed in plan.seeds.values()
+    ]
+    tsa_list = [{"name": t.name, "url": t.url} for t in tsas]
+    if options.json:
+        doc = {
+            "dry_run": True,
+            "name": plan.name,
+            "out": str(options.out),
+            "urls": urls,
+            "settings": facts,
+            "tsas": tsa_list,
+            "sign_key": options.sign_key,
+            "collection_settings": plan.collection_record or None,
+        }
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    print(f"dry run: would capture {len(urls)} URLs into {options.out}/ (nothing fetched, written)")
+    for u in urls:
+        print(f"{u['url']}\t(hops {u['hops']})")
+        for c in u["citations"]:
+            print(f"    cited in {c['document']} at {c['locator']} as {c['cited_as']}")
+    print("settings:")
+    for key, value in sorted(facts.items()):
+        print(f"    {key} = {json.dumps(value, ensure_ascii=False)}")
+    for t in tsa_list:
+        print(f"    tsa {t['name']} = {t['url']}")
+    if plan.collection_record:
+        print(f"    collection settings: {plan.collection_record}")
+    return EXIT_OK
+
+
+def _print_result(
+    bag_path: Path, entries: list[dict[str, Any]], text_errors: int, options: RunOptions
+) -> None:
+    """The last line(s) on stdout: the bag path, or with --json one summary object."""
+    if not options.json:
+        print(bag_path)
+        return
+    from archiver.errors import EXIT_MEANINGS
+
+    outcomes = Counter(str(e.get("outcome")) for e in entries)
+    doc = {
+        "bag": str(bag_path),
+        "exit_code": EXIT_OK,
+        "meaning": EXIT_MEANINGS[EXIT_OK],
+        "urls": len(entries),
+        "outcomes": {k: outcomes.get(k, 0) for k in OUTCOME_WORDS} | dict(outcomes),
+        "texts_not_extracted": text_errors,
+    }
+    print(json.dumps(doc, ensure_ascii=False))
+
+
+def _run_command(options: RunOptions) -> int:
     from archiver.bag.writer import BagBuilder
     from archiver.capture import Seed, crawl
     from archiver.timestamp import tsas_from_options
@@ -451,6 +574,8 @@ def run_command(options: RunOptions) -> int:
             f"{options.sign_key}: signing key not found (--sign-key or ARCHIVER_SIGN_KEY)",
             EXIT_USAGE,
         )
+    if options.dry_run:
+        return _print_plan(plan, settings, tsas, options)
     out = options.out
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -529,7 +654,16 @@ def run_command(options: RunOptions) -> int:
         spool = out / f".{name}.spool"
         spool.mkdir(exist_ok=True)
         try:
-            crawl(seeds, settings, writer, runner.on_result, stop=stop, skip=done, spool_dir=spool)
+            crawl(
+                seeds,
+                settings,
+                writer,
+                runner.on_result,
+                stop=stop,
+                skip=done,
+                spool_dir=spool,
+                on_discovered=runner.progress.add_total,
+            )
         finally:
             shutil.rmtree(spool, ignore_errors=True)
             writer.close()
@@ -589,7 +723,7 @@ def run_command(options: RunOptions) -> int:
                 f"  {runner.text_errors} texts could not be extracted (see capture log)",
                 file=sys.stderr,
             )
-        print(bag_path)
+        _print_result(bag_path, entries, runner.text_errors, options)
         _run_file(out, name, LOCK_SUFFIX).unlink(missing_ok=True)
         return EXIT_OK
     finally:

@@ -592,14 +592,15 @@ def _numbered_lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
                 number += 1
 
 
-def find_urls(path: Path) -> list[Citation]:
+def find_urls(path: Path | str) -> list[Citation]:
     """Every URL cited in the file at ``path``: PDF, HTML, Markdown or plain text.
 
     The kind is chosen by content (``%PDF-``, ``<html``) and extension. Raises
-    ``ArchiverError`` naming the file if it is missing, unreadable or binary.
+    ``ArchiverError`` naming the file (as given: a ``str`` stays unnormalised) if it is
+    missing, unreadable or binary.
     """
-    path = Path(path)
     name = str(path)
+    path = Path(path)
     try:
         with open(path, "rb") as f:
             head = f.read(65536)
@@ -633,12 +634,20 @@ def group_by_url(citations: Iterable[Citation]) -> list[CitedUrl]:
     return [CitedUrl(url, tuple(cs)) for url, cs in groups.items()]
 
 
-def urls_command(paths: list[Path], *, as_json: bool, show_all: bool = False) -> int:
+def urls_command(paths: list[Path | str], *, as_json: bool, show_all: bool = False) -> int:
     """``archiver urls DOC...``: print each distinct URL with where it was cited.
 
     Text output: ``URL<TAB>first locator`` plus ``(+N more)`` when cited again, or one line
     per citation with ``show_all``. JSON output holds every citation.
     """
+    for path in paths:
+        given = str(path)
+        if urlsplit(given).scheme.lower() in ("http", "https") and not Path(given).exists():
+            raise ArchiverError(
+                f"{given}: is a URL; archiver urls reads local documents. To capture a URL and "
+                f"what it links to, use `archiver run {given}`",
+                EXIT_USAGE,
+            )
     citations: list[Citation] = []
     for path in paths:
         citations.extend(find_urls(path))

@@ -29,6 +29,9 @@ from tests.servers import (  # noqa: E402
 # travels to every `archiver run` subprocess through the environment; tests of the refusal itself
 # remove it from their subprocess environment.
 os.environ["ARCHIVER_ALLOW_PRIVATE"] = "1"
+# The developer's own settings file (~/.config/archiver/settings.toml) must never leak into a
+# test: every run reads an empty one unless a test names its own.
+os.environ["ARCHIVER_CONFIG"] = os.devnull
 
 
 @pytest.fixture(scope="session")

@@ -191,6 +191,7 @@ def test_collection_configures_its_tsas(
         "none",
         "--name",
         "bag",
+        "--trust-collection-settings",  # a collection's [[tsa]] URLs are used only with consent
     )
     assert proc.returncode == 0, proc.stderr
     code, report = verify_json(tmp_path / "out" / "bag")

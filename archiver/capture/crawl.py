@@ -143,12 +143,14 @@ def crawl(
     stop: threading.Event | None = None,
     skip: Iterable[str] = frozenset(),
     spool_dir: Path | None = None,
+    on_discovered: Callable[[int], None] | None = None,
 ) -> CrawlStats:
     """Capture every seed (and its hop links), calling ``on_result`` from worker threads.
 
     Returns when everything is done, or, once ``stop`` is set, when in-flight URLs are done.
     ``skip`` lists URLs captured by an interrupted earlier attempt. An exception raised by
-    ``on_result`` or the writer stops the crawl and is re-raised here.
+    ``on_result`` or the writer stops the crawl and is re-raised here. ``on_discovered(n)``
+    is told how many hop links were added, so a progress total can grow.
     """
     started = time.monotonic()
     stop = stop or threading.Event()
@@ -275,6 +277,8 @@ def crawl(
                 seen.add(url)
                 citation = {"document": base, "locator": c.locator, "cited_as": c.cited_as}
                 out.append(_Task(url, [citation], task.hop + 1, task.url, task.hops_left - 1))
+        if out and on_discovered is not None:
+            on_discovered(len(out))
         return out
 
     def worker() -> None:
