@@ -217,7 +217,7 @@ ERROR_CASES = {
     ),
     "capture-unknown-far": (
         HEAD + "[capture]\nzzz = 1\n",
-        "unknown key 'zzz'; use one of ca_bundle,",
+        "unknown key 'zzz'; use one of allow_private, ca_bundle,",
     ),
     "capture-wrong-type": (
         HEAD + '[capture]\nhops = "one"\n',
