@@ -123,7 +123,7 @@ COLLECTION_FLOOR_KEYS = frozenset({"per_host_delay"})
 #: Sizes in bytes: TOML and options accept "10 MB", "500 MiB" as well as plain numbers.
 SIZE_KEYS = frozenset({"max_size", "max_warc_size"})
 
-_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*", re.IGNORECASE)
+_SIZE = re.compile(r"\s*(-?\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*", re.IGNORECASE)
 _UNITS = {
     "b": 1,
     "kb": 10**3,
@@ -141,7 +141,8 @@ def parse_size(text: str | int) -> int:
     """``"10MB"`` -> 10_000_000, ``"500 MiB"`` -> 524_288_000, ``"1234"`` -> 1234 bytes.
 
     KB/MB/GB are powers of 1000 and KiB/MiB/GiB powers of 1024, as the units say (IEC 80000-13);
-    a plain number is bytes. Raises ``ValueError`` with what to write instead.
+    a plain number is bytes. Raises ``ValueError`` with what to write instead; the caller
+    checks the range (a negative size is parsed so that it can be refused by name).
     """
     if isinstance(text, int) and not isinstance(text, bool):
         return text
