@@ -179,8 +179,8 @@ def bag_info_value(bag_info: list[tuple[str, str]], label: str) -> str | None:
 
 def anchors_dir(bag: Path, *, create: bool = False) -> Path:
     path = bag / ANCHORS_DIR
-    if create:
-        (path / CHAINS_DIR).mkdir(parents=True, exist_ok=True)
+    if create:  # tsa-chains/ is made by the first token kept: no empty folder in the bag
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 

@@ -246,13 +246,29 @@ def request_token(data: bytes, tsa: TsaConfig, *, sha512: bool = False, timeout:
     return response
 
 
+#: Longest error message kept in anchors.json, the custody log and on screen.
+MAX_MESSAGE = 300
+
+
+def one_line(text: str, limit: int = MAX_MESSAGE) -> str:
+    """The whole message on one line; if longer than ``limit``, cut with an explicit '…'."""
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
 def _short(err: BaseException) -> str:
-    text = str(err)
+    """The reason, not the wrapping: OpenSSL's verify error, or the socket error that
+    urllib3 nests inside two layers of connection-pool repr."""
+    text = str(err) or type(err).__name__
     found = re.search(r"Verify error: ([^\"]+)", text)  # OpenSSL's reason inside an ErrorStack
     if found:
-        return found.group(1)
-    text = text.splitlines()[0] if text else type(err).__name__
-    return text[:200]
+        return one_line(found.group(1))
+    found = re.search(r"(Failed to establish a new connection: )?\[Errno -?\d+\][^'\"()]*", text)
+    if found:
+        return one_line(found.group(0))
+    return one_line(text)
 
 
 def _gen_time(response: Any) -> datetime:
@@ -295,6 +311,7 @@ def stamp_files(
                 embedded = [
                     x509.load_der_x509_certificate(der) for der in response.signed_data.certificates
                 ]
+                chains.mkdir(exist_ok=True)  # only once there is a chain to keep
                 merge_pem(chains / f"{tsa.name}.chain.pem", [_pem(c) for c in embedded])
                 merge_pem(chains / f"{tsa.name}.roots.pem", [_pem(c) for c in roots])
                 rel = f"{ANCHORS_DIR}/{name}"
@@ -320,7 +337,7 @@ def stamp_files(
                 )
             result.ok = True
         except (TsaError, ArchiverError, OSError) as err:
-            result.error = str(err)
+            result.error = one_line(str(err))
         failures = []
         if not result.ok:
             failures.append(

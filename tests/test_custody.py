@@ -190,6 +190,7 @@ def test_unexpected_files_in_the_anchors_folder_are_warned_about(tmp_path: Path)
     log, bag = make_log(tmp_path, 2)
     custody.copy_into_bag(log, bag)
     anchors = bag / "provenance-anchors"
+    (anchors / "tsa-chains").mkdir()  # made by the first token kept, not before
     (anchors / "tsa-chains" / "alpha.roots.pem").write_text("")
     (anchors / "tsa-chains" / "notes.txt").write_text("x")
     (anchors / "README-court.txt").write_text("this bag is genuine")

@@ -113,6 +113,7 @@ def test_tsa_that_is_down_is_recorded_and_the_bag_survives(
     results = timestamp_bag(bag, [down, tsas[1].config], timeout=5, custody_log=log)
     assert [(r.name, r.ok) for r in results] == [("down", False), ("beta", True)]
     assert results[0].error and "Connection" in results[0].error and not results[0].files
+    assert "[Errno" not in results[0].error or "Connection refused" in results[0].error
     index = json.loads((bag / "provenance-anchors" / "anchors.json").read_text())
     assert [f["tsa"] for f in index["failures"]] == ["down"]
     event = json.loads(log.read_text().splitlines()[-1])
@@ -139,6 +140,30 @@ def test_all_tsas_down_is_one_line_error_and_bag_unchanged(
     assert "recorded in provenance-anchors/anchors.json and the custody log" in str(err.value)
     log = (tmp_path / "custody-log.jsonl").read_text().splitlines()
     assert [json.loads(x)["event"] for x in log] == ["timestamped"]
+
+
+def test_failed_timestamp_message_is_whole_and_leaves_no_empty_folder(
+    tmp_path: Path, tsas: tuple[LocalTsa, LocalTsa]
+) -> None:
+    """The reason is kept whole (one line, bounded, an explicit '…' if cut), never mid-word."""
+    bag = build_bag(tmp_path)
+    down = TsaConfig("down", closed_port_url(), [tsas[0].root])
+    log = tmp_path / "custody-log.jsonl"
+    (result,) = timestamp_bag(bag, [down], timeout=5, custody_log=log)
+    assert result.error and result.error.endswith("Connection refused"), result.error
+    index = json.loads((bag / "provenance-anchors" / "anchors.json").read_text())
+    event = json.loads(log.read_text().splitlines()[-1])
+    assert index["failures"][0]["error"] == result.error
+    assert event["details"]["tsas"][0]["error"] == result.error
+    assert not (bag / "provenance-anchors" / "tsa-chains").exists()
+
+
+def test_one_line_marks_what_it_cuts() -> None:
+    from archiver.timestamp import MAX_MESSAGE, one_line
+
+    assert one_line("a\n  b\tc") == "a b c"
+    long = one_line("x" * 1000)
+    assert len(long) == MAX_MESSAGE and long.endswith("…")
 
 
 def test_later_token_is_added_never_overwriting(
