@@ -522,7 +522,10 @@ def _print_plan(plan: RunPlan, settings: Settings, tsas: list[Any], options: Run
         }
         print(json.dumps(doc, ensure_ascii=False, indent=2))
         return EXIT_OK
-    print(f"dry run: would capture {len(urls)} URLs into {options.out}/ (nothing fetched, written)")
+    print(
+        f"dry run: would capture {len(urls)} URLs into {options.out}/ "
+        "(nothing is fetched or written)"
+    )
     for u in urls:
         print(f"{u['url']}\t(hops {u['hops']})")
         for c in u["citations"]:
@@ -562,9 +565,14 @@ def _run_command(options: RunOptions) -> int:
     from archiver.bag.writer import BagBuilder
     from archiver.capture import Seed, crawl
     from archiver.timestamp import tsas_from_options
+    from archiver.usersettings import load_user_settings
     from archiver.warc.writer import WarcWriter
 
-    plan = plan_run(options.sources, options.hops)
+    # --hops, else the user settings file's hops, beat a collection's [capture] hops.
+    plan = plan_run(
+        options.sources,
+        options.hops if options.hops is not None else load_user_settings().settings.get("hops"),
+    )
     settings = build_settings(plan, options)
     # --tsa, else ARCHIVER_TSA, else the collection's [[tsa]] tables; checked before capturing.
     tsas = tsas_from_options(options.tsa) or plan.tsas

@@ -8,6 +8,7 @@ file). Each test proves it with what real local servers saw, not with what archi
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -279,3 +280,26 @@ def test_settings_file_is_found_under_xdg_config_home(
     )
     assert proc.returncode == 0, proc.stderr
     assert user_agents(plain) == {"xdg-agent"}
+
+
+def test_hops_precedence_option_over_user_settings_over_collection(tmp_path: Path) -> None:
+    coll = tmp_path / "coll"
+    coll.mkdir()
+    (coll / "collection.toml").write_text(
+        '[collection]\nname = "h"\n\n[[document]]\nurl = "https://example.org/r"\ntitle = "R"\n\n'
+        "[capture]\nhops = 0\n",
+        encoding="utf-8",
+    )
+    settings = tmp_path / "settings.toml"
+    settings.write_text("hops = 3\n", encoding="utf-8")
+
+    def hops(*args: str, config: str = "/dev/null") -> int:
+        proc = archiver(
+            "run", str(coll), "--dry-run", "--json", *args, env=env_with(ARCHIVER_CONFIG=config)
+        )
+        assert proc.returncode == 0, proc.stderr
+        return int(json.loads(proc.stdout)["urls"][0]["hops"])
+
+    assert hops() == 0
+    assert hops(config=str(settings)) == 3
+    assert hops("--hops", "2", config=str(settings)) == 2
