@@ -466,14 +466,19 @@ class _Runner:
 
 def run_command(options: RunOptions) -> int:
     """``archiver run``; with --log/--quiet, stderr goes through a ``LogTee`` for the run."""
-    with _run_output(options):
-        return _run_command(options)
+    with _run_output(options) as tee:
+        code = _run_command(options)
+        if tee is not None:
+            from archiver.errors import EXIT_MEANINGS
+
+            tee.log_text(f"archiver: run ended with exit code {code} ({EXIT_MEANINGS[code]})\n")
+        return code
 
 
 @contextmanager
-def _run_output(options: RunOptions) -> Iterator[None]:
+def _run_output(options: RunOptions) -> Iterator[LogTee | None]:
     if not (options.log or options.quiet):
-        yield
+        yield None
         return
     log = None
     if options.log:
@@ -489,9 +494,12 @@ def _run_output(options: RunOptions) -> Iterator[None]:
     sys.stderr = tee  # type: ignore[assignment]
     tee.log_text(f"archiver {__version__}: run {' '.join(options.sources)}\n")
     try:
-        yield
+        yield tee
     except ArchiverError as err:  # cli.main prints it to the real stderr; the log keeps it too
         tee.log_text(f"archiver: {err}\n")
+        raise
+    except KeyboardInterrupt:
+        tee.log_text("archiver: interrupted\n")
         raise
     finally:
         sys.stderr = previous

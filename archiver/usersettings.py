@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import stat
 import tomllib
 import typing
 from dataclasses import dataclass, field, fields
@@ -49,6 +50,9 @@ def load_user_settings(env: dict[str, str] | None = None) -> UserSettings:
         if explicit:
             _fail(path, f"no such file (named by {ENV_VAR}); create it or unset {ENV_VAR}")
         return UserSettings()
+    if path.is_file() and path.stat().st_mode & stat.S_IWOTH:
+        # Anyone who can write it could consent to a collection's proxy or open the intranet.
+        _fail(path, f"is writable by every user of this machine; run `chmod o-w {path}`")
     try:
         with open(path, "rb") as f:
             raw = tomllib.load(f)

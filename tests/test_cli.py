@@ -267,6 +267,7 @@ def test_log_file_gets_progress_and_warnings_timestamped_and_appended(
     assert re.search(r"\] http-error +404 ", text)
     assert "no contact email" in text  # warnings too
     assert "URLs in" in text  # and the summary
+    assert lines[-1].endswith("archiver: run ended with exit code 0 (ok)")
 
 
 def test_progress_total_grows_with_hop_links(tmp_path: Path, make_server) -> None:  # noqa: ANN001

@@ -303,3 +303,13 @@ def test_hops_precedence_option_over_user_settings_over_collection(tmp_path: Pat
     assert hops() == 0
     assert hops(config=str(settings)) == 3
     assert hops("--hops", "2", config=str(settings)) == 2
+
+
+def test_settings_file_anyone_can_write_is_refused(tmp_path: Path) -> None:
+    settings = tmp_path / "settings.toml"
+    settings.write_text("trust_collection_settings = true\n", encoding="utf-8")
+    settings.chmod(0o666)
+    doc = tmp_path / "doc.txt"
+    doc.write_text("see https://example.org/a\n", encoding="utf-8")
+    proc = archiver("run", str(doc), "--dry-run", env=env_with(ARCHIVER_CONFIG=str(settings)))
+    assert proc.returncode == 2 and "chmod o-w" in proc.stderr
