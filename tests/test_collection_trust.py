@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -196,8 +197,6 @@ def test_user_settings_file_can_give_consent(
 
 
 def env_with(**extra: str) -> dict[str, str]:
-    import os
-
     env = dict(os.environ)
     env.update(extra)
     return env
@@ -313,3 +312,21 @@ def test_settings_file_anyone_can_write_is_refused(tmp_path: Path) -> None:
     doc.write_text("see https://example.org/a\n", encoding="utf-8")
     proc = archiver("run", str(doc), "--dry-run", env=env_with(ARCHIVER_CONFIG=str(settings)))
     assert proc.returncode == 2 and "chmod o-w" in proc.stderr
+
+
+def test_user_settings_map_onto_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """allow_private and identity come from the operator's file; a collection cannot set them."""
+    from archiver.run import RunOptions, build_settings, plan_run
+
+    settings = tmp_path / "settings.toml"
+    settings.write_text(
+        'allow_private = true\noperator = "Op"\ncontact_email = "op@example.org"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("ARCHIVER_CONFIG", str(settings))
+    monkeypatch.delenv("ARCHIVER_ALLOW_PRIVATE", raising=False)
+    options = RunOptions(sources=["https://example.org/"], out=tmp_path / "out")
+    s = build_settings(plan_run(options.sources, None), options)
+    assert (s.allow_private, s.operator, s.contact_email) == (True, "Op", "op@example.org")
+    monkeypatch.setenv("ARCHIVER_CONFIG", os.devnull)
+    assert build_settings(plan_run(options.sources, None), options).allow_private is False
