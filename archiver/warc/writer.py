@@ -354,9 +354,14 @@ def salvage_open_file(path: Path) -> Path | None:
 
 
 def _complete_members_end(path: Path) -> int:
-    """Byte offset just past the last gzip member that decompresses completely."""
+    """Byte offset just past the last gzip member that decompresses completely.
+
+    Output is drained in bounded steps (``max_length``) so a member that expands to gigabytes
+    never sits in memory; the drain stops at the member's end, where the input left over is in
+    ``unused_data`` (``unconsumed_tail`` no longer shrinks there, so it cannot end the loop).
+    """
     good_end = 0
-    offset = 0
+    pos = 0  # file offset of buf[0]
     d = zlib.decompressobj(31)
     with open(path, "rb") as f:
         buf = b""
@@ -366,20 +371,24 @@ def _complete_members_end(path: Path) -> int:
                 if not buf:
                     return good_end
             try:
-                d.decompress(buf, PIECE)
-                # drain output in bounded steps
-                while d.unconsumed_tail:
-                    d.decompress(d.unconsumed_tail, PIECE)
+                data = buf
+                while True:
+                    d.decompress(data, PIECE)
+                    if d.eof:
+                        break
+                    data = d.unconsumed_tail
+                    if not data:
+                        break
             except zlib.error:
                 return good_end
             if d.eof:
-                used = len(buf) - len(d.unused_data)
-                offset += used
-                good_end = offset
-                buf = d.unused_data
+                rest = d.unused_data  # a suffix of buf: the bytes after this member
+                pos += len(buf) - len(rest)
+                good_end = pos
+                buf = rest
                 d = zlib.decompressobj(31)
             else:
-                offset += len(buf)
+                pos += len(buf)
                 buf = b""
 
 
