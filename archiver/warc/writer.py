@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from archiver import faults
 from archiver.errors import EXIT_RUN_FAILED, ArchiverError
 from archiver.hashing import FileDigests, HashingWriter, fsync_dir, hash_file
 from archiver.timefmt import utc_iso
@@ -246,11 +247,14 @@ class WarcWriter:
         for piece in _pieces(p.record.block, p.record.block_length):
             out.write(gz.compress(piece))
             written += len(piece)
+            if faults.enabled():  # a crash here leaves a member cut off mid-block
+                faults.point("warc.mid-record", before=lambda: _cut_short(out, gz))
         if written != p.record.block_length:
             raise OSError(f"record block changed while being written ({p.record.target_uri})")
         out.write(gz.compress(b"\r\n\r\n"))
         out.write(gz.flush())
         out.flush()
+        faults.point("warc.record-written")
         return start, out.tell() - start
 
     # -- files --------------------------------------------------------------------------------
@@ -278,6 +282,7 @@ class WarcWriter:
         info = self._warcinfo_record(name)
         self._warcinfo_id = info.record_id
         self._write_member(info)
+        faults.point("warc.warcinfo-written")
 
     def _warcinfo_record(self, name: str) -> _Prepared:
         fields = dict(self.warcinfo)
@@ -297,6 +302,7 @@ class WarcWriter:
         final = self.directory / name
         os.replace(out.path, final)
         fsync_dir(self.directory)
+        faults.point("warc.closed")  # sealed on disk, its digests not yet in the bag journal
         self.closed_files.append(final)
         if self.on_file_closed is not None:
             self.on_file_closed(final, digests)
@@ -313,6 +319,11 @@ class WarcWriter:
             self.closed_files.append(final)
             if self.on_file_closed is not None:
                 self.on_file_closed(final, hash_file(final))
+
+
+def _cut_short(out: HashingWriter, gz: zlib._Compress) -> None:
+    out.write(gz.flush(zlib.Z_SYNC_FLUSH))
+    out.flush()
 
 
 def _pieces(block: bytes | BinaryIO, length: int):
