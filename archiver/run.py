@@ -545,7 +545,7 @@ def run_command(options: RunOptions) -> int:
         staging: Path = builder.staging
         journal_path = _run_file(out, name, JOURNAL_SUFFIX)
         _drop_torn_tail(journal_path)
-        _recover_staging(builder)
+        _recover_staging(builder, list(read_entries(journal_path)))
         for name_in_bag, doc in plan.local_documents:
             if f"sources/{name_in_bag}" not in builder.recorded:
                 builder.add_payload_file(f"sources/{name_in_bag}", doc)
@@ -904,25 +904,43 @@ def _remove_temp_anchor_files(bag: Path) -> None:
                 tmp.unlink(missing_ok=True)
 
 
-def _recover_staging(builder: Any) -> None:
-    """Make an interrupted staging folder consistent before capturing the rest.
+def _recover_staging(builder: Any, entries: list[dict[str, Any]]) -> None:
+    """Make an interrupted staging folder consistent with the capture journal ``entries``.
 
-    A crash can leave a ``.warc.gz.open`` file (its complete records are kept and it is closed),
-    a closed WARC whose digests were not journaled yet (hashed and recorded: its records are
-    complete), or a text cut off mid-write (removed: its URL was not journaled as done, so it is
-    captured and cleaned again).
+    A crash can leave a ``.warc.gz.open`` file (its complete records up to the last one the
+    journal names are kept and it is closed; records after that belong to a URL that was not
+    logged, which is captured again), a closed WARC whose digests were not journaled yet
+    (hashed and recorded: its records are complete), a text cut off mid-write (removed), or a
+    whole text whose URL was not logged (taken back: the URL is captured and cleaned again).
     """
+    from archiver.warc.naming import final_name
     from archiver.warc.writer import salvage_open_file
 
+    logged_end: dict[str, int] = {}
+    texts: set[str] = set()
+    for entry in entries:
+        for ref in entry.get("records") or []:
+            try:
+                end = int(ref["offset"]) + int(ref["length"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            name = str(ref.get("warc_file"))
+            logged_end[name] = max(logged_end.get(name, 0), end)
+        text = entry.get("text")
+        if isinstance(text, dict):
+            texts.update(str(text[k]) for k in ("path", "sidecar") if text.get(k))
     warc_dir = builder.staging / "data" / "warcs"
     if warc_dir.is_dir():
         for open_file in sorted(warc_dir.glob("*.open")):
-            salvage_open_file(open_file)
+            salvage_open_file(open_file, logged_end.get(final_name(open_file.name), 0))
     for rel in builder.unrecorded_files():
         if rel.startswith("warcs/") and rel.endswith((".warc.gz", ".warc")):
             builder.adopt_existing(rel)
         else:
             builder.discard(rel)
+    for rel in builder.recorded:
+        if rel.startswith("text/") and rel not in texts:
+            builder.retract(rel)
 
 
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:

@@ -165,6 +165,9 @@ class BagBuilder:
                 EXIT_USAGE,
             )
         for entry in _read_journal(self._journal_path):
+            if "removed" in entry:
+                self._records.pop(entry["removed"], None)
+                continue
             if "path" not in entry:
                 continue
             rel = entry["path"]
@@ -208,6 +211,20 @@ class BagBuilder:
         with self._lock:
             if rel in self._records or rel in self._pending:
                 raise ArchiverError(f"data/{rel}: recorded payload is never removed", EXIT_USAGE)
+        (self.data / rel).unlink(missing_ok=True)
+
+    def retract(self, relpath: str) -> None:
+        """Take back a recorded file a crash left orphaned (derived data the run writes again).
+
+        Only before sealing. The journal says so first, so a crash in between leaves an
+        unrecorded file, which recovery discards.
+        """
+        rel = self._check(relpath)
+        with self._lock:
+            if self._sealed or rel in self._pending:
+                raise ArchiverError(f"data/{rel}: cannot be taken back now", EXIT_USAGE)
+            self._append_journal({"removed": rel})
+            self._records.pop(rel, None)
         (self.data / rel).unlink(missing_ok=True)
 
     # -- adding payload --------------------------------------------------------------------

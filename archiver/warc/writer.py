@@ -343,17 +343,22 @@ def _pieces(block: bytes | BinaryIO, length: int):
         yield piece
 
 
-def salvage_open_file(path: Path) -> Path | None:
+def salvage_open_file(path: Path, logged_end: int | None = None) -> Path | None:
     """Keep the complete gzip members (records) of a leftover ``.open`` file and seal it.
 
     Truncates after the last complete member, fsyncs, renames to the final name and fsyncs the
-    directory. Returns the final path, or None when not even one record is complete (the file
-    is then left as it is).
+    directory. With ``logged_end`` (a resumed run: where the last record its capture log names
+    ends), complete records after it are cut off too: no log entry names them and their URL is
+    captured again. The first record (warcinfo) is always kept. Returns the final path, or None
+    when not even one record is complete (the file is then left as it is).
     """
     path = Path(path)
-    good_end = _complete_members_end(path)
-    if good_end == 0:
+    ends = _complete_member_ends(path)
+    if not ends:
         return None
+    good_end = ends[-1]
+    if logged_end is not None:
+        good_end = max(ends[0], min(good_end, logged_end))
     with open(path, "r+b") as f:
         f.truncate(good_end)
         f.flush()
@@ -364,14 +369,14 @@ def salvage_open_file(path: Path) -> Path | None:
     return final
 
 
-def _complete_members_end(path: Path) -> int:
-    """Byte offset just past the last gzip member that decompresses completely.
+def _complete_member_ends(path: Path) -> list[int]:
+    """Byte offsets just past each gzip member that decompresses completely, in order.
 
     Output is drained in bounded steps (``max_length``) so a member that expands to gigabytes
     never sits in memory; the drain stops at the member's end, where the input left over is in
     ``unused_data`` (``unconsumed_tail`` no longer shrinks there, so it cannot end the loop).
     """
-    good_end = 0
+    ends: list[int] = []
     pos = 0  # file offset of buf[0]
     d = zlib.decompressobj(31)
     with open(path, "rb") as f:
@@ -380,7 +385,7 @@ def _complete_members_end(path: Path) -> int:
             if not buf:
                 buf = f.read(PIECE)
                 if not buf:
-                    return good_end
+                    return ends
             try:
                 data = buf
                 while True:
@@ -391,11 +396,11 @@ def _complete_members_end(path: Path) -> int:
                     if not data:
                         break
             except zlib.error:
-                return good_end
+                return ends
             if d.eof:
                 rest = d.unused_data  # a suffix of buf: the bytes after this member
                 pos += len(buf) - len(rest)
-                good_end = pos
+                ends.append(pos)
                 buf = rest
                 d = zlib.decompressobj(31)
             else:
