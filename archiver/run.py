@@ -537,7 +537,8 @@ def run_command(options: RunOptions) -> int:
         _write_json_atomic(_run_file(out, name, STATE_SUFFIX), state)
         try:
             builder = BagBuilder(out / name)
-        except BaseException:
+        except BaseException:  # e.g. another run's staging folder under that name: not ours
+            _run_file(out, name, STATE_SUFFIX).unlink(missing_ok=True)
             lock.close()
             raise
 
