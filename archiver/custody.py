@@ -302,6 +302,11 @@ def events_for_bag(log: Path, bag: Path) -> list[bytes]:
     return out
 
 
+def events_recorded(log: Path, bag: Path) -> set[str]:
+    """Which events about ``bag`` the log already holds (a resumed run adds only the others)."""
+    return {str((_parse(raw.rstrip(b"\n")) or {}).get("event")) for raw in events_for_bag(log, bag)}
+
+
 def copy_into_bag(log: Path, bag: Path) -> Path | None:
     """Write the bag's events into ``provenance-anchors/custody.jsonl`` (outside the manifests)."""
     lines = events_for_bag(log, bag)

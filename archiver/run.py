@@ -821,10 +821,7 @@ def _anchor(
 
     log = out / custody.LOG_NAME
     actor = settings.operator or "(not given)"
-    done = {
-        (custody._parse(raw.rstrip(b"\n")) or {}).get("event")
-        for raw in custody.events_for_bag(log, bag)
-    }
+    done = custody.events_recorded(log, bag)
     _remove_temp_anchor_files(bag)
     details = {
         "urls": len(entries),
