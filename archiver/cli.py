@@ -102,6 +102,12 @@ def _cmd_custody_check(args: argparse.Namespace) -> int:
     return check_command(Path(args.log))
 
 
+def _cmd_custody_repair(args: argparse.Namespace) -> int:
+    from archiver.custody import repair_command
+
+    return repair_command(Path(args.log), actor=args.actor or "")
+
+
 def _cmd_clean(args: argparse.Namespace) -> int:
     from archiver.clean.command import clean_command
 
@@ -291,6 +297,12 @@ def build_parser() -> argparse.ArgumentParser:
     c = cust.add_parser("check", help="check a custody log's hash chain")
     c.add_argument("log", metavar="LOG")
     c.set_defaults(func=_cmd_custody_check)
+    c = cust.add_parser(
+        "repair", help="cut off a torn last line (kept in a side file) and record the repair"
+    )
+    c.add_argument("log", metavar="LOG")
+    c.add_argument("--actor", help="who is repairing it (recorded)")
+    c.set_defaults(func=_cmd_custody_repair)
 
     p = verbs.add_parser("timestamp", help="add RFC 3161 timestamps to a sealed bag")
     p.add_argument("bag", metavar="BAG")

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from archiver import faults
 from archiver.anchors import (
     ANCHORS_DIR,
     anchors_dir,
@@ -35,7 +36,17 @@ from archiver.timefmt import utc_iso
 LOG_NAME = "custody-log.jsonl"
 BAG_COPY = "custody.jsonl"
 GENESIS = "0" * 64
-EVENTS = ("captured", "sealed", "timestamped", "signed", "verified", "exported", "received")
+EVENTS = (
+    "captured",
+    "sealed",
+    "timestamped",
+    "signed",
+    "verified",
+    "exported",
+    "received",
+    "repaired",
+)
+TORN_SUFFIX = ".torn-"  # custody-log.jsonl.torn-20261124T131500Z keeps what a repair cut off
 
 
 def default_log(bag: Path) -> Path:
@@ -97,30 +108,75 @@ def append_event(
     with f:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX)
         f.seek(0)
-        lines = f.read().split(b"\n")
-        tail = lines.pop()  # b"" when the file ends with LF
-        if tail:
-            raise ArchiverError(
-                f"{log}: the last line is incomplete (interrupted write?); check it with "
-                "`archiver verify` and repair by hand before adding events",
-                EXIT_RUN_FAILED,
-            )
-        prev = line_sha256(lines[-1] + b"\n") if lines else GENESIS
-        entry = {
-            "seq": len(lines) + 1,
-            "prev_sha256": prev,
-            "at": _utc(at or datetime.now(UTC)),
-            "event": event,
-            "bag": bag_identity(bag) if bag is not None else None,
-            "tagmanifest_sha256": tagmanifest_sha256(bag) if bag is not None else None,
-            "actor": actor or "(not given)",
-            "details": details or {},
-        }
-        f.seek(0, os.SEEK_END)
-        f.write(_dumps(entry))
-        f.flush()
-        os.fsync(f.fileno())
+        data = f.read()
+        if data and not data.endswith(b"\n"):
+            raise ArchiverError(_torn_message(log), EXIT_RUN_FAILED)
+        return _write_event(f, data, event, bag=bag, actor=actor, details=details, at=at)
+
+
+def _torn_message(log: Path) -> str:
+    return (
+        f"{log}: the custody log's last line is torn (a write was interrupted); nothing was "
+        f"added. Repair it with `archiver custody repair {log}` (the torn bytes are kept and "
+        "the repair is recorded), then run again"
+    )
+
+
+def _write_event(
+    f: Any,
+    data: bytes,
+    event: str,
+    *,
+    bag: Path | None,
+    actor: str,
+    details: dict[str, Any] | None,
+    at: datetime | None,
+) -> dict[str, Any]:
+    """Append one event after ``data`` (the whole lines already in the locked file ``f``)."""
+    lines = data.split(b"\n")[:-1]
+    prev = line_sha256(lines[-1] + b"\n") if lines else GENESIS
+    entry = {
+        "seq": len(lines) + 1,
+        "prev_sha256": prev,
+        "at": _utc(at or datetime.now(UTC)),
+        "event": event,
+        "bag": bag_identity(bag) if bag is not None else None,
+        "tagmanifest_sha256": tagmanifest_sha256(bag) if bag is not None else None,
+        "actor": actor or "(not given)",
+        "details": details or {},
+    }
+    f.seek(0, os.SEEK_END)
+    line = _dumps(entry)
+    if faults.enabled():  # a crash here leaves a torn last line
+        faults.point("custody.mid-append", before=lambda: (f.write(line[:20]), f.flush()))
+    f.write(line)
+    f.flush()
+    os.fsync(f.fileno())
+    faults.point("custody.appended")
     return entry
+
+
+def check_appendable(log: Path) -> None:
+    """Refuse early (before a run captures anything) when events could not be added to ``log``."""
+    if log.is_symlink() or (log.exists() and not log.is_file()):
+        raise ArchiverError(
+            f"{log}: the custody log is not a regular file; move it away", EXIT_RUN_FAILED
+        )
+    if not log.is_file():
+        return
+    try:
+        with open(log, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            f.seek(size - 1)
+            last = f.read(1)
+    except OSError as err:
+        raise ArchiverError(
+            f"{log}: cannot read the custody log ({err.strerror})", EXIT_RUN_FAILED
+        ) from err
+    if last != b"\n":
+        raise ArchiverError(_torn_message(log), EXIT_RUN_FAILED)
 
 
 def _parse(raw: bytes) -> dict[str, Any] | None:
@@ -246,6 +302,11 @@ def events_for_bag(log: Path, bag: Path) -> list[bytes]:
     return out
 
 
+def events_recorded(log: Path, bag: Path) -> set[str]:
+    """Which events about ``bag`` the log already holds (a resumed run adds only the others)."""
+    return {str((_parse(raw.rstrip(b"\n")) or {}).get("event")) for raw in events_for_bag(log, bag)}
+
+
 def copy_into_bag(log: Path, bag: Path) -> Path | None:
     """Write the bag's events into ``provenance-anchors/custody.jsonl`` (outside the manifests)."""
     lines = events_for_bag(log, bag)
@@ -351,14 +412,86 @@ def record_command(bag: Path, event: str, *, log: Path | None, actor: str, note:
     return 0
 
 
-def check_command(log: Path) -> int:
-    """``archiver custody check``: is the log's hash chain intact? Exit 0 yes, 1 no."""
+def _is_custody_entry(entry: dict[str, Any] | None) -> bool:
+    return entry is not None and {"seq", "prev_sha256", "event"} <= entry.keys()
+
+
+def _require_log(log: Path) -> bytes:
+    """The bytes of a custody log; anything else is bad input (exit 2), never "BROKEN"."""
     if not log.is_file():
         raise ArchiverError(f"{log}: no such custody log", EXIT_USAGE)
+    try:
+        data = log.read_bytes()
+    except OSError as err:
+        raise ArchiverError(f"{log}: cannot read the custody log ({err.strerror})") from err
+    whole = data.split(b"\n")[:-1]
+    looks_torn_first = not whole and data.startswith(b"{")  # the very first append was cut off
+    if data and not looks_torn_first and not any(_is_custody_entry(_parse(r)) for r in whole):
+        raise ArchiverError(
+            f"{log}: not a custody log (no line is a custody event); give the "
+            f"{LOG_NAME} beside the bags",
+            EXIT_USAGE,
+        )
+    return data
+
+
+def check_command(log: Path) -> int:
+    """``archiver custody check``: is the log's hash chain intact? Exit 0 yes, 1 no, 2 not a log."""
+    data = _require_log(log)
     problems = verify_chain(log)
     for problem in problems:
         print(problem)
     errors = [p for p in problems if p.severity == "error"]
-    lines = sum(1 for raw in log.read_bytes().split(b"\n") if raw.strip())
+    lines = sum(1 for raw in data.split(b"\n") if raw.strip())
     print(f"{'INTACT' if not errors else 'BROKEN'}: {log} — {lines} events, {len(errors)} errors")
+    if any(p.code == "custody-log-torn" for p in problems):
+        print(f"the last line is torn: repair it with `archiver custody repair {log}`")
     return 1 if errors else 0
+
+
+def repair_command(log: Path, *, actor: str = "") -> int:
+    """``archiver custody repair LOG``: cut off a torn last line, keep it, and record that.
+
+    Only a torn last line (an append interrupted by a crash) is repaired. The removed bytes go
+    to a dated side file beside the log, and a ``repaired`` event naming their size and SHA-256
+    is chained on, so the repair is itself on the record. Anything else is left for a person.
+    """
+    from archiver.anchors import free_name, write_new
+
+    _require_log(log)
+    with open(log, "r+b") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        data = f.read()
+        cut = data.rfind(b"\n") + 1
+        torn = data[cut:]
+        if not torn:
+            print(f"custody: {log} has no torn line; nothing to repair")
+            return 0
+        now = datetime.now(UTC)
+        side_name = free_name(log.parent, f"{log.name}{TORN_SUFFIX}{now:%Y%m%dT%H%M%SZ}", "")
+        write_new(log.parent, side_name, torn, mode=0o644)
+        f.truncate(cut)
+        f.flush()
+        os.fsync(f.fileno())
+        kept = data[:cut]
+        last = _parse(kept.split(b"\n")[-2]) if kept else None
+        entry = _write_event(
+            f,
+            kept,
+            "repaired",
+            bag=None,
+            actor=actor,
+            details={
+                "reason": "torn last line (an interrupted append) removed",
+                "removed_bytes": len(torn),
+                "removed_sha256": hashlib.sha256(torn).hexdigest(),
+                "removed_after_seq": last.get("seq") if last else None,
+                "kept_in": side_name,
+            },
+            at=now,
+        )
+    print(
+        f"custody: removed a torn last line of {len(torn)} bytes from {log} (kept in "
+        f"{log.parent / side_name}); recorded as seq {entry['seq']} ('repaired')"
+    )
+    return 0

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from archiver.anchors import write_new
 from archiver.errors import EXIT_OK, EXIT_USAGE, ArchiverError
+from archiver.hashing import fsync_dir
 
 PASSPHRASE_ENV = "ARCHIVER_KEY_PASSPHRASE"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -76,11 +77,14 @@ def new_key_pair(
     except OSError as err:
         raise ArchiverError(f"{out}: cannot create the key folder ({err.strerror})") from err
     private, public = out / f"{name}.key.pem", out / f"{name}.pub.pem"
-    for path in (private, public):
-        if path.exists():
-            raise ArchiverError(
-                f"{path}: already exists; a key is never overwritten (choose --name)", EXIT_USAGE
-            )
+    # lexists: a dangling symlink is a name taken too (it would make the second write fail).
+    taken = [path for path in (private, public) if os.path.lexists(path)]
+    if taken:
+        raise ArchiverError(
+            f"{taken[0]}: already exists; a key is never overwritten, and no file was written "
+            "(choose another --name or --out)",
+            EXIT_USAGE,
+        )
     key = Ed25519PrivateKey.generate()
     secret = _passphrase(passphrase)
     encryption: serialization.KeySerializationEncryption = (
@@ -90,7 +94,13 @@ def new_key_pair(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
     )
     write_new(out, private.name, pem, mode=0o600)
-    write_new(out, public.name, public_pem(key.public_key()), mode=0o644)
+    try:
+        write_new(out, public.name, public_pem(key.public_key()), mode=0o644)
+    except BaseException:
+        # Never leave half a pair: the private key just written has no public half to publish.
+        private.unlink(missing_ok=True)
+        fsync_dir(out)
+        raise
     return KeyPair(private, public, key_id(key.public_key()))
 
 

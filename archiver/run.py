@@ -9,6 +9,7 @@ captures the URLs that are not done yet.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -26,13 +27,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urldefrag, urlsplit
 
-from archiver import SOFTWARE, __version__
+from archiver import SOFTWARE, __version__, faults
 from archiver.bag.profile import PROFILE_IDENTIFIER
 from archiver.capturelog import LOG_NAME, Journal, dumps_entry, read_entries
 from archiver.config import Settings, from_environment
 from archiver.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
+from archiver.hashing import fsync_dir
 from archiver.progress import OUTCOME_WORDS, LogTee, RunProgress
 from archiver.timefmt import parse_iso, utc_iso
 
@@ -330,14 +332,40 @@ def _run_file(out: Path, name: str, suffix: str) -> Path:
 
 
 def _find_resumable(out: Path, fingerprint: str) -> dict[str, Any] | None:
+    """The state of an unfinished run of the same sources, if any.
+
+    Unfinished means: its staging folder is there (capture or seal was interrupted), its bag
+    is sealed but the steps after sealing were not all done (custody, timestamps, signature,
+    clean-up), or neither exists yet (stopped before the staging folder was made).
+    """
     for state_file in sorted(out.glob(f".*{STATE_SUFFIX}")):
         try:
             state = json.loads(state_file.read_text("utf-8"))
         except (OSError, ValueError):
             continue
-        if state.get("fingerprint") == fingerprint and (out / f".{state['name']}.partial").is_dir():
+        if not isinstance(state, dict) or state.get("fingerprint") != fingerprint:
+            continue
+        name = state.get("name")
+        if not isinstance(name, str) or not isinstance(state.get("run_id"), str):
+            continue
+        bag = out / name
+        if (out / f".{name}.partial").is_dir():
             return state
+        if bag.exists():
+            if _is_sealed_run(bag, state["run_id"]):
+                return state
+            continue  # a bag of another run took that name: never touched
+        return state
     return None
+
+
+def _is_sealed_run(bag: Path, run_id: str) -> bool:
+    """``bag`` is the sealed bag of run ``run_id`` (its bag-info names the run)."""
+    from archiver.anchors import bag_info_value, read_bag_info
+
+    if not (bag / "bagit.txt").is_file() or not (bag / "tagmanifest-sha256.txt").is_file():
+        return False
+    return bag_info_value(read_bag_info(bag), "External-Identifier") == run_id
 
 
 def _lock_run(out: Path, name: str) -> Any:
@@ -464,6 +492,14 @@ class _Runner:
         }
 
 
+class _RunJournal(Journal):
+    """The capture journal, with a fault point after each URL is journaled as done."""
+
+    def append(self, entry: Any) -> None:
+        super().append(entry)
+        faults.point("run.url-journaled")
+
+
 def run_command(options: RunOptions) -> int:
     """``archiver run``; with --log/--quiet, stderr goes through a ``LogTee`` for the run."""
     with _run_output(options) as tee:
@@ -570,6 +606,7 @@ def _print_result(
 
 
 def _run_command(options: RunOptions) -> int:
+    from archiver import custody
     from archiver.bag.writer import BagBuilder
     from archiver.capture import Seed, crawl
     from archiver.timestamp import tsas_from_options
@@ -601,6 +638,9 @@ def _run_command(options: RunOptions) -> int:
         ) from err
     if not os.access(out, os.W_OK):
         raise ArchiverError(f"{out}: output folder is not writable", EXIT_RUN_FAILED)
+    # The custody events are written after sealing: a log they cannot be added to is found
+    # now, not after a long capture.
+    custody.check_appendable(out / custody.LOG_NAME)
 
     fingerprint = plan.fingerprint()
     state = _find_resumable(out, fingerprint)
@@ -610,7 +650,15 @@ def _run_command(options: RunOptions) -> int:
         lock = _lock_run(out, name)
         run_id = state["run_id"]
         started = parse_iso(state["started"]) or started
-        builder = BagBuilder.resume(out / name)
+        if _is_sealed_run(out / name, run_id):
+            try:
+                return _finish_sealed(out, name, state, settings, tsas, options)
+            finally:
+                lock.close()
+        if (out / f".{name}.partial").is_dir():
+            builder = BagBuilder.resume(out / name)
+        else:  # stopped before the staging folder was made
+            builder = BagBuilder(out / name)
         print(f"archiver: resuming interrupted run {name}", file=sys.stderr)
     else:
         name = _check_bag_name(options.name or f"{plan.name}-{started.strftime('%Y%m%dT%H%M%SZ')}")
@@ -618,7 +666,6 @@ def _run_command(options: RunOptions) -> int:
             raise ArchiverError(f"{out / name}: already exists; a sealed bag is never overwritten")
         lock = _lock_run(out, name)
         run_id = f"urn:uuid:{uuid.uuid4()}"
-        builder = BagBuilder(out / name)
         state = {
             "name": name,
             "run_id": run_id,
@@ -627,25 +674,47 @@ def _run_command(options: RunOptions) -> int:
             "sources": options.sources,
             "software": SOFTWARE,
         }
+        # State first: whatever happens next, a re-run of the same command finds this run.
         _write_json_atomic(_run_file(out, name, STATE_SUFFIX), state)
-        for name_in_bag, doc in plan.local_documents:
-            builder.add_payload_file(f"sources/{name_in_bag}", doc)
-        if plan.collection_toml is not None:
-            builder.add_payload_file("collection.toml", plan.collection_toml)
+        try:
+            builder = BagBuilder(out / name)
+        except BaseException:  # e.g. another run's staging folder under that name: not ours
+            _run_file(out, name, STATE_SUFFIX).unlink(missing_ok=True)
+            lock.close()
+            raise
 
     try:
         staging: Path = builder.staging
         journal_path = _run_file(out, name, JOURNAL_SUFFIX)
-        done = {e["url"] for e in read_entries(journal_path) if "url" in e}
-        _recover_staging(builder)
+        _drop_torn_tail(journal_path)
+        _recover_staging(builder, list(read_entries(journal_path)))
+        for name_in_bag, doc in plan.local_documents:
+            if f"sources/{name_in_bag}" not in builder.recorded:
+                builder.add_payload_file(f"sources/{name_in_bag}", doc)
+        if plan.collection_toml is not None and "collection.toml" not in builder.recorded:
+            builder.add_payload_file("collection.toml", plan.collection_toml)
+        done_entries = [e for e in read_entries(journal_path) if "url" in e]
+        done = {e["url"] for e in done_entries}
 
         runner = _Runner(plan, settings, options)
         runner.builder = builder
-        runner.journal = Journal(journal_path)
-        todo = [s for u, s in plan.seeds.items() if u not in done]
-        runner.progress = RunProgress(len(todo), options.progress)
+        runner.journal = _RunJournal(journal_path)
+        todo = [
+            Seed(url=s.url, citations=s.citations, hops=s.hops)
+            for u, s in plan.seeds.items()
+            if u not in done
+        ]
         if done:
-            print(f"archiver: {len(done)} URLs were done before the interruption", file=sys.stderr)
+            # Links found on pages captured before the interruption are found again from the
+            # captured bytes: without them a resumed run would silently capture less.
+            found = _recover_hop_links(plan, done_entries, staging / "data" / "warcs")
+            todo.extend(found)
+            more = f"; {len(found)} links found on them are still to be captured" if found else ""
+            print(
+                f"archiver: {len(done)} URLs were done before the interruption{more}",
+                file=sys.stderr,
+            )
+        runner.progress = RunProgress(len(todo), options.progress)
 
         if not settings.contact_email and not settings.user_agent:
             print(
@@ -665,13 +734,12 @@ def _run_command(options: RunOptions) -> int:
         )
         stop = threading.Event()
         previous = _install_stop_handler(stop)
-        seeds = [Seed(url=s.url, citations=s.citations, hops=s.hops) for s in todo]
         # Bodies spool on the output disk, not in /tmp: a 1 GB response must not fill a small /tmp.
         spool = out / f".{name}.spool"
         spool.mkdir(exist_ok=True)
         try:
             crawl(
-                seeds,
+                todo,
                 settings,
                 writer,
                 runner.on_result,
@@ -719,8 +787,10 @@ def _run_command(options: RunOptions) -> int:
             with builder.open_payload(LOG_NAME) as log:
                 for entry in entries:
                     log.write(dumps_entry(entry))
+            faults.point("run.capture-log-written")
         if "provenance-summary.html" not in builder.recorded:
             _write_summary(builder, bag_info, entries, settings)
+            faults.point("run.summary-written")
         try:
             bag_path = builder.seal(bag_info)
         except OSError as err:
@@ -729,8 +799,7 @@ def _run_command(options: RunOptions) -> int:
                 "free space and run the same command again",
                 EXIT_RUN_FAILED,
             ) from err
-        for suffix in (JOURNAL_SUFFIX, STATE_SUFFIX):
-            _run_file(out, name, suffix).unlink(missing_ok=True)
+        # The run's state stays until every step after sealing is done: a re-run finishes them.
         _anchor(bag_path, out, entries, settings, tsas, options, started, ended)
         for line in runner.progress.summary_lines():
             print(line, file=sys.stderr)
@@ -739,11 +808,132 @@ def _run_command(options: RunOptions) -> int:
                 f"  {runner.text_errors} texts could not be extracted (see capture log)",
                 file=sys.stderr,
             )
+        faults.point("run.before-cleanup")
+        _clean_up_state(out, name)
         _print_result(bag_path, entries, runner.text_errors, options)
-        _run_file(out, name, LOCK_SUFFIX).unlink(missing_ok=True)
         return EXIT_OK
     finally:
         lock.close()  # released on every path, also when the run fails
+
+
+def _finish_sealed(
+    out: Path,
+    name: str,
+    state: dict[str, Any],
+    settings: Settings,
+    tsas: list[Any],
+    options: RunOptions,
+) -> int:
+    """Complete a run stopped after its bag was sealed: never touches payload or manifests.
+
+    Only what is missing is done: custody events not yet in the log, the timestamp, the
+    signature, the bag's copy of its custody events, and removing the run's state files.
+    """
+    bag = out / name
+    print(
+        f"archiver: {bag} was sealed before the interruption; finishing its custody events, "
+        "timestamps and signature",
+        file=sys.stderr,
+    )
+    entries = list(read_entries(bag / "data" / LOG_NAME))
+    started = parse_iso(state.get("started")) or datetime.now(UTC)
+    ended = parse_iso(state.get("ended")) or started
+    _anchor(bag, out, entries, settings, tsas, options, started, ended)
+    faults.point("run.before-cleanup")
+    _clean_up_state(out, name)
+    _print_result(bag, entries, 0, options)
+    return EXIT_OK
+
+
+def _clean_up_state(out: Path, name: str) -> None:
+    """Remove everything the run kept beside the bag; the state file goes last.
+
+    Until the state file is gone a re-run of the same command finds the run and finishes it,
+    so a crash anywhere in here is completed by the next run.
+    """
+    for suffix in (JOURNAL_SUFFIX, ".journal.jsonl", STATE_SUFFIX + ".tmp"):
+        _run_file(out, name, suffix).unlink(missing_ok=True)
+    shutil.rmtree(_run_file(out, name, ".spool"), ignore_errors=True)
+    _run_file(out, name, LOCK_SUFFIX).unlink(missing_ok=True)
+    _run_file(out, name, STATE_SUFFIX).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        fsync_dir(out)
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a journal's torn last line (a crash mid-append) so new entries start on a line."""
+    try:
+        with open(path, "r+b") as f:
+            data = f.read()
+            if data and not data.endswith(b"\n"):
+                f.truncate(data.rfind(b"\n") + 1)
+                f.flush()
+                os.fsync(f.fileno())
+    except FileNotFoundError:
+        return
+
+
+def _recover_hop_links(plan: RunPlan, entries: list[dict[str, Any]], warc_dir: Path) -> list[Any]:
+    """Links of pages captured before an interruption that were still to be followed.
+
+    The crawl queues a page's links only in memory, so a resumed run reads each captured HTML
+    page again from its WARC response record (the bytes as captured, content-coding removed)
+    and finds the same links the crawl would have followed, with the same hop budget.
+    """
+    from archiver.capture import Seed
+    from archiver.capture.crawl import HTML_TYPES, MAX_LINK_SCAN
+    from archiver.urls import find_urls_in_html
+    from archiver.warc.reader import read_record_at
+
+    by_url = {e["url"]: e for e in entries}
+
+    def hops_left(url: str | None, depth: int = 0) -> int:
+        entry = by_url.get(url or "")
+        if entry is None or depth > 1000:
+            return 0
+        if not entry.get("hop"):
+            seed = plan.seeds.get(entry["url"])
+            return seed.hops if seed is not None else 0
+        return hops_left(entry.get("via"), depth + 1) - 1
+
+    seen = set(by_url) | set(plan.seeds)
+    found: list[Any] = []
+    for entry in entries:
+        left = hops_left(entry["url"])
+        ctype = (entry.get("content_type") or "").split(";")[0].strip().lower()
+        if entry.get("outcome") != "captured" or left <= 0 or ctype not in HTML_TYPES:
+            continue
+        responses = [r for r in entry.get("records") or [] if r.get("type") == "response"]
+        if not responses:
+            continue
+        ref = responses[-1]
+        try:
+            with read_record_at(warc_dir / ref["warc_file"], int(ref["offset"])) as record:
+                html = record.payload(decode_content=True).read(MAX_LINK_SCAN)
+        except (OSError, ValueError, KeyError, ArchiverError) as err:
+            print(
+                f"archiver: {entry['url']}: cannot read its capture again to follow its links "
+                f"({err}); they are not captured",
+                file=sys.stderr,
+            )
+            continue
+        base = entry.get("final_url") or entry["url"]
+        for c in find_urls_in_html(html, base):
+            url = urldefrag(c.url)[0]
+            if url in seen:
+                continue
+            seen.add(url)
+            citation = {"document": base, "locator": c.locator, "cited_as": c.cited_as}
+            found.append(
+                Seed(
+                    url=url,
+                    citations=[citation],
+                    hops=left - 1,
+                    hop=int(entry.get("hop") or 0) + 1,
+                    via=entry["url"],
+                )
+            )
+    return found
 
 
 def _write_summary(
@@ -772,22 +962,27 @@ def _anchor(
 ) -> None:
     """After sealing: custody events, trusted timestamps, signature. Never unseals the bag.
 
-    A TSA that is down is reported with the command that retries it later; the bag is kept.
+    Each step is skipped when the custody log shows it done, so a run stopped half-way through
+    these steps is completed by a re-run without doubling any event. A TSA that is down is
+    reported with the command that retries it later; the bag is kept.
     """
     from archiver import custody
-    from archiver.signing import sign_bag
     from archiver.timestamp import timestamp_bag
 
     log = out / custody.LOG_NAME
     actor = settings.operator or "(not given)"
+    done = custody.events_recorded(log, bag)
+    _remove_temp_anchor_files(bag)
     details = {
         "urls": len(entries),
         "capture_start": utc_iso(started),
         "capture_end": utc_iso(ended),
     }
-    custody.append_event(log, "captured", bag=bag, actor=actor, details=details)
-    custody.append_event(log, "sealed", bag=bag, actor=actor)
-    if tsas:
+    if "captured" not in done:
+        custody.append_event(log, "captured", bag=bag, actor=actor, details=details)
+    if "sealed" not in done:
+        custody.append_event(log, "sealed", bag=bag, actor=actor)
+    if tsas and "timestamped" not in done:
         for result in timestamp_bag(bag, tsas, custody_log=log, actor=actor):
             if not result.ok:
                 print(
@@ -795,43 +990,105 @@ def _anchor(
                     f"`archiver timestamp {bag} --tsa ...`",
                     file=sys.stderr,
                 )
-    else:
-        custody.copy_into_bag(log, bag)
+    elif not tsas:
         print(
             "  no TSA configured: the bag has no trusted timestamp yet "
             f"(add one with `archiver timestamp {bag} --tsa NAME=URL,ROOT.pem`)",
             file=sys.stderr,
         )
-    if options.sign_key:
-        sign_bag(
-            bag,
-            Path(options.sign_key),
-            org=settings.organisation,
-            tsas=tsas,
-            custody_log=log,
-            actor=actor,
+    if options.sign_key and "signed" not in done:
+        _sign(bag, Path(options.sign_key), settings, tsas, log, actor)
+    custody.copy_into_bag(log, bag)  # again: a crash may have come between an event and its copy
+
+
+def _sign(bag: Path, key: Path, settings: Settings, tsas: list[Any], log: Path, actor: str) -> None:
+    """Sign the bag, or finish a signature written before a crash but not yet recorded."""
+    from archiver import custody
+    from archiver.anchors import ANCHORS_DIR, add_to_index, locked, read_index
+    from archiver.signing import KEY_ID, PUBLIC_KEY, SIGNATURE, STATEMENT, sign_bag
+    from archiver.timestamp import stamp_files
+
+    folder = bag / ANCHORS_DIR
+    if not ((folder / SIGNATURE).is_file() and (folder / STATEMENT).is_file()):
+        # A statement without its signature was never signed: written by this run, unrecorded.
+        for leftover in (PUBLIC_KEY, KEY_ID, STATEMENT):
+            (folder / leftover).unlink(missing_ok=True)
+        sign_bag(bag, key, org=settings.organisation, tsas=tsas, custody_log=log, actor=actor)
+        return
+    kid = (folder / KEY_ID).read_text("utf-8").strip()
+    org = (settings.organisation or "").strip()
+    with locked(bag):
+        if not any(a.get("type") == "ed25519" for a in read_index(bag)["anchors"]):
+            add_to_index(
+                bag,
+                [
+                    {
+                        "type": "ed25519",
+                        "file": f"{ANCHORS_DIR}/{SIGNATURE}",
+                        "target": f"{ANCHORS_DIR}/{STATEMENT}",
+                        "key_id": kid,
+                        "public_key": f"{ANCHORS_DIR}/{PUBLIC_KEY}",
+                        "org": org,
+                    }
+                ],
+            )
+        results = stamp_files(bag, [f"{ANCHORS_DIR}/{SIGNATURE}"], tsas) if tsas else []
+        custody.append_event(
+            log,
+            "signed",
+            bag=bag,
+            actor=actor or kid,
+            details={"key_id": kid, "org": org, "tsas": [r.to_dict() for r in results]},
         )
 
 
-def _recover_staging(builder: Any) -> None:
-    """Make an interrupted staging folder consistent before capturing the rest.
+def _remove_temp_anchor_files(bag: Path) -> None:
+    """Temporary files a crash left in ``provenance-anchors/`` (never anchors: not yet linked)."""
+    from archiver.anchors import ANCHORS_DIR, CHAINS_DIR
 
-    A crash can leave a ``.warc.gz.open`` file (its complete records are kept and it is closed),
-    a closed WARC whose digests were not journaled yet (hashed and recorded: its records are
-    complete), or a text cut off mid-write (removed: its URL was not journaled as done, so it is
-    captured and cleaned again).
+    for folder in (bag / ANCHORS_DIR, bag / ANCHORS_DIR / CHAINS_DIR):
+        if folder.is_dir() and not folder.is_symlink():
+            for tmp in folder.glob(".tmp-*"):
+                tmp.unlink(missing_ok=True)
+
+
+def _recover_staging(builder: Any, entries: list[dict[str, Any]]) -> None:
+    """Make an interrupted staging folder consistent with the capture journal ``entries``.
+
+    A crash can leave a ``.warc.gz.open`` file (its complete records up to the last one the
+    journal names are kept and it is closed; records after that belong to a URL that was not
+    logged, which is captured again), a closed WARC whose digests were not journaled yet
+    (hashed and recorded: its records are complete), a text cut off mid-write (removed), or a
+    whole text whose URL was not logged (taken back: the URL is captured and cleaned again).
     """
+    from archiver.warc.naming import final_name
     from archiver.warc.writer import salvage_open_file
 
+    logged_end: dict[str, int] = {}
+    texts: set[str] = set()
+    for entry in entries:
+        for ref in entry.get("records") or []:
+            try:
+                end = int(ref["offset"]) + int(ref["length"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            name = str(ref.get("warc_file"))
+            logged_end[name] = max(logged_end.get(name, 0), end)
+        text = entry.get("text")
+        if isinstance(text, dict):
+            texts.update(str(text[k]) for k in ("path", "sidecar") if text.get(k))
     warc_dir = builder.staging / "data" / "warcs"
     if warc_dir.is_dir():
         for open_file in sorted(warc_dir.glob("*.open")):
-            salvage_open_file(open_file)
+            salvage_open_file(open_file, logged_end.get(final_name(open_file.name), 0))
     for rel in builder.unrecorded_files():
         if rel.startswith("warcs/") and rel.endswith((".warc.gz", ".warc")):
             builder.adopt_existing(rel)
         else:
             builder.discard(rel)
+    for rel in builder.recorded:
+        if rel.startswith("text/") and rel not in texts:
+            builder.retract(rel)
 
 
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 
+from archiver import faults
 from archiver.anchors import (
     ANCHORS_DIR,
     add_to_index,
@@ -155,6 +156,7 @@ def sign_bag(
         write_new(folder, KEY_ID, (kid + "\n").encode())
         write_new(folder, STATEMENT, body)
         write_new(folder, SIGNATURE, signature)
+        faults.point("sign.signature-written")
         add_to_index(
             bag,
             [

@@ -25,6 +25,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
+from archiver import faults
 from archiver.anchors import (
     ANCHORS_DIR,
     CHAINS_DIR,
@@ -308,6 +309,7 @@ def stamp_files(
                 stem = f"{Path(target).name}.{tsa.name}.{_compact(gen)}"
                 name = free_name(folder, stem, TOKEN_SUFFIX)
                 write_new(folder, name, response.as_bytes())
+                faults.point("timestamp.token-written")
                 embedded = [
                     x509.load_der_x509_certificate(der) for der in response.signed_data.certificates
                 ]

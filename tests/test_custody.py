@@ -85,7 +85,7 @@ def test_torn_last_line_and_bad_json(tmp_path: Path) -> None:
     with open(log, "ab") as f:
         f.write(b'{"seq":3,"ev')
     assert "custody-log-torn" in codes(custody.verify_chain(log))
-    with pytest.raises(ArchiverError, match="last line is incomplete"):
+    with pytest.raises(ArchiverError, match="last line is torn"):
         custody.append_event(log, "verified", bag=bag)
     log.write_bytes(log.read_bytes().rsplit(b"\n", 1)[0] + b"\nnot json\n")
     assert "custody-log-bad-line" in codes(custody.verify_chain(log))

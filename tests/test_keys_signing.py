@@ -16,6 +16,7 @@ from archiver.errors import ArchiverError
 from archiver.keys import key_id, keys_new_command, load_private_key, new_key_pair
 from archiver.signing import canonical_json, sign_bag, sign_command, verify_bag_signatures
 from archiver.timestamp import TsaConfig, timestamp_bag
+from tests.helpers import archiver
 from tests.tsa import LocalTsa, build_bag, closed_port_url, start_tsa
 
 
@@ -252,3 +253,38 @@ def test_deleted_signature_files_are_reported(tmp_path: Path, tsas: list[LocalTs
     } < (missing)
     assert len([m for m in missing if m.endswith(".tsr")]) == 2
     assert all(p.severity == "error" for p in problems.problems if p.code == "anchors-missing")
+
+
+@pytest.mark.parametrize("kind", ["file", "dangling-symlink"])
+def test_keys_new_with_only_the_public_file_present_writes_nothing(
+    tmp_path: Path, kind: str
+) -> None:
+    folder = tmp_path / "keys"
+    folder.mkdir()
+    public = folder / "org.pub.pem"
+    if kind == "file":
+        public.write_bytes(b"someone else's key\n")
+    else:
+        public.symlink_to(tmp_path / "nowhere.pem")
+    proc = archiver("keys", "new", "--out", str(folder), "--name", "org")
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "org.pub.pem" in proc.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["org.pub.pem"], "no half key pair"
+
+
+def test_a_failed_public_write_takes_the_private_key_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import archiver.keys as keys
+
+    real = keys.write_new
+
+    def failing(directory: Path, name: str, data: bytes, mode: int = 0o644) -> Path:
+        if name.endswith(".pub.pem"):
+            raise OSError(28, "No space left on device")
+        return real(directory, name, data, mode)
+
+    monkeypatch.setattr(keys, "write_new", failing)
+    with pytest.raises(OSError):
+        new_key_pair(tmp_path / "keys", "org")
+    assert list((tmp_path / "keys").iterdir()) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import archiver, capture_log
 from tests.servers import TestServer
 
 SLOW_URLS = 6
@@ -113,3 +115,118 @@ def test_a_second_run_of_the_same_command_waits_its_turn(
     assert first.returncode == 0, stderr
     log = (out / "resumed" / "data" / "capture-log.jsonl").read_text().splitlines()
     assert sorted(json.loads(x)["url"] for x in log) == sorted(urls)
+
+
+def _run(*args: str, fault: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "ARCHIVER_FAULT"}
+    if fault:
+        env["ARCHIVER_FAULT"] = fault
+    return archiver(*args, env=env)
+
+
+def _tree(bag: Path) -> dict[str, bytes]:
+    """Every payload and tag file of a bag (what sealing fixed), by path."""
+    return {
+        p.relative_to(bag).as_posix(): p.read_bytes()
+        for p in bag.rglob("*")
+        if p.is_file() and not p.relative_to(bag).as_posix().startswith("provenance-anchors")
+    }
+
+
+def test_kill_after_the_bag_was_renamed_into_place_is_finished_not_recaptured(
+    tmp_path: Path,
+    make_server,  # noqa: ANN001 - fixture
+) -> None:
+    server: TestServer = make_server()
+    doc = tmp_path / "doc.txt"
+    doc.write_text(f"See {server.url('/articles/one.html')} and {server.url('/doc.pdf')}\n")
+    out = tmp_path / "out"
+    args = ("run", str(doc), "--out", str(out), "--delay", "0", "--progress", "none")
+    first = _run(*args, fault="seal.renamed")
+    assert first.returncode == -signal.SIGKILL, first.stderr
+    (bag,) = [p for p in out.iterdir() if not p.name.startswith(".") and p.is_dir()]
+    sealed = _tree(bag)
+    assert not (out / "custody-log.jsonl").exists()
+    server.stats.reset()
+
+    again = _run(*args)
+    assert again.returncode == 0, again.stderr
+    assert "was sealed before the interruption" in again.stderr
+    assert Path(again.stdout.strip().splitlines()[-1]) == bag
+    assert server.stats.paths() == [], "nothing is captured again"
+    assert sorted(p.name for p in out.iterdir()) == sorted([bag.name, "custody-log.jsonl"])
+    assert _tree(bag) == sealed, "the sealed payload, manifests and bag-info are untouched"
+    events = [json.loads(x) for x in (out / "custody-log.jsonl").read_text().splitlines()]
+    assert [e["event"] for e in events] == ["captured", "sealed"]
+    assert events[0]["details"]["urls"] == 2
+    copy = bag / "provenance-anchors" / "custody.jsonl"
+    assert copy.read_bytes() == (out / "custody-log.jsonl").read_bytes()
+    assert archiver("verify", str(bag)).returncode == 0
+    # and once finished, the same command is a new run, never a second finish
+    assert not list(out.glob(".*"))
+
+
+def test_resumed_url_run_captures_the_links_found_before_the_interruption(
+    tmp_path: Path,
+    make_server,  # noqa: ANN001 - fixture
+) -> None:
+    server: TestServer = make_server()
+    out = tmp_path / "out"
+    start = server.url("/")  # links to three articles: 4 URLs with --hops 1
+    args = ("run", start, "--out", str(out), "--delay", "0", "--concurrency", "1")
+    args += ("--progress", "none", "--name", "site")
+    first = _run(*args, fault="run.url-journaled:2")
+    assert first.returncode == -signal.SIGKILL, first.stderr
+    journal = out / ".site.capture-log.jsonl"
+    done = [json.loads(x)["url"] for x in journal.read_text().splitlines()]
+    assert len(done) == 2 and done[0] == start
+    server.stats.reset()
+
+    again = _run(*args)
+    assert again.returncode == 0, again.stderr
+    assert "2 URLs were done before the interruption; 2 links found" in again.stderr
+    bag = out / "site"
+    log = capture_log(bag)
+    articles = [server.url(f"/articles/{n}.html") for n in ("one", "two", "three")]
+    assert sorted(e["url"] for e in log) == sorted([start, *articles])
+    assert [e["url"] for e in log][:2] == done, "earlier captures kept, not redone"
+    for entry in log[2:]:
+        assert entry["hop"] == 1 and entry["via"] == start
+        assert entry["citations"][0]["document"] == start
+    asked = [p for p in server.stats.paths() if p != "/robots.txt"]
+    assert sorted(asked) == sorted(
+        p
+        for p in ("/articles/one.html", "/articles/two.html", "/articles/three.html")
+        if server.url(p) not in done
+    )
+    assert archiver("verify", str(bag)).returncode == 0
+
+
+def test_a_crash_while_appending_custody_is_repaired_explicitly_then_finished(
+    tmp_path: Path,
+    make_server,  # noqa: ANN001 - fixture
+) -> None:
+    server: TestServer = make_server()
+    doc = tmp_path / "doc.txt"
+    doc.write_text(f"See {server.url('/articles/two.html')}\n")
+    out = tmp_path / "out"
+    args = ("run", str(doc), "--out", str(out), "--delay", "0", "--progress", "none")
+    args += ("--name", "bag")
+    first = _run(*args, fault="custody.mid-append:2")  # torn 'sealed' line
+    assert first.returncode == -signal.SIGKILL, first.stderr
+    log = out / "custody-log.jsonl"
+    assert not log.read_bytes().endswith(b"\n")
+
+    refused = _run(*args)
+    assert refused.returncode == 3 and f"archiver custody repair {log}" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert archiver("custody", "repair", str(log)).returncode == 0
+    done = _run(*args)
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(x)["event"] for x in log.read_text().splitlines()]
+    assert events == ["captured", "repaired", "sealed"]
+    assert archiver("custody", "check", str(log)).returncode == 0
+    assert archiver("verify", str(out / "bag")).returncode == 0
+    assert sorted(p.name for p in out.iterdir()) == ["bag", "custody-log.jsonl"] + sorted(
+        p.name for p in out.glob("custody-log.jsonl.torn-*")
+    )

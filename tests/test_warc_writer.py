@@ -6,6 +6,7 @@ import base64
 import gzip
 import hashlib
 import io
+import random
 import re
 import shutil
 import threading
@@ -390,6 +391,23 @@ def test_salvage_of_file_without_a_complete_record_returns_none(tmp_path):
     p.write_bytes(gzip.compress(b"WARC/1.1\r\n" * 100)[:30])
     assert salvage_open_file(p) is None
     assert p.exists()
+
+
+@pytest.mark.timeout(30)  # the old drain loop spun forever here: fail, never hang
+def test_salvage_of_a_3_mb_member_followed_by_another_ends(tmp_path):
+    # A 3 MB record compresses to well under the 1 MiB read size: the whole member and the next
+    # one arrive in one read, and the member ends while its output is being drained.
+    big = b"".join(b"line %d of a captured page\r\n" % i for i in range(110_000))
+    assert len(big) > 3_000_000
+    first = gzip.compress(b"WARC/1.1\r\n" + big, mtime=0)
+    second = gzip.compress(b"WARC/1.1\r\nsecond record\r\n\r\n", mtime=0)
+    noise = random.Random(7).randbytes(200_000)
+    torn = gzip.compress(b"WARC/1.1\r\n" + noise, mtime=0)[:50_000]
+    p = tmp_path / "X-20260101000000000000-00000-h.warc.gz.open"
+    p.write_bytes(first + second + torn)
+    final = salvage_open_file(p)
+    assert final is not None and final.name.endswith(".warc.gz") and not p.exists()
+    assert final.read_bytes() == first + second  # the cut-off third member is dropped
 
 
 def test_memory_stays_bounded_for_a_large_streamed_block(tmp_path):

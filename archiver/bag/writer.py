@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archiver import SOFTWARE
+from archiver import SOFTWARE, faults
 from archiver.bag.paths import check_payload_relpath
 from archiver.bag.tagfiles import BAGIT_TXT_1_0, format_bag_info, format_manifest
 from archiver.errors import EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
@@ -48,11 +48,19 @@ class _PayloadWriter(HashingWriter):
         self._builder = builder
         self._relpath = relpath
 
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        n = super().write(data)
+        if faults.enabled():  # a crash here leaves a text cut off mid-write
+            faults.point(f"bag.mid-write.{self._relpath.split('/')[0]}", before=self.flush)
+        return n
+
     def close(self) -> FileDigests:
         already = self.result is not None
         digests = super().close()
         if not already:
             self._builder._record(self._relpath, digests)
+            if faults.enabled():
+                faults.point(f"bag.recorded.{self._relpath.split('/')[0]}")
         return digests
 
     def abort(self) -> None:
@@ -157,6 +165,9 @@ class BagBuilder:
                 EXIT_USAGE,
             )
         for entry in _read_journal(self._journal_path):
+            if "removed" in entry:
+                self._records.pop(entry["removed"], None)
+                continue
             if "path" not in entry:
                 continue
             rel = entry["path"]
@@ -200,6 +211,20 @@ class BagBuilder:
         with self._lock:
             if rel in self._records or rel in self._pending:
                 raise ArchiverError(f"data/{rel}: recorded payload is never removed", EXIT_USAGE)
+        (self.data / rel).unlink(missing_ok=True)
+
+    def retract(self, relpath: str) -> None:
+        """Take back a recorded file a crash left orphaned (derived data the run writes again).
+
+        Only before sealing. The journal says so first, so a crash in between leaves an
+        unrecorded file, which recovery discards.
+        """
+        rel = self._check(relpath)
+        with self._lock:
+            if self._sealed or rel in self._pending:
+                raise ArchiverError(f"data/{rel}: cannot be taken back now", EXIT_USAGE)
+            self._append_journal({"removed": rel})
+            self._records.pop(rel, None)
         (self.data / rel).unlink(missing_ok=True)
 
     # -- adding payload --------------------------------------------------------------------
@@ -382,19 +407,23 @@ class BagBuilder:
                 entry.endswith(".txt") and entry.startswith(("manifest-", "tagmanifest-"))
             ):
                 os.unlink(self.staging / entry)
+        faults.point("seal.start")
         tag_digests: dict[str, FileDigests] = {}
         tag_digests["bagit.txt"] = self._write_tag("bagit.txt", BAGIT_TXT_1_0)
         tag_digests["bag-info.txt"] = self._write_tag("bag-info.txt", format_bag_info(info))
+        faults.point("seal.bag-info")
         records = sorted(self._records.items())
         for algorithm in self.algorithms:
             name = f"manifest-{_manifest_label(algorithm)}.txt"
             entries = [(f"data/{rel}", d.digests[algorithm]) for rel, d in records]
             tag_digests[name] = self._write_tag(name, format_manifest(entries))
+        faults.point("seal.manifests")
         tag_digests.update(self._other_tag_files(set(tag_digests)))
         for algorithm in self.algorithms:
             name = f"tagmanifest-{_manifest_label(algorithm)}.txt"
             entries = [(rel, d.digests[algorithm]) for rel, d in tag_digests.items()]
             self._write_tag(name, format_manifest(entries))
+        faults.point("seal.tag-manifests")
         for dirpath, _dirs, _files in os.walk(self.data, topdown=False):
             fsync_dir(dirpath)
         fsync_dir(self.staging)
@@ -408,8 +437,10 @@ class BagBuilder:
                 f"{self.final_path}: a bag appeared there while sealing; not overwritten",
                 EXIT_USAGE,
             )
+        faults.point("seal.before-rename")
         os.rename(self.staging, self.final_path)
         fsync_dir(self.final_path.parent)
+        faults.point("seal.renamed")
         self._moved_journal.unlink(missing_ok=True)
         fsync_dir(self.final_path.parent)
         return self.final_path

@@ -38,6 +38,8 @@ class Seed:
     url: str
     citations: list[dict[str, Any]] = field(default_factory=list)
     hops: int = 0  # 0: just this URL; n: also links in its main content, n levels deep
+    hop: int = 0  # > 0: a link found on page ``via`` (a resumed run re-queues these)
+    via: str | None = None
 
 
 @dataclass
@@ -199,7 +201,7 @@ def crawl(
             continue
         task = merged.get(url)
         if task is None:
-            merged[url] = _Task(url, list(seed.citations), 0, None, max(seed.hops, 0))
+            merged[url] = _Task(url, list(seed.citations), seed.hop, seed.via, max(seed.hops, 0))
             seen.add(url)
         else:  # the same URL cited twice: one capture, every citation kept
             task.citations.extend(c for c in seed.citations if c not in task.citations)

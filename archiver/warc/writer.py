@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from archiver import faults
 from archiver.errors import EXIT_RUN_FAILED, ArchiverError
 from archiver.hashing import FileDigests, HashingWriter, fsync_dir, hash_file
 from archiver.timefmt import utc_iso
@@ -246,11 +247,14 @@ class WarcWriter:
         for piece in _pieces(p.record.block, p.record.block_length):
             out.write(gz.compress(piece))
             written += len(piece)
+            if faults.enabled():  # a crash here leaves a member cut off mid-block
+                faults.point("warc.mid-record", before=lambda: _cut_short(out, gz))
         if written != p.record.block_length:
             raise OSError(f"record block changed while being written ({p.record.target_uri})")
         out.write(gz.compress(b"\r\n\r\n"))
         out.write(gz.flush())
         out.flush()
+        faults.point("warc.record-written")
         return start, out.tell() - start
 
     # -- files --------------------------------------------------------------------------------
@@ -278,6 +282,7 @@ class WarcWriter:
         info = self._warcinfo_record(name)
         self._warcinfo_id = info.record_id
         self._write_member(info)
+        faults.point("warc.warcinfo-written")
 
     def _warcinfo_record(self, name: str) -> _Prepared:
         fields = dict(self.warcinfo)
@@ -297,6 +302,7 @@ class WarcWriter:
         final = self.directory / name
         os.replace(out.path, final)
         fsync_dir(self.directory)
+        faults.point("warc.closed")  # sealed on disk, its digests not yet in the bag journal
         self.closed_files.append(final)
         if self.on_file_closed is not None:
             self.on_file_closed(final, digests)
@@ -313,6 +319,11 @@ class WarcWriter:
             self.closed_files.append(final)
             if self.on_file_closed is not None:
                 self.on_file_closed(final, hash_file(final))
+
+
+def _cut_short(out: HashingWriter, gz: zlib._Compress) -> None:
+    out.write(gz.flush(zlib.Z_SYNC_FLUSH))
+    out.flush()
 
 
 def _pieces(block: bytes | BinaryIO, length: int):
@@ -332,17 +343,22 @@ def _pieces(block: bytes | BinaryIO, length: int):
         yield piece
 
 
-def salvage_open_file(path: Path) -> Path | None:
+def salvage_open_file(path: Path, logged_end: int | None = None) -> Path | None:
     """Keep the complete gzip members (records) of a leftover ``.open`` file and seal it.
 
     Truncates after the last complete member, fsyncs, renames to the final name and fsyncs the
-    directory. Returns the final path, or None when not even one record is complete (the file
-    is then left as it is).
+    directory. With ``logged_end`` (a resumed run: where the last record its capture log names
+    ends), complete records after it are cut off too: no log entry names them and their URL is
+    captured again. The first record (warcinfo) is always kept. Returns the final path, or None
+    when not even one record is complete (the file is then left as it is).
     """
     path = Path(path)
-    good_end = _complete_members_end(path)
-    if good_end == 0:
+    ends = _complete_member_ends(path)
+    if not ends:
         return None
+    good_end = ends[-1]
+    if logged_end is not None:
+        good_end = max(ends[0], min(good_end, logged_end))
     with open(path, "r+b") as f:
         f.truncate(good_end)
         f.flush()
@@ -353,10 +369,15 @@ def salvage_open_file(path: Path) -> Path | None:
     return final
 
 
-def _complete_members_end(path: Path) -> int:
-    """Byte offset just past the last gzip member that decompresses completely."""
-    good_end = 0
-    offset = 0
+def _complete_member_ends(path: Path) -> list[int]:
+    """Byte offsets just past each gzip member that decompresses completely, in order.
+
+    Output is drained in bounded steps (``max_length``) so a member that expands to gigabytes
+    never sits in memory; the drain stops at the member's end, where the input left over is in
+    ``unused_data`` (``unconsumed_tail`` no longer shrinks there, so it cannot end the loop).
+    """
+    ends: list[int] = []
+    pos = 0  # file offset of buf[0]
     d = zlib.decompressobj(31)
     with open(path, "rb") as f:
         buf = b""
@@ -364,22 +385,26 @@ def _complete_members_end(path: Path) -> int:
             if not buf:
                 buf = f.read(PIECE)
                 if not buf:
-                    return good_end
+                    return ends
             try:
-                d.decompress(buf, PIECE)
-                # drain output in bounded steps
-                while d.unconsumed_tail:
-                    d.decompress(d.unconsumed_tail, PIECE)
+                data = buf
+                while True:
+                    d.decompress(data, PIECE)
+                    if d.eof:
+                        break
+                    data = d.unconsumed_tail
+                    if not data:
+                        break
             except zlib.error:
-                return good_end
+                return ends
             if d.eof:
-                used = len(buf) - len(d.unused_data)
-                offset += used
-                good_end = offset
-                buf = d.unused_data
+                rest = d.unused_data  # a suffix of buf: the bytes after this member
+                pos += len(buf) - len(rest)
+                ends.append(pos)
+                buf = rest
                 d = zlib.decompressobj(31)
             else:
-                offset += len(buf)
+                pos += len(buf)
                 buf = b""
 
 
