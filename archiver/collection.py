@@ -86,6 +86,7 @@ _COLLECTION_KEYS = {"name", "title", "description", "curator", "organisation"}
 _CURATOR_KEYS = {"name", "email"}
 _DOCUMENT_KEYS = {"url", "title", "file", "publisher", "published", "note", "hops"}
 _URL_KEYS = {"url", "cited_in", "locator", "note"}
+_NOT_CAPTURE = {"allow_private"}  # Settings only the operator may give
 
 
 class _Checker:
@@ -162,7 +163,14 @@ class _Checker:
 
     def capture(self, value: Any) -> dict[str, Any]:
         hints = typing.get_type_hints(Settings)
-        table = self.table(value, "[capture]", {f.name for f in fields(Settings)})
+        if isinstance(value, dict) and "allow_private" in value:
+            self.fail(
+                "[capture]",
+                "'allow_private' cannot be set by a collection file (a document could then "
+                "reach the operator's own network); the operator gives --allow-private or "
+                "ARCHIVER_ALLOW_PRIVATE=1",
+            )
+        table = self.table(value, "[capture]", {f.name for f in fields(Settings)} - _NOT_CAPTURE)
         for key, val in table.items():
             if not _fits(val, hints[key]):
                 shown = _toml_value(val)
@@ -305,7 +313,9 @@ def load_collection(path: Path) -> Collection:
         from archiver.timestamp import tsas_from_table
 
         try:
-            tsas = tsas_from_table(c.entries(raw, "tsa"), base=toml_path.parent)
+            tsas = tsas_from_table(
+                c.entries(raw, "tsa"), base=toml_path.parent, refuse_private=True
+            )
         except ArchiverError as exc:
             c.fail("", str(exc))
 

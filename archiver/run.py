@@ -9,6 +9,7 @@ captures the URLs that are not done yet.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -63,6 +64,7 @@ class RunOptions:
     max_time_per_url: float | None = None
     max_size: int | None = None
     ignore_robots: str | None = None
+    allow_private: bool = False  # --allow-private (also ARCHIVER_ALLOW_PRIVATE=1)
     clean: bool = True
     progress: str = "auto"
     tsa: list[str] | None = None  # NAME=URL,ROOT.pem values; None: ARCHIVER_TSA
@@ -289,6 +291,8 @@ def build_settings(plan: RunPlan, options: RunOptions) -> Settings:
             "respect_robots = false needs robots_override_reason (it is recorded with the capture)",
             EXIT_USAGE,
         )
+    if options.allow_private:
+        s = s.with_overrides(allow_private=True)
     if not options.clean:
         s = s.with_overrides(clean=False)
     _check_ranges(s)
@@ -445,6 +449,8 @@ def run_command(options: RunOptions) -> int:
     settings = build_settings(plan, options)
     # --tsa, else ARCHIVER_TSA, else the collection's [[tsa]] tables; checked before capturing.
     tsas = tsas_from_options(options.tsa) or plan.tsas
+    if settings.allow_private:  # the operator's opt-in covers a collection's TSA URLs too
+        tsas = [dataclasses.replace(t, refuse_private=False) for t in tsas]
     options.sign_key = options.sign_key or os.environ.get("ARCHIVER_SIGN_KEY") or None
     if options.sign_key and not Path(options.sign_key).is_file():
         raise ArchiverError(

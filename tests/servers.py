@@ -266,6 +266,14 @@ class Site:
     def paths(self) -> list[str]:
         return sorted(self._paths)
 
+    def add_page(self, path: str, body: bytes, ctype: str = "text/html; charset=utf-8") -> None:
+        """Serve ``body`` at ``path`` (200)."""
+        self._paths[path] = _page(body, ctype)
+
+    def add_redirect(self, path: str, location: str, status: int = 302) -> None:
+        """Redirect ``path`` to ``location`` (any URL, also on another server)."""
+        self._paths[path] = _redirect(status, location)
+
     def served(self, path: str) -> Served:
         """What ``path`` serves; ``/large?size=N`` is computed (keep N small here)."""
         parts = urlsplit(path)

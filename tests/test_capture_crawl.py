@@ -78,9 +78,11 @@ def run_crawl(
         connect_timeout=5.0,
         max_time_per_url=20.0,
         concurrency=4,
+        allow_private=True,  # the test servers listen on 127.0.0.1
     )
     stop = overrides.pop("stop", None)
     skip = overrides.pop("skip", frozenset())
+    policy = overrides.pop("policy", None)
     opts.update(overrides)
     settings = Settings(**opts)
     run = Run()
@@ -98,7 +100,9 @@ def run_crawl(
 
     writer = WarcWriter(out, prefix="TEST", hostname="test", warcinfo={"operator": "tests"})
     try:
-        run.stats = crawl(list(seeds), settings, writer, collect, stop=stop, skip=skip)
+        run.stats = crawl(
+            list(seeds), settings, writer, collect, stop=stop, skip=skip, policy=policy
+        )
     finally:
         writer.close()
     run.warcs = list(writer.closed_files)

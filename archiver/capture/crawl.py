@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urldefrag
 
 from archiver.capture.fetch import Fetcher, FetchResult, HostGate, host_key
+from archiver.capture.netpolicy import AddressPolicy
 from archiver.capture.records import build_entry, ref_dict, write_fetch
 from archiver.capture.robots import MAX_ROBOTS_SIZE, RobotsFile, RobotsPolicy
 from archiver.config import Settings
@@ -143,19 +144,21 @@ def crawl(
     stop: threading.Event | None = None,
     skip: Iterable[str] = frozenset(),
     spool_dir: Path | None = None,
+    policy: AddressPolicy | None = None,
 ) -> CrawlStats:
     """Capture every seed (and its hop links), calling ``on_result`` from worker threads.
 
     Returns when everything is done, or, once ``stop`` is set, when in-flight URLs are done.
     ``skip`` lists URLs captured by an interrupted earlier attempt. An exception raised by
-    ``on_result`` or the writer stops the crawl and is re-raised here.
+    ``on_result`` or the writer stops the crawl and is re-raised here. ``policy`` replaces the
+    address rule that ``settings.allow_private`` implies (a test hook).
     """
     started = time.monotonic()
     stop = stop or threading.Event()
     halt = threading.Event()  # stop or an internal error
     gate = HostGate(settings.per_host_delay)
     spool = Path(tempfile.mkdtemp(prefix="archiver-capture-", dir=spool_dir))
-    fetcher = Fetcher(settings, spool_dir=spool, gate=gate)
+    fetcher = Fetcher(settings, spool_dir=spool, gate=gate, policy=policy)
     stats = CrawlStats()
     facts = run_facts(settings)  # software, OS, options: the same for every URL of the crawl
     stats_lock = threading.Lock()

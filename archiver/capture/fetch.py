@@ -30,6 +30,7 @@ import urllib3.exceptions
 from requests.cookies import extract_cookies_to_jar
 from requests.utils import select_proxy
 
+from archiver.capture.netpolicy import AddressPolicy, PrivateAddressError, refusal_message
 from archiver.capture.recorder import (
     DNSInfo,
     Exchange,
@@ -170,6 +171,8 @@ class HostGate:
 def classify(exc: BaseException) -> str:
     """Map an exception from requests/urllib3/socket/ssl to a stable error class."""
     chain = list(_exception_chain(exc))
+    if any(isinstance(e, PrivateAddressError) for e in chain):
+        return "private-address"
     if any(isinstance(e, urllib3.exceptions.NameResolutionError | socket.gaierror) for e in chain):
         return "dns"
     if any(
@@ -273,8 +276,11 @@ class Fetcher:
         *,
         spool_dir: str | Path | None = None,
         gate: HostGate | None = None,
+        policy: AddressPolicy | None = None,
     ) -> None:
         self.settings = settings
+        # Which addresses may be connected to; ``policy`` is a test hook (see AddressPolicy).
+        self.policy = policy or AddressPolicy(allow_private=settings.allow_private)
         self.spool_dir = str(spool_dir) if spool_dir else None
         self.gate = gate or HostGate(settings.per_host_delay)
         self._sessions: dict[str, requests.Session] = {}
@@ -420,7 +426,7 @@ class Fetcher:
         s = self.settings
         host = host_key(url)
         hop = Hop(url=url, started=datetime.now(UTC))
-        with self.gate.hold(host), recording(self.spool_dir) as rec:
+        with self.gate.hold(host), recording(self.spool_dir, self.policy) as rec:
             session = self._session(host)
             hop.started = datetime.now(UTC)
             remaining = deadline - time.monotonic()
@@ -444,6 +450,15 @@ class Fetcher:
                     result.proxy = redact_proxy(proxy)
                     scheme = urlsplit(proxy).scheme.lower()
                     result.resolved_by = "proxy" if scheme in PROXY_RESOLVES else "client"
+                    if result.resolved_by == "proxy":
+                        # The proxy resolves the name: check what can be seen from here.
+                        parts = urlsplit(url)
+                        reason = self.policy.name_refusal(parts.hostname or "", parts.port)
+                        if reason is not None:
+                            hop.error = FetchError(
+                                "private-address", refusal_message(url, reason), datetime.now(UTC)
+                            )
+                            return hop
                 # The adapter, not Session.send: with allow_redirects=False requests still
                 # reads a redirect's whole body into memory (resolve_redirects), unbounded.
                 resp = session.get_adapter(url).send(
@@ -463,6 +478,11 @@ class Fetcher:
             except Exception as exc:  # noqa: BLE001 - every network failure is recorded
                 _raise_if_local(exc, hop.url)
                 hop.error = FetchError(classify(exc), _message(exc), datetime.now(UTC))
+                if hop.error.cls == "private-address":
+                    refused = next(
+                        e for e in _exception_chain(exc) if isinstance(e, PrivateAddressError)
+                    )
+                    hop.error.message = refusal_message(url, str(refused))
             ex = rec.exchanges[-1] if rec.exchanges else None
             hop.exchange = ex
             hop.peer = ex.peer if ex is not None and ex.peer else rec.last_peer

@@ -47,6 +47,7 @@ from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConn
 from urllib3.util.connection import allowed_gai_family
 
 from archiver.capture.certs import certificate_chain, describe_certificate
+from archiver.capture.netpolicy import AddressPolicy, PrivateAddressError
 from archiver.timefmt import utc_iso
 from archiver.warc.writer import new_record_id
 
@@ -169,6 +170,7 @@ class Recording:
     exchanges: list[Exchange] = field(default_factory=list)
     last_peer: Peer | None = None  # most recent TCP connection opened, even if TLS then failed
     last_dns: DNSInfo | None = None  # most recent name resolution, even if connecting failed
+    policy: AddressPolicy | None = None  # which addresses may be connected to (None: any)
 
     def new_exchange(self) -> Exchange:
         def spool() -> IO[bytes]:
@@ -182,9 +184,12 @@ class Recording:
 
 
 @contextmanager
-def recording(spool_dir: str | Path | None = None) -> Iterator[Recording]:
-    """Record every exchange this thread makes through a :class:`RecordingAdapter`."""
-    rec = Recording(str(spool_dir) if spool_dir else None)
+def recording(
+    spool_dir: str | Path | None = None, policy: AddressPolicy | None = None
+) -> Iterator[Recording]:
+    """Record every exchange this thread makes through a :class:`RecordingAdapter`, and refuse
+    connections to addresses ``policy`` does not allow."""
+    rec = Recording(str(spool_dir) if spool_dir else None, policy=policy)
     previous = getattr(_local, "recording", None)
     _local.recording = rec
     try:
@@ -279,6 +284,14 @@ class RecordingMixin:
             peer = None
         self._archiver_peer = peer
         rec = _current()
+        policy = rec.policy if rec is not None else None
+        if policy is not None and peer is not None and not peer.via_proxy:
+            # Checked again on the socket itself: whatever resolved the name, this is where
+            # the bytes would go.
+            reason = policy.refusal(peer.ip, peer.port)
+            if reason is not None:
+                sock.close()
+                raise NewConnectionError(self, reason) from PrivateAddressError(reason)  # type: ignore[arg-type]
         if rec is not None and peer is not None:
             rec.last_peer = peer
         return sock
@@ -316,7 +329,13 @@ class RecordingMixin:
         if rec is not None:
             rec.last_dns = dns
         failure: Exception | None = None
+        policy = rec.policy if rec is not None else None
+        refused: list[str] = []
         for address in answers:
+            reason = policy.refusal(address, self.port) if policy is not None else None  # type: ignore[attr-defined]
+            if reason is not None:  # never connected to, not even to see whether it answers
+                refused.append(reason)
+                continue
             self._dns_host = address  # type: ignore[attr-defined]
             try:
                 sock = super()._new_conn()  # type: ignore[misc]
@@ -327,6 +346,14 @@ class RecordingMixin:
                 self._dns_host = host  # type: ignore[attr-defined]
             dns.connected = address
             return sock
+        if failure is None and refused:
+            said = "; ".join(refused)
+            reason = (
+                said
+                if resolver == "literal"
+                else f"{name} resolved only to refused addresses ({said})"
+            )
+            raise NewConnectionError(self, reason) from PrivateAddressError(reason)  # type: ignore[arg-type]
         raise failure or NewConnectionError(self, f"{name} resolved to no address")  # type: ignore[arg-type]
 
     def _tunnel(self) -> None:

@@ -106,7 +106,14 @@ def hop_records(hop: Hop) -> list[NewRecord]:
         if chain is not None:
             out.append(chain)
     if hop.error is not None:
-        out.append(failure_record(hop.url, hop.error, hop.peer, date, request_id or response_id))
+        extra: dict[str, Any] = {}
+        if hop.error.cls == "private-address":  # the evidence of a refusal: what was resolved
+            extra = {"requested": False, "dns": hop.dns.to_dict() if hop.dns else None}
+        out.append(
+            failure_record(
+                hop.url, hop.error, hop.peer, date, request_id or response_id, extra=extra
+            )
+        )
     return out
 
 
@@ -229,7 +236,8 @@ def _summary(result: FetchResult, robots: Any = None) -> dict[str, Any]:
     if result.blocked is not None:
         decision = result.blocked
         if decision.failure is not None:
-            outcome = "failed"
+            # robots.txt could not be fetched; when its address was refused, so is the page's.
+            outcome = "blocked" if decision.failure[0] == "private-address" else "failed"
             error = {
                 "class": decision.failure[0],
                 "message": decision.failure[1],
@@ -247,6 +255,8 @@ def _summary(result: FetchResult, robots: Any = None) -> dict[str, Any]:
             }
         if robots is None:
             robots = decision
+    elif result.error is not None and result.error.cls == "private-address":
+        outcome = "blocked"
     elif (
         (result.error is not None and result.error.cls == "too-many-redirects")
         or last is None

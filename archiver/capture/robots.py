@@ -118,6 +118,9 @@ class RobotsPolicy:
     def _decide(self, url: str, origin: _Origin) -> tuple[bool, str, tuple[str, str] | None]:
         f = origin.file
         assert f is not None
+        if f.status is None and f.error_class == "private-address":
+            msg = f"its robots.txt was refused: {f.error_message}"
+            return False, msg, (f.error_class, msg)
         if f.status is None:
             msg = (
                 f"robots.txt could not be fetched ({f.error_class}: {f.error_message}); "
