@@ -121,10 +121,17 @@ def _check_ranges(s: Settings) -> None:
         parts = urlsplit(s.proxy)
         if parts.scheme not in PROXY_SCHEMES or not parts.hostname:
             raise ArchiverError(
-                f"--proxy {s.proxy}: give scheme://host:port with scheme "
+                f"--proxy {_masked(s.proxy)}: give scheme://host:port with scheme "
                 f"{', '.join(PROXY_SCHEMES)} (e.g. socks5h://127.0.0.1:9050 for Tor)",
                 EXIT_USAGE,
             )
+
+
+def _masked(proxy: str) -> str:
+    """The proxy URL with its password masked: error messages end up in logs."""
+    from archiver.provenance import mask_password
+
+    return mask_password(proxy) or ""
 
 
 def _is_url(source: str) -> bool:

@@ -27,6 +27,7 @@ the most requests ever in flight at once.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import gzip
 import hashlib
@@ -41,7 +42,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 # --------------------------------------------------------------------------------------------
 # Content
@@ -618,6 +619,22 @@ class _ProxyHandler(socketserver.StreamRequestHandler):
                 break
             headers.append(h)
         method, target, _version = line.decode("latin-1").split()
+        if proxy.credentials is not None:
+            expected = "Basic " + base64.b64encode(":".join(proxy.credentials).encode()).decode()
+            given = [
+                h.split(b":", 1)[1].strip().decode("latin-1")
+                for h in headers
+                if h.lower().startswith(b"proxy-authorization:")
+            ]
+            if given != [expected]:
+                with proxy.lock:
+                    proxy.refused.append(target)
+                self.wfile.write(
+                    b"HTTP/1.1 407 Proxy Authentication Required\r\n"
+                    b'Proxy-Authenticate: Basic realm="test"\r\n'
+                    b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+                )
+                return
         if method == "CONNECT":
             host, _, port = target.rpartition(":")
             try:
@@ -686,13 +703,22 @@ class _ProxyHandler(socketserver.StreamRequestHandler):
 
 
 class _LocalProxy:
-    """A proxy server on 127.0.0.1 in a daemon thread; ``connects`` lists its targets."""
+    """A proxy server on 127.0.0.1 in a daemon thread; ``connects`` lists its targets.
+
+    With ``credentials=(user, password)`` it serves only clients that authenticate (HTTP:
+    ``Proxy-Authorization: Basic``; SOCKS5: RFC 1929); ``refused`` lists who did not.
+    ``url`` never holds the credentials; ``url_with(user, password)`` does, percent-encoded.
+    """
 
     scheme = ""
     handler: type[socketserver.BaseRequestHandler]
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", *, credentials: tuple[str, str] | None = None
+    ) -> None:
         self.lock = threading.Lock()
+        self.credentials = credentials
+        self.refused: list[str] = []
         self.connects: list[str] = []
         self.httpd = _ThreadingServer((host, 0), self.handler, None)
         self.httpd.proxy = self  # type: ignore[attr-defined]
@@ -701,6 +727,10 @@ class _LocalProxy:
         threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         ).start()
+
+    def url_with(self, user: str, password: str) -> str:
+        scheme, _, hostport = self.url.partition("://")
+        return f"{scheme}://{quote(user, safe='')}:{quote(password, safe='')}@{hostport}"
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -716,9 +746,11 @@ class ForwardingProxy(_LocalProxy):
     scheme = "http"
     handler = _ProxyHandler
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", *, credentials: tuple[str, str] | None = None
+    ) -> None:
         self.forwarded: list[str] = []
-        super().__init__(host)
+        super().__init__(host, credentials=credentials)
 
 
 def closed_port(host: str = "127.0.0.1") -> int:
@@ -729,15 +761,33 @@ def closed_port(host: str = "127.0.0.1") -> int:
 
 
 class _Socks5Handler(socketserver.StreamRequestHandler):
-    """RFC 1928, no authentication, CONNECT only; names are resolved here (socks5h)."""
+    """RFC 1928 CONNECT only, no authentication or (with credentials) RFC 1929 username and
+    password; names are resolved here (socks5h)."""
 
     def handle(self) -> None:
         proxy: Socks5Proxy = self.server.proxy  # type: ignore[attr-defined]
         conn = self.connection
         try:
             ver, nmethods = self.rfile.read(2)
-            self.rfile.read(nmethods)
-            conn.sendall(b"\x05\x00")
+            methods = self.rfile.read(nmethods)
+            if proxy.credentials is None:
+                conn.sendall(b"\x05\x00")
+            elif 2 not in methods:
+                conn.sendall(b"\x05\xff")  # no acceptable method
+                with proxy.lock:
+                    proxy.refused.append("no username/password offered")
+                return
+            else:  # RFC 1929 username/password
+                conn.sendall(b"\x05\x02")
+                _auth_ver, ulen = self.rfile.read(2)
+                user = self.rfile.read(ulen).decode()
+                password = self.rfile.read(self.rfile.read(1)[0]).decode()
+                if (user, password) != proxy.credentials:
+                    conn.sendall(b"\x01\x01")
+                    with proxy.lock:
+                        proxy.refused.append(f"bad credentials for {user}")
+                    return
+                conn.sendall(b"\x01\x00")
             ver, cmd, _rsv, atyp = self.rfile.read(4)
             if atyp == 1:
                 host = socket.inet_ntoa(self.rfile.read(4))

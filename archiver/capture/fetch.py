@@ -484,6 +484,8 @@ class Fetcher:
                     )
                     hop.error.message = refusal_message(url, str(refused))
             ex = rec.exchanges[-1] if rec.exchanges else None
+            if ex is not None:
+                ex.flush_request()
             hop.exchange = ex
             hop.peer = ex.peer if ex is not None and ex.peer else rec.last_peer
             hop.dns = ex.dns if ex is not None and ex.dns else rec.last_dns

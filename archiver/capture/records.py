@@ -23,6 +23,10 @@ from archiver.capture.recorder import Peer
 from archiver.warc.writer import NewRecord, RecordRef, WarcWriter, new_record_id
 
 HTTP_REQUEST = "application/http;msgtype=request"
+# Names the request header fields whose value was replaced by "[redacted by archiver]" in the
+# record block (a proxy credential): the block, and its WARC-Block-Digest, are then of the bytes
+# recorded, not of the bytes sent. See docs/warc.md.
+REDACTED_HEADER = "WARC-Archiver-Redacted"
 HTTP_RESPONSE = "application/http;msgtype=response"
 
 
@@ -58,6 +62,8 @@ def hop_records(hop: Hop) -> list[NewRecord]:
         headers = _net_headers(hop)
         if response_id:
             headers["WARC-Concurrent-To"] = response_id
+        if ex.redacted:  # the block differs from the bytes sent: say which field and why
+            headers[REDACTED_HEADER] = ", ".join(dict.fromkeys(ex.redacted))
         out.append(
             NewRecord(
                 type="request",
