@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import email.utils
 import gzip
 import hashlib
 import ipaddress
@@ -317,6 +318,7 @@ class Handler(BaseHTTPRequestHandler):
     """Serves :class:`Site` paths plus these dynamic ones:
 
     ``/slow?s=SECONDS``           sleeps before answering (default 3 s)
+    ``/retry-after?times=N&value=V&status=S``  S (503) with Retry-After V N times, then a page
     ``/slowish/<anything>``       answers a small page after 0.15 s (for concurrency tests)
     ``/trickle?n=N&every=SEC``    Content-Length N*100, 100 bytes every SEC seconds
     ``/large?size=N``             N deterministic bytes (:func:`large_body`), streamed
@@ -361,6 +363,28 @@ class Handler(BaseHTTPRequestHandler):
             for i in range(0, len(wire), 37):  # several writes, split mid-chunk on purpose
                 self.wfile.write(wire[i : i + 37])
             return
+        if path == "/retry-after":
+            # The first `times` requests for this exact path+query get `status` with Retry-After
+            # `value` (seconds, or "date+N": an HTTP-date N seconds after this answer's Date);
+            # later ones get article one.
+            times = int(query.get("times", ["1"])[0])
+            with self.server.stats.lock:  # type: ignore[attr-defined]
+                seen = sum(1 for _, p, _ in self.server.stats.requests if p == self.path)  # type: ignore[attr-defined]
+            if seen <= times:
+                now = int(time.time())
+                value = query.get("value", ["1"])[0]
+                if value.startswith("date+"):
+                    value = email.utils.formatdate(now + int(value[5:]), usegmt=True)
+                body = status_html(int(query.get("status", ["503"])[0]), "Busy")
+                self.send_response_only(int(query.get("status", ["503"])[0]))
+                self.send_header("Date", email.utils.formatdate(now, usegmt=True))
+                self.send_header("Retry-After", value)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            return self._send(site.served("/articles/one.html"))
         if path == "/slow":
             time.sleep(float(query.get("s", ["3"])[0]))
             return self._send(site.served("/articles/one.html"))

@@ -7,6 +7,8 @@ whose exchanges still hold whatever bytes crossed the wire, because a failure is
 
 from __future__ import annotations
 
+import contextlib
+import email.utils
 import errno
 import hashlib
 import re
@@ -49,6 +51,8 @@ ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,application/pdf;
 # Proxy schemes where the proxy, not this machine, resolves the origin's name.
 PROXY_RESOLVES = ("http", "https", "socks5h", "socks4a")
 _SPACE = re.compile(r"\s")
+RETRY_STATUSES = frozenset({429, 503})  # answers whose Retry-After is honoured
+MAX_SLOWDOWN = 30.0  # a Retry-After slows the host's later requests by at most this much
 
 
 @dataclass
@@ -95,6 +99,7 @@ class FetchResult:
     blocked_url: str | None = None  # that hop's URL
     payload_path: Path | None = None  # final body, both encodings removed (for the cleaner)
     provenance_record_id: str | None = None  # set by records.write_fetch
+    attempts: list[dict[str, Any]] = field(default_factory=list)  # Retry-After answers, retries
 
     @property
     def final(self) -> Hop | None:
@@ -142,13 +147,24 @@ class HostGate:
         self._lock = threading.Lock()
         self._hosts: dict[str, threading.Lock] = {}
         self._last: dict[str, float] = {}
+        self._not_before: dict[str, float] = {}  # Retry-After: no request to the host before
         self.extra_delay: dict[str, float] = {}  # e.g. robots.txt Crawl-delay, per host
 
     def next_allowed(self, host: str) -> float:
         with self._lock:
             last = self._last.get(host)
             wait = max(self.delay, self.extra_delay.get(host, 0.0))
-        return 0.0 if last is None else last + wait
+            not_before = self._not_before.get(host, 0.0)
+        return max(0.0 if last is None else last + wait, not_before)
+
+    def back_off(self, host: str, wait: float, slow_down: float) -> None:
+        """The host asked us to wait (Retry-After): no request to it for ``wait`` seconds, and
+        a pause of at least ``slow_down`` (at most MAX_SLOWDOWN) between its later requests."""
+        with self._lock:
+            until = time.monotonic() + wait
+            self._not_before[host] = max(self._not_before.get(host, 0.0), until)
+            slower = min(slow_down, MAX_SLOWDOWN)
+            self.extra_delay[host] = max(self.extra_delay.get(host, 0.0), slower)
 
     def lock_for(self, host: str) -> threading.Lock:
         """The host's lock, without the politeness pause (for housekeeping)."""
@@ -387,9 +403,12 @@ class Fetcher:
                 if hop.error is not None and hop.status is None:
                     result.error = hop.error
                     break
+                if hop.status in RETRY_STATUSES and self._retry_after(hop, result, deadline):
+                    continue  # the same URL again, once the host's wait is over
                 if hop.status in REDIRECT_STATUSES and hop.location is not None:
                     target = urldefrag(urljoin(current, hop.location))[0]
-                    if len(result.hops) > max_redirects:
+                    redirects = sum(1 for h in result.hops if h.status in REDIRECT_STATUSES)
+                    if redirects > max_redirects:
                         loop = " (redirect loop)" if target in seen else ""
                         result.error = FetchError(
                             "too-many-redirects",
@@ -414,6 +433,44 @@ class Fetcher:
         finally:
             result.ended = datetime.now(UTC)
         return result
+
+    def _retry_after(self, hop: Hop, result: FetchResult, deadline: float) -> bool:
+        """Honour a 429/503's Retry-After within the bounds; record the attempt either way.
+
+        True: the host was told to wait (HostGate.back_off) and the URL is to be asked again.
+        """
+        s = self.settings
+        value = hop.headers.get("retry-after")
+        if value is None and not result.attempts:
+            return False  # no Retry-After: an HTTP error like any other
+        wait = retry_after_seconds(value, hop.headers.get("date")) if value is not None else None
+        retries = sum(1 for a in result.attempts if a["retried"])
+        reason = None
+        if value is None:
+            reason = "no Retry-After"
+        elif wait is None:
+            reason = f"Retry-After {value!r} is neither seconds nor an HTTP-date"
+        elif wait > s.retry_after_max:
+            reason = f"Retry-After of {wait:g}s is beyond the bound of {s.retry_after_max:g}s"
+        elif retries >= s.retry_attempts:
+            reason = f"{s.retry_attempts} retries done"
+        elif time.monotonic() + wait >= deadline:
+            reason = f"the wait would pass the time limit of {s.max_time_per_url:g}s per URL"
+        result.attempts.append(
+            {
+                "url": hop.url,
+                "started": iso(hop.started),
+                "status": hop.status,
+                "retry_after": value,
+                "wait": wait,
+                "retried": reason is None,
+                "reason": reason,
+            }
+        )
+        if wait is not None:
+            # Also when not waited for: the host said it is overloaded, so go slower.
+            self.gate.back_off(host_key(hop.url), wait if reason is None else 0.0, wait)
+        return reason is None
 
     def _exchange(
         self,
@@ -610,6 +667,30 @@ class Fetcher:
                 if result.payload_path is not None:
                     result.payload_path.unlink(missing_ok=True)
                 result.payload_path = Path(out.name)
+
+
+def retry_after_seconds(value: str, date: str | None = None) -> float | None:
+    """Seconds to wait for a ``Retry-After`` value (RFC 9110 §10.2.3): delay-seconds or an
+    HTTP-date, the latter measured from the response's own ``Date`` when it has one (so a
+    skewed clock on either side does not matter). None when it is neither."""
+    text = value.strip()
+    if text.isdigit():
+        return float(int(text))
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    now = datetime.now(UTC)
+    if date:
+        with contextlib.suppress(TypeError, ValueError, IndexError):
+            sent = email.utils.parsedate_to_datetime(date)
+            if sent is not None:
+                now = sent if sent.tzinfo else sent.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
 
 
 _LOCAL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}

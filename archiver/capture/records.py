@@ -280,6 +280,19 @@ def _summary(result: FetchResult, robots: Any = None) -> dict[str, Any]:
     else:
         outcome = "captured"
     peer = (final.peer if final is not None else None) or (last.peer if last else None)
+    attempts = list(result.attempts)
+    if attempts and final is not None and attempts[-1]["started"] != iso(final.started):
+        attempts.append(  # the attempt after the last wait: how it ended
+            {
+                "url": final.url,
+                "started": iso(final.started),
+                "status": final.status,
+                "retry_after": final.headers.get("retry-after"),
+                "wait": None,
+                "retried": False,
+                "reason": final.error.message if final.error is not None else None,
+            }
+        )
     return {
         "started": iso(result.started),
         "ended": iso(result.ended or datetime.now(UTC)),
@@ -295,6 +308,7 @@ def _summary(result: FetchResult, robots: Any = None) -> dict[str, Any]:
             if result.proxy
             else None
         ),
+        "attempts": attempts,
     }
 
 
