@@ -183,11 +183,12 @@ def test_each_redirect_hop_recorded(tmp_path: Path, http_server: TestServer):
 def _metadata(run: Run, entry: dict[str, Any], count: int = 1) -> Any:
     """The JSON of the entry's failure metadata record(s): one dict, or a list when ``count`` > 1.
 
-    The provenance record (``entry["provenance_record"]``) is left out."""
+    Provenance records (the entry's own and its robots.txt's) are left out."""
+    records = run.by_id()
     meta = [
         r
         for r in entry["records"]
-        if r["type"] == "metadata" and r["record_id"] != entry["provenance_record"]
+        if r["type"] == "metadata" and b"capture-provenance" not in records[r["record_id"]][1]
     ]
     assert len(meta) == count
     out = []
@@ -288,7 +289,7 @@ def test_robots_disallow_recorded_and_not_fetched(tmp_path: Path, make_server):
         for r in x["records"]
         if r["target_uri"] == server.url("/robots.txt")
     ]
-    assert sorted(r["type"] for r in robots_refs) == ["request", "response"]
+    assert sorted(r["type"] for r in robots_refs) == ["metadata", "request", "response"]
     headers, body, _ = run.by_id()[e["robots"]["record_id"]]
     assert body == server.site.served("/robots.txt").body
     assert run.entries[allowed]["robots"]["allowed"] is True

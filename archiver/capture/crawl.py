@@ -22,7 +22,7 @@ from urllib.parse import urldefrag
 
 from archiver.capture.fetch import Fetcher, FetchResult, HostGate, host_key
 from archiver.capture.netpolicy import AddressPolicy
-from archiver.capture.records import build_entry, ref_dict, write_fetch
+from archiver.capture.records import build_entry, network_facts, ref_dict, write_fetch
 from archiver.capture.robots import MAX_ROBOTS_SIZE, RobotsFile, RobotsPolicy
 from archiver.config import Settings
 from archiver.provenance import run_facts
@@ -170,7 +170,8 @@ def crawl(
             robots_url, max_redirects=5, max_size=MAX_ROBOTS_SIZE, payload_filter=None
         )
         try:
-            refs = write_fetch(writer, result)
+            # Its own provenance record, like any page: the proxy, address and DNS it went by.
+            refs = write_fetch(writer, result, facts=facts)
             final = result.final
             status = final.status if final is not None else None  # None: no answer at all
             body = result.payload_path.read_bytes() if result.payload_path else None
@@ -183,6 +184,7 @@ def crawl(
                 error_message=result.error.message if result.error else None,
                 records=[ref_dict(r) for r in refs],
                 response_record_id=responses[-1].record_id if responses else None,
+                network=network_facts(result),
             )
         finally:
             result.close()

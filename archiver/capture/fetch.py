@@ -395,6 +395,10 @@ class Fetcher:
                     if decision is not None and not decision.permits:
                         result.blocked = decision
                         result.blocked_url = current
+                        network = getattr(decision, "network", None)
+                        if not result.hops and network:  # the path robots.txt took
+                            result.resolved_by = network["resolved_by"]
+                            result.proxy = (network["proxy"] or {}).get("url")
                         break
                 keep = (payload_filter or True) if keep_payload else False
                 hop = self._exchange(current, result, deadline, max_size, keep)

@@ -279,7 +279,7 @@ def _summary(result: FetchResult, robots: Any = None) -> dict[str, Any]:
         }
     else:
         outcome = "captured"
-    peer = (final.peer if final is not None else None) or (last.peer if last else None)
+    network = network_facts(result)
     attempts = list(result.attempts)
     if attempts and final is not None and attempts[-1]["started"] != iso(final.started):
         attempts.append(  # the attempt after the last wait: how it ended
@@ -302,13 +302,32 @@ def _summary(result: FetchResult, robots: Any = None) -> dict[str, Any]:
         "redirects": redirects,
         "error": error,
         "robots": robots,
-        "ip": peer.ip if peer is not None and not peer.via_proxy else None,
-        "proxy": (
-            {"url": result.proxy, "ip": peer.ip if peer is not None and peer.via_proxy else None}
-            if result.proxy
-            else None
-        ),
+        "ip": network["ip"],
+        "proxy": network["proxy"],
         "attempts": attempts,
+    }
+
+
+def network_facts(result: FetchResult) -> dict[str, Any]:
+    """``{"ip", "resolved_by", "proxy": {"url", "ip"} | None}`` of a fetch. A URL that robots.txt
+    blocked was never connected to; it gets the proxy its robots.txt went through."""
+    final = result.final
+    responded = [h for h in result.hops if h.status is not None]
+    last = responded[-1] if responded else None
+    peer = (final.peer if final is not None else None) or (last.peer if last else None)
+    proxy = None
+    if result.proxy:
+        proxy = {
+            "url": result.proxy,
+            "ip": peer.ip if peer is not None and peer.via_proxy else None,
+        }
+        robots = getattr(result.blocked, "network", None)
+        if proxy["ip"] is None and not result.hops and robots and robots.get("proxy"):
+            proxy["ip"] = robots["proxy"].get("ip")
+    return {
+        "ip": peer.ip if peer is not None and not peer.via_proxy else None,
+        "resolved_by": result.resolved_by,
+        "proxy": proxy,
     }
 
 
