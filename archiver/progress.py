@@ -96,7 +96,8 @@ class RunProgress:
         lines = [
             f"{self.done} URLs in {elapsed:.1f} s: {o['captured']} captured, "
             f"{o['http-error']} HTTP errors (captured as evidence), {o['failed']} failed, "
-            f"{o['blocked']} blocked by robots.txt; {human_bytes(self.bytes)} of payload"
+            f"{o['blocked']} blocked (robots.txt or a private address); "
+            f"{human_bytes(self.bytes)} of payload"
         ]
         for reason, count in sorted(self.failures.items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"  {count:>5}  {reason}")
