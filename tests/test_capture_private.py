@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import urllib3.util.connection
 
 from archiver.capture import Seed
 from archiver.capture.netpolicy import AddressPolicy, literal_address, why_private
@@ -252,3 +253,46 @@ def test_proxy_on_loopback_is_the_operators_choice(tmp_path: Path, make_server):
         assert url in proxy.forwarded
     finally:
         proxy.close()
+
+
+def test_refused_answers_are_never_connected_to(
+    tmp_path: Path, make_server, monkeypatch: pytest.MonkeyPatch
+):
+    """A name with a private and a (here: exempted, standing for public) answer: the private
+    one is skipped without a connection attempt, the other is used, both are recorded."""
+    server: TestServer = make_server()
+    real = socket.getaddrinfo
+
+    def fake(host: Any, port: Any, *args: Any, **kw: Any) -> Any:
+        if host == "mixed.example.org":
+            return [
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.255.255.1", port)),
+                *real("127.0.0.1", port, *args, **kw),
+            ]
+        return real(host, port, *args, **kw)
+
+    attempted: list[str] = []
+    real_connect = urllib3.util.connection.create_connection
+
+    def connect(address: Any, *args: Any, **kw: Any) -> Any:
+        attempted.append(address[0])
+        return real_connect(address, *args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", connect)
+    url = f"http://mixed.example.org:{server.port}/articles/one.html"
+    policy = AddressPolicy(exempt=frozenset({("127.0.0.1", server.port)}))
+    run = run_crawl(tmp_path, [Seed(url, [], 0)], allow_private=False, policy=policy)
+    entry = run.entries[url]
+    assert entry["outcome"] == "captured"
+    assert attempted and set(attempted) == {"127.0.0.1"}  # 10.255.255.1 was never tried
+    assert entry["dns"]["answers"] == ["10.255.255.1", "127.0.0.1"]
+    assert entry["dns"]["connected"] == "127.0.0.1"
+    assert entry["ip"] == "127.0.0.1"
+
+
+def test_error_messages_drop_credentials():
+    from archiver.capture.fetch import _message
+
+    err = OSError("Cannot connect to proxy http://user:s3cr3t@proxy.example:8080/ (refused)")
+    assert "s3cr3t" not in _message(err) and "proxy.example:8080" in _message(err)

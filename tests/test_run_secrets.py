@@ -64,7 +64,11 @@ def assert_no_secret(out: Path, proc: Any) -> None:
         (Path("stdout"), proc.stdout.encode()),
         (Path("stderr"), proc.stderr.encode()),
     ]
-    assert len(blobs) > 10  # the bag, its WARCs, logs, custody log were all looked at
+    names = {p.name for p, _ in blobs}
+    # The bag's WARCs, capture log, summary, bag-info, the custody log in the bag and beside it.
+    assert {"capture-log.jsonl", "provenance-summary.html", "bag-info.txt"} <= names
+    assert (out / "custody-log.jsonl").is_file() and any(n.endswith(".warc.gz") for n in names)
+    assert "custody.jsonl" in names  # the bag's copy (provenance-anchors/)
     for path, data in blobs:
         for form in secret_forms():
             assert form not in data, f"{form!r} found in {path}"

@@ -239,8 +239,12 @@ def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
         todo.extend([e.__cause__, e.__context__, getattr(e, "reason", None), *e.args])
 
 
+_USERINFO = re.compile(r"(?<=//)[^/\s@'\"]+@")
+
+
 def _message(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+    """One line for the log; credentials in any URL it quotes (a proxy's) are dropped first."""
+    text = _USERINFO.sub("", " ".join(str(exc).split()))
     return text[:500] or type(exc).__name__
 
 
