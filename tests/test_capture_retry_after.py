@@ -126,3 +126,23 @@ def test_retry_after_date_without_date_header_uses_our_clock():
     later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
     wait = retry_after_seconds(later)
     assert wait is not None and 0 < wait <= 30
+
+
+def test_interrupt_ends_a_retry_after_wait(make_server, spool_dir: Path):
+    """Ctrl-C during a wait: the 503 stands (recorded), the run is not held for the wait."""
+    import threading
+
+    from archiver.capture.fetch import Fetcher
+    from archiver.config import Settings
+
+    server: TestServer = make_server()
+    stop = threading.Event()
+    stop.set()
+    settings = Settings(per_host_delay=0.0, allow_private=True)
+    fetcher = Fetcher(settings, spool_dir=spool_dir, stop=stop)
+    result = fetcher.fetch(server.url("/retry-after?times=1&value=100"))
+    [attempt] = result.attempts
+    assert attempt["retried"] is False and "interrupted" in attempt["reason"]
+    assert [h.status for h in result.hops] == [503]
+    result.close()
+    fetcher.close()

@@ -158,7 +158,7 @@ def crawl(
     halt = threading.Event()  # stop or an internal error
     gate = HostGate(settings.per_host_delay)
     spool = Path(tempfile.mkdtemp(prefix="archiver-capture-", dir=spool_dir))
-    fetcher = Fetcher(settings, spool_dir=spool, gate=gate, policy=policy)
+    fetcher = Fetcher(settings, spool_dir=spool, gate=gate, policy=policy, stop=stop)
     stats = CrawlStats()
     facts = run_facts(settings)  # software, OS, options: the same for every URL of the crawl
     stats_lock = threading.Lock()

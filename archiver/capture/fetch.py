@@ -297,8 +297,10 @@ class Fetcher:
         spool_dir: str | Path | None = None,
         gate: HostGate | None = None,
         policy: AddressPolicy | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self.settings = settings
+        self.stop = stop or threading.Event()  # set on Ctrl-C: a Retry-After wait ends early
         # Which addresses may be connected to; ``policy`` is a test hook (see AddressPolicy).
         self.policy = policy or AddressPolicy(allow_private=settings.allow_private)
         self.spool_dir = str(spool_dir) if spool_dir else None
@@ -478,6 +480,10 @@ class Fetcher:
         if wait is not None:
             # Also when not waited for: the host said it is overloaded, so go slower.
             self.gate.back_off(host_key(hop.url), wait if reason is None else 0.0, wait)
+        if reason is None and self.stop.wait(wait):  # waited here, not holding the host's lock
+            result.attempts[-1]["retried"] = False
+            result.attempts[-1]["reason"] = "the run was interrupted during the wait"
+            return False
         return reason is None
 
     def _exchange(
