@@ -124,7 +124,7 @@ class RobotsPolicy:
         f = origin.file
         assert f is not None
         if f.status is None and f.error_class == "private-address":
-            msg = f"its robots.txt was refused: {f.error_message}"
+            msg = f"{url}: not requested; its robots.txt was refused first: {f.error_message}"
             return False, msg, (f.error_class, msg)
         if f.status is None:
             msg = (
