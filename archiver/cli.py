@@ -45,6 +45,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         max_time_per_url=args.max_time,
         max_size=args.max_size,
         ignore_robots=args.ignore_robots,
+        allow_private=args.allow_private,
         clean=not args.no_clean,
         progress=args.progress,
         name=args.name,
@@ -227,6 +228,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--ignore-robots",
         metavar="REASON",
         help="do not honour robots.txt; the reason is recorded in the capture log and WARC",
+    )
+    net.add_argument(
+        "--allow-private",
+        action="store_true",
+        help="also capture loopback, private and link-local addresses (your own intranet); "
+        "refused by default, recorded",
     )
     who = p.add_argument_group("who is capturing (recorded in the WARCs and the bag)")
     who.add_argument("--operator", help="person or role running the capture")

@@ -170,6 +170,8 @@ class _Checker:
 
     def capture(self, value: Any) -> dict[str, Any]:
         hints = typing.get_type_hints(Settings)
+        # allow_private is accepted here only to be named and ignored (decide_capture): the
+        # operator's own network is never opened by a collection file.
         table = dict(self.table(value, "[capture]", {f.name for f in fields(Settings)}))
         for key, val in table.items():
             if key in SIZE_KEYS and isinstance(val, str):
@@ -401,7 +403,9 @@ def load_collection(path: Path) -> Collection:
         from archiver.timestamp import tsas_from_table
 
         try:
-            tsas = tsas_from_table(c.entries(raw, "tsa"), base=toml_path.parent)
+            tsas = tsas_from_table(
+                c.entries(raw, "tsa"), base=toml_path.parent, refuse_private=True
+            )
         except ArchiverError as exc:
             c.fail("", str(exc))
 

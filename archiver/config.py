@@ -34,6 +34,10 @@ class Settings:
     max_time_per_url: float = 120.0  # whole fetch incl. redirects; then WARC-Truncated: time
     max_size: int = 500 * 1024 * 1024  # per response body; beyond it WARC-Truncated: length
     max_redirects: int = 10
+    # 429/503 with Retry-After: wait up to this many seconds (longer: not waited for, recorded),
+    # at most ``retry_attempts`` times per URL; the host is then slowed down too.
+    retry_after_max: float = 120.0
+    retry_attempts: int = 3
     per_host_delay: float = 1.0  # seconds between requests to one host
     concurrency: int = 8  # hosts fetched at once (one connection per host)
     respect_robots: bool = True
@@ -116,6 +120,8 @@ COLLECTION_CEILING_KEYS = frozenset(
         "max_redirects",
         "max_warc_size",
         "concurrency",
+        "retry_after_max",  # a collection cannot make an unattended run wait for hours
+        "retry_attempts",
     }
 )
 #: Politeness a collection may increase freely but lower below the default only with consent.

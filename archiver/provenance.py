@@ -121,7 +121,15 @@ def run_facts(settings: Settings) -> dict[str, Any]:
         "environment": environment_facts(),
         "operator": settings.operator or None,
         "organisation": settings.organisation or None,
+        "private_addresses": private_addresses(settings),
     }
+
+
+def private_addresses(settings: Settings) -> str:
+    """The address rule in force, in words (docs/capture.md, "Private addresses")."""
+    if settings.allow_private:
+        return "allowed: the operator allowed loopback, private and link-local addresses"
+    return "refused: loopback, private, link-local and other non-public addresses"
 
 
 def software_line() -> str:
@@ -148,4 +156,5 @@ def warcinfo_facts(settings: Settings) -> dict[str, str]:
         "archiver-os": _compact(facts["os"]),
         "archiver-options": _compact(facts["settings"]),
         "archiver-environment": _compact(facts["environment"]),
+        "private-addresses": facts["private_addresses"],
     }

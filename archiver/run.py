@@ -10,6 +10,7 @@ captures the URLs that are not done yet.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -68,6 +69,7 @@ class RunOptions:
     max_time_per_url: float | None = None
     max_size: int | None = None
     ignore_robots: str | None = None
+    allow_private: bool = False  # --allow-private (also ARCHIVER_ALLOW_PRIVATE=1)
     clean: bool = True
     progress: str = "auto"
     tsa: list[str] | None = None  # NAME=URL,ROOT.pem values; None: ARCHIVER_TSA
@@ -130,10 +132,17 @@ def _check_ranges(s: Settings) -> None:
         parts = urlsplit(s.proxy)
         if parts.scheme not in PROXY_SCHEMES or not parts.hostname:
             raise ArchiverError(
-                f"--proxy {s.proxy}: give scheme://host:port with scheme "
+                f"--proxy {_masked(s.proxy)}: give scheme://host:port with scheme "
                 f"{', '.join(PROXY_SCHEMES)} (e.g. socks5h://127.0.0.1:9050 for Tor)",
                 EXIT_USAGE,
             )
+
+
+def _masked(proxy: str) -> str:
+    """The proxy URL with its password masked: error messages end up in logs."""
+    from archiver.provenance import mask_password
+
+    return mask_password(proxy) or ""
 
 
 def _is_url(source: str) -> bool:
@@ -319,6 +328,8 @@ def build_settings(plan: RunPlan, options: RunOptions) -> Settings:
             "respect_robots = false needs robots_override_reason (it is recorded with the capture)",
             EXIT_USAGE,
         )
+    if options.allow_private:
+        s = s.with_overrides(allow_private=True)
     if not options.clean:
         s = s.with_overrides(clean=False)
     _check_ranges(s)
@@ -621,6 +632,8 @@ def _run_command(options: RunOptions) -> int:
     settings = build_settings(plan, options)
     # --tsa, else ARCHIVER_TSA, else the collection's [[tsa]] tables; checked before capturing.
     tsas = tsas_from_options(options.tsa) or plan.tsas
+    if settings.allow_private:  # the operator's opt-in covers a collection's TSA URLs too
+        tsas = [dataclasses.replace(t, refuse_private=False) for t in tsas]
     options.sign_key = options.sign_key or os.environ.get("ARCHIVER_SIGN_KEY") or None
     if options.sign_key and not Path(options.sign_key).is_file():
         raise ArchiverError(

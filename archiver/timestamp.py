@@ -67,6 +67,9 @@ class TsaConfig:
     name: str
     url: str
     roots: list[Path] = field(default_factory=list)
+    # True for a collection's [[tsa]] table: a file someone else wrote must not make us POST
+    # to the operator's own network, so a private address is refused unless --allow-private.
+    refuse_private: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
         if not TSA_NAME.match(self.name):
@@ -154,8 +157,13 @@ def parse_tsa_option(text: str) -> TsaConfig:
     return TsaConfig(name.strip(), parts[0], roots)
 
 
-def tsas_from_table(items: Sequence[dict[str, Any]], base: Path | None = None) -> list[TsaConfig]:
-    """``[[tsa]]`` tables (name, url, roots = [..]) from a TOML file; paths relative to ``base``."""
+def tsas_from_table(
+    items: Sequence[dict[str, Any]], base: Path | None = None, *, refuse_private: bool = False
+) -> list[TsaConfig]:
+    """``[[tsa]]`` tables (name, url, roots = [..]) from a TOML file; paths relative to ``base``.
+
+    ``refuse_private``: the tables come from a collection file (see TsaConfig).
+    """
     out: list[TsaConfig] = []
     for item in items:
         if not isinstance(item, dict) or not {"name", "url"} <= item.keys():
@@ -164,7 +172,7 @@ def tsas_from_table(items: Sequence[dict[str, Any]], base: Path | None = None) -
         for root in roots:
             if not root.is_file():
                 raise ArchiverError(f"[[tsa]] {item['name']}: root {root} not found", EXIT_USAGE)
-        out.append(TsaConfig(str(item["name"]), str(item["url"]), roots))
+        out.append(TsaConfig(str(item["name"]), str(item["url"]), roots, refuse_private))
     return out
 
 
@@ -222,13 +230,20 @@ def request_token(data: bytes, tsa: TsaConfig, *, sha512: bool = False, timeout:
     algorithm = HashAlgorithm.SHA512 if sha512 else HashAlgorithm.SHA256
     request = TimestampRequestBuilder().data(data).hash_algorithm(algorithm).build()
     try:
-        reply = requests.post(
-            tsa.url,
-            data=request.as_bytes(),
+        reply = _post(
+            tsa,
+            request.as_bytes(),
             headers={"Content-Type": "application/timestamp-query"},
             timeout=timeout,
         )
     except requests.RequestException as err:
+        from archiver.capture.netpolicy import PrivateAddressError, refusal_message
+
+        refused = _find_cause(err, PrivateAddressError)
+        if refused is not None:
+            raise TsaError(
+                f"[[tsa]] URL refused: {refusal_message(tsa.url, str(refused))}"
+            ) from err
         raise TsaError(f"{type(err).__name__}: {_short(err)}") from err
     if reply.status_code != 200:
         raise TsaError(f"HTTP {reply.status_code} {reply.reason}")
@@ -257,6 +272,47 @@ def one_line(text: str, limit: int = MAX_MESSAGE) -> str:
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text
+
+
+def _post(tsa: TsaConfig, data: bytes, *, headers: dict[str, str], timeout: float) -> Any:
+    """POST to the TSA; for a collection's TSA, through a connection that refuses private
+    addresses when it connects (and, behind a proxy, refuses literal private IPs and
+    localhost before anything is sent)."""
+    import requests
+
+    if not tsa.refuse_private:
+        return requests.post(tsa.url, data=data, headers=headers, timeout=timeout)
+    from urllib.parse import urlsplit
+
+    from archiver.capture.netpolicy import AddressPolicy, refusal_message
+    from archiver.capture.recorder import recording, recording_session
+
+    policy = AddressPolicy(allow_private=False)
+    parts = urlsplit(tsa.url)
+    reason = policy.name_refusal(parts.hostname or "", parts.port)
+    if reason is not None:
+        raise TsaError(f"[[tsa]] URL refused: {refusal_message(tsa.url, reason)}")
+    with recording(policy=policy) as rec, recording_session() as session:
+        try:
+            return session.post(tsa.url, data=data, headers=headers, timeout=timeout)
+        finally:
+            for exchange in rec.exchanges:
+                exchange.close()
+
+
+def _find_cause(err: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The first ``kind`` among ``err``'s causes, contexts and arguments (urllib3 nests them)."""
+    seen: set[int] = set()
+    todo: list[Any] = [err]
+    while todo:
+        e = todo.pop()
+        if not isinstance(e, BaseException) or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, kind):
+            return e
+        todo.extend([e.__cause__, e.__context__, getattr(e, "reason", None), *e.args])
+    return None
 
 
 def _short(err: BaseException) -> str:

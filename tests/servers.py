@@ -27,7 +27,9 @@ the most requests ever in flight at once.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import email.utils
 import gzip
 import hashlib
 import ipaddress
@@ -41,7 +43,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 # --------------------------------------------------------------------------------------------
 # Content
@@ -266,6 +268,14 @@ class Site:
     def paths(self) -> list[str]:
         return sorted(self._paths)
 
+    def add_page(self, path: str, body: bytes, ctype: str = "text/html; charset=utf-8") -> None:
+        """Serve ``body`` at ``path`` (200)."""
+        self._paths[path] = _page(body, ctype)
+
+    def add_redirect(self, path: str, location: str, status: int = 302) -> None:
+        """Redirect ``path`` to ``location`` (any URL, also on another server)."""
+        self._paths[path] = _redirect(status, location)
+
     def served(self, path: str) -> Served:
         """What ``path`` serves; ``/large?size=N`` is computed (keep N small here)."""
         parts = urlsplit(path)
@@ -308,6 +318,7 @@ class Handler(BaseHTTPRequestHandler):
     """Serves :class:`Site` paths plus these dynamic ones:
 
     ``/slow?s=SECONDS``           sleeps before answering (default 3 s)
+    ``/retry-after?times=N&value=V&status=S``  S (503) with Retry-After V N times, then a page
     ``/slowish/<anything>``       answers a small page after 0.15 s (for concurrency tests)
     ``/trickle?n=N&every=SEC``    Content-Length N*100, 100 bytes every SEC seconds
     ``/large?size=N``             N deterministic bytes (:func:`large_body`), streamed
@@ -352,6 +363,28 @@ class Handler(BaseHTTPRequestHandler):
             for i in range(0, len(wire), 37):  # several writes, split mid-chunk on purpose
                 self.wfile.write(wire[i : i + 37])
             return
+        if path == "/retry-after":
+            # The first `times` requests for this exact path+query get `status` with Retry-After
+            # `value` (seconds, or "date+N": an HTTP-date N seconds after this answer's Date);
+            # later ones get article one.
+            times = int(query.get("times", ["1"])[0])
+            with self.server.stats.lock:  # type: ignore[attr-defined]
+                seen = sum(1 for _, p, _ in self.server.stats.requests if p == self.path)  # type: ignore[attr-defined]
+            if seen <= times:
+                now = int(time.time())
+                value = query.get("value", ["1"])[0]
+                if value.startswith("date+"):
+                    value = email.utils.formatdate(now + int(value[5:]), usegmt=True)
+                body = status_html(int(query.get("status", ["503"])[0]), "Busy")
+                self.send_response_only(int(query.get("status", ["503"])[0]))
+                self.send_header("Date", email.utils.formatdate(now, usegmt=True))
+                self.send_header("Retry-After", value)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            return self._send(site.served("/articles/one.html"))
         if path == "/slow":
             time.sleep(float(query.get("s", ["3"])[0]))
             return self._send(site.served("/articles/one.html"))
@@ -610,6 +643,22 @@ class _ProxyHandler(socketserver.StreamRequestHandler):
                 break
             headers.append(h)
         method, target, _version = line.decode("latin-1").split()
+        if proxy.credentials is not None:
+            expected = "Basic " + base64.b64encode(":".join(proxy.credentials).encode()).decode()
+            given = [
+                h.split(b":", 1)[1].strip().decode("latin-1")
+                for h in headers
+                if h.lower().startswith(b"proxy-authorization:")
+            ]
+            if given != [expected]:
+                with proxy.lock:
+                    proxy.refused.append(target)
+                self.wfile.write(
+                    b"HTTP/1.1 407 Proxy Authentication Required\r\n"
+                    b'Proxy-Authenticate: Basic realm="test"\r\n'
+                    b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+                )
+                return
         if method == "CONNECT":
             host, _, port = target.rpartition(":")
             try:
@@ -678,13 +727,22 @@ class _ProxyHandler(socketserver.StreamRequestHandler):
 
 
 class _LocalProxy:
-    """A proxy server on 127.0.0.1 in a daemon thread; ``connects`` lists its targets."""
+    """A proxy server on 127.0.0.1 in a daemon thread; ``connects`` lists its targets.
+
+    With ``credentials=(user, password)`` it serves only clients that authenticate (HTTP:
+    ``Proxy-Authorization: Basic``; SOCKS5: RFC 1929); ``refused`` lists who did not.
+    ``url`` never holds the credentials; ``url_with(user, password)`` does, percent-encoded.
+    """
 
     scheme = ""
     handler: type[socketserver.BaseRequestHandler]
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", *, credentials: tuple[str, str] | None = None
+    ) -> None:
         self.lock = threading.Lock()
+        self.credentials = credentials
+        self.refused: list[str] = []
         self.connects: list[str] = []
         self.httpd = _ThreadingServer((host, 0), self.handler, None)
         self.httpd.proxy = self  # type: ignore[attr-defined]
@@ -693,6 +751,10 @@ class _LocalProxy:
         threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         ).start()
+
+    def url_with(self, user: str, password: str) -> str:
+        scheme, _, hostport = self.url.partition("://")
+        return f"{scheme}://{quote(user, safe='')}:{quote(password, safe='')}@{hostport}"
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -708,9 +770,11 @@ class ForwardingProxy(_LocalProxy):
     scheme = "http"
     handler = _ProxyHandler
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", *, credentials: tuple[str, str] | None = None
+    ) -> None:
         self.forwarded: list[str] = []
-        super().__init__(host)
+        super().__init__(host, credentials=credentials)
 
 
 def closed_port(host: str = "127.0.0.1") -> int:
@@ -721,15 +785,33 @@ def closed_port(host: str = "127.0.0.1") -> int:
 
 
 class _Socks5Handler(socketserver.StreamRequestHandler):
-    """RFC 1928, no authentication, CONNECT only; names are resolved here (socks5h)."""
+    """RFC 1928 CONNECT only, no authentication or (with credentials) RFC 1929 username and
+    password; names are resolved here (socks5h)."""
 
     def handle(self) -> None:
         proxy: Socks5Proxy = self.server.proxy  # type: ignore[attr-defined]
         conn = self.connection
         try:
             ver, nmethods = self.rfile.read(2)
-            self.rfile.read(nmethods)
-            conn.sendall(b"\x05\x00")
+            methods = self.rfile.read(nmethods)
+            if proxy.credentials is None:
+                conn.sendall(b"\x05\x00")
+            elif 2 not in methods:
+                conn.sendall(b"\x05\xff")  # no acceptable method
+                with proxy.lock:
+                    proxy.refused.append("no username/password offered")
+                return
+            else:  # RFC 1929 username/password
+                conn.sendall(b"\x05\x02")
+                _auth_ver, ulen = self.rfile.read(2)
+                user = self.rfile.read(ulen).decode()
+                password = self.rfile.read(self.rfile.read(1)[0]).decode()
+                if (user, password) != proxy.credentials:
+                    conn.sendall(b"\x01\x01")
+                    with proxy.lock:
+                        proxy.refused.append(f"bad credentials for {user}")
+                    return
+                conn.sendall(b"\x01\x00")
             ver, cmd, _rsv, atyp = self.rfile.read(4)
             if atyp == 1:
                 host = socket.inet_ntoa(self.rfile.read(4))

@@ -78,9 +78,11 @@ def run_crawl(
         connect_timeout=5.0,
         max_time_per_url=20.0,
         concurrency=4,
+        allow_private=True,  # the test servers listen on 127.0.0.1
     )
     stop = overrides.pop("stop", None)
     skip = overrides.pop("skip", frozenset())
+    policy = overrides.pop("policy", None)
     opts.update(overrides)
     settings = Settings(**opts)
     run = Run()
@@ -98,7 +100,9 @@ def run_crawl(
 
     writer = WarcWriter(out, prefix="TEST", hostname="test", warcinfo={"operator": "tests"})
     try:
-        run.stats = crawl(list(seeds), settings, writer, collect, stop=stop, skip=skip)
+        run.stats = crawl(
+            list(seeds), settings, writer, collect, stop=stop, skip=skip, policy=policy
+        )
     finally:
         writer.close()
     run.warcs = list(writer.closed_files)
@@ -179,11 +183,12 @@ def test_each_redirect_hop_recorded(tmp_path: Path, http_server: TestServer):
 def _metadata(run: Run, entry: dict[str, Any], count: int = 1) -> Any:
     """The JSON of the entry's failure metadata record(s): one dict, or a list when ``count`` > 1.
 
-    The provenance record (``entry["provenance_record"]``) is left out."""
+    Provenance records (the entry's own and its robots.txt's) are left out."""
+    records = run.by_id()
     meta = [
         r
         for r in entry["records"]
-        if r["type"] == "metadata" and r["record_id"] != entry["provenance_record"]
+        if r["type"] == "metadata" and b"capture-provenance" not in records[r["record_id"]][1]
     ]
     assert len(meta) == count
     out = []
@@ -284,7 +289,7 @@ def test_robots_disallow_recorded_and_not_fetched(tmp_path: Path, make_server):
         for r in x["records"]
         if r["target_uri"] == server.url("/robots.txt")
     ]
-    assert sorted(r["type"] for r in robots_refs) == ["request", "response"]
+    assert sorted(r["type"] for r in robots_refs) == ["metadata", "request", "response"]
     headers, body, _ = run.by_id()[e["robots"]["record_id"]]
     assert body == server.site.served("/robots.txt").body
     assert run.entries[allowed]["robots"]["allowed"] is True

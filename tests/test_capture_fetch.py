@@ -28,7 +28,13 @@ def sha(data: bytes) -> str:
 
 
 def settings(**kw: object) -> Settings:
-    base = dict(per_host_delay=0.0, connect_timeout=5.0, read_timeout=5.0, max_time_per_url=20.0)
+    base = dict(
+        per_host_delay=0.0,
+        connect_timeout=5.0,
+        read_timeout=5.0,
+        max_time_per_url=20.0,
+        allow_private=True,  # the test servers listen on 127.0.0.1
+    )
     base.update(kw)
     return Settings(**base)  # type: ignore[arg-type]
 

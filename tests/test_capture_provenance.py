@@ -116,7 +116,8 @@ def test_each_new_connection_has_its_chain_and_reuse_points_back(
 ):
     server: TestServer = make_server(tls=True)
     fetcher = Fetcher(
-        Settings(per_host_delay=0.0, ca_bundle=str(tls_files.ca_pem)), spool_dir=spool_dir
+        Settings(per_host_delay=0.0, ca_bundle=str(tls_files.ca_pem), allow_private=True),
+        spool_dir=spool_dir,
     )
     writer = WarcWriter(tmp_path / "w", prefix="T", hostname="t", warcinfo={})
     first = fetcher.fetch(server.url("/articles/one.html"))
@@ -189,7 +190,9 @@ def test_ip_literal_is_not_looked_up(tmp_path: Path, http_server: TestServer):
 def test_failed_resolution_and_refused_connection_are_recorded(
     tmp_path: Path, spool_dir: Path, refused_url: str
 ):
-    fetcher = Fetcher(Settings(per_host_delay=0.0, connect_timeout=5.0), spool_dir=spool_dir)
+    fetcher = Fetcher(
+        Settings(per_host_delay=0.0, connect_timeout=5.0, allow_private=True), spool_dir=spool_dir
+    )
     writer = WarcWriter(tmp_path / "w", prefix="T", hostname="t", warcinfo={})
     facts = run_facts(fetcher.settings)
     try:

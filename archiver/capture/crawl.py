@@ -21,7 +21,8 @@ from typing import Any
 from urllib.parse import urldefrag
 
 from archiver.capture.fetch import Fetcher, FetchResult, HostGate, host_key
-from archiver.capture.records import build_entry, ref_dict, write_fetch
+from archiver.capture.netpolicy import AddressPolicy
+from archiver.capture.records import build_entry, network_facts, ref_dict, write_fetch
 from archiver.capture.robots import MAX_ROBOTS_SIZE, RobotsFile, RobotsPolicy
 from archiver.config import Settings
 from archiver.provenance import run_facts
@@ -146,20 +147,22 @@ def crawl(
     skip: Iterable[str] = frozenset(),
     spool_dir: Path | None = None,
     on_discovered: Callable[[int], None] | None = None,
+    policy: AddressPolicy | None = None,
 ) -> CrawlStats:
     """Capture every seed (and its hop links), calling ``on_result`` from worker threads.
 
     Returns when everything is done, or, once ``stop`` is set, when in-flight URLs are done.
     ``skip`` lists URLs captured by an interrupted earlier attempt. An exception raised by
     ``on_result`` or the writer stops the crawl and is re-raised here. ``on_discovered(n)``
-    is told how many hop links were added, so a progress total can grow.
+    is told how many hop links were added, so a progress total can grow. ``policy`` replaces
+    the address rule that ``settings.allow_private`` implies (a test hook).
     """
     started = time.monotonic()
     stop = stop or threading.Event()
     halt = threading.Event()  # stop or an internal error
     gate = HostGate(settings.per_host_delay)
     spool = Path(tempfile.mkdtemp(prefix="archiver-capture-", dir=spool_dir))
-    fetcher = Fetcher(settings, spool_dir=spool, gate=gate)
+    fetcher = Fetcher(settings, spool_dir=spool, gate=gate, policy=policy, stop=stop)
     stats = CrawlStats()
     facts = run_facts(settings)  # software, OS, options: the same for every URL of the crawl
     stats_lock = threading.Lock()
@@ -171,7 +174,8 @@ def crawl(
             robots_url, max_redirects=5, max_size=MAX_ROBOTS_SIZE, payload_filter=None
         )
         try:
-            refs = write_fetch(writer, result)
+            # Its own provenance record, like any page: the proxy, address and DNS it went by.
+            refs = write_fetch(writer, result, facts=facts)
             final = result.final
             status = final.status if final is not None else None  # None: no answer at all
             body = result.payload_path.read_bytes() if result.payload_path else None
@@ -184,6 +188,7 @@ def crawl(
                 error_message=result.error.message if result.error else None,
                 records=[ref_dict(r) for r in refs],
                 response_record_id=responses[-1].record_id if responses else None,
+                network=network_facts(result),
             )
         finally:
             result.close()

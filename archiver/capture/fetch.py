@@ -7,6 +7,8 @@ whose exchanges still hold whatever bytes crossed the wire, because a failure is
 
 from __future__ import annotations
 
+import contextlib
+import email.utils
 import errno
 import hashlib
 import re
@@ -30,6 +32,7 @@ import urllib3.exceptions
 from requests.cookies import extract_cookies_to_jar
 from requests.utils import select_proxy
 
+from archiver.capture.netpolicy import AddressPolicy, PrivateAddressError, refusal_message
 from archiver.capture.recorder import (
     DNSInfo,
     Exchange,
@@ -48,6 +51,8 @@ ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,application/pdf;
 # Proxy schemes where the proxy, not this machine, resolves the origin's name.
 PROXY_RESOLVES = ("http", "https", "socks5h", "socks4a")
 _SPACE = re.compile(r"\s")
+RETRY_STATUSES = frozenset({429, 503})  # answers whose Retry-After is honoured
+MAX_SLOWDOWN = 30.0  # a Retry-After slows the host's later requests by at most this much
 
 
 @dataclass
@@ -94,6 +99,7 @@ class FetchResult:
     blocked_url: str | None = None  # that hop's URL
     payload_path: Path | None = None  # final body, both encodings removed (for the cleaner)
     provenance_record_id: str | None = None  # set by records.write_fetch
+    attempts: list[dict[str, Any]] = field(default_factory=list)  # Retry-After answers, retries
 
     @property
     def final(self) -> Hop | None:
@@ -141,13 +147,24 @@ class HostGate:
         self._lock = threading.Lock()
         self._hosts: dict[str, threading.Lock] = {}
         self._last: dict[str, float] = {}
+        self._not_before: dict[str, float] = {}  # Retry-After: no request to the host before
         self.extra_delay: dict[str, float] = {}  # e.g. robots.txt Crawl-delay, per host
 
     def next_allowed(self, host: str) -> float:
         with self._lock:
             last = self._last.get(host)
             wait = max(self.delay, self.extra_delay.get(host, 0.0))
-        return 0.0 if last is None else last + wait
+            not_before = self._not_before.get(host, 0.0)
+        return max(0.0 if last is None else last + wait, not_before)
+
+    def back_off(self, host: str, wait: float, slow_down: float) -> None:
+        """The host asked us to wait (Retry-After): no request to it for ``wait`` seconds, and
+        a pause of at least ``slow_down`` (at most MAX_SLOWDOWN) between its later requests."""
+        with self._lock:
+            until = time.monotonic() + wait
+            self._not_before[host] = max(self._not_before.get(host, 0.0), until)
+            slower = min(slow_down, MAX_SLOWDOWN)
+            self.extra_delay[host] = max(self.extra_delay.get(host, 0.0), slower)
 
     def lock_for(self, host: str) -> threading.Lock:
         """The host's lock, without the politeness pause (for housekeeping)."""
@@ -170,6 +187,8 @@ class HostGate:
 def classify(exc: BaseException) -> str:
     """Map an exception from requests/urllib3/socket/ssl to a stable error class."""
     chain = list(_exception_chain(exc))
+    if any(isinstance(e, PrivateAddressError) for e in chain):
+        return "private-address"
     if any(isinstance(e, urllib3.exceptions.NameResolutionError | socket.gaierror) for e in chain):
         return "dns"
     if any(
@@ -220,8 +239,12 @@ def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
         todo.extend([e.__cause__, e.__context__, getattr(e, "reason", None), *e.args])
 
 
+_USERINFO = re.compile(r"(?<=//)[^/\s@'\"]+@")
+
+
 def _message(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+    """One line for the log; credentials in any URL it quotes (a proxy's) are dropped first."""
+    text = _USERINFO.sub("", " ".join(str(exc).split()))
     return text[:500] or type(exc).__name__
 
 
@@ -273,8 +296,13 @@ class Fetcher:
         *,
         spool_dir: str | Path | None = None,
         gate: HostGate | None = None,
+        policy: AddressPolicy | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self.settings = settings
+        self.stop = stop or threading.Event()  # set on Ctrl-C: a Retry-After wait ends early
+        # Which addresses may be connected to; ``policy`` is a test hook (see AddressPolicy).
+        self.policy = policy or AddressPolicy(allow_private=settings.allow_private)
         self.spool_dir = str(spool_dir) if spool_dir else None
         self.gate = gate or HostGate(settings.per_host_delay)
         self._sessions: dict[str, requests.Session] = {}
@@ -373,6 +401,10 @@ class Fetcher:
                     if decision is not None and not decision.permits:
                         result.blocked = decision
                         result.blocked_url = current
+                        network = getattr(decision, "network", None)
+                        if not result.hops and network:  # the path robots.txt took
+                            result.resolved_by = network["resolved_by"]
+                            result.proxy = (network["proxy"] or {}).get("url")
                         break
                 keep = (payload_filter or True) if keep_payload else False
                 hop = self._exchange(current, result, deadline, max_size, keep)
@@ -381,9 +413,12 @@ class Fetcher:
                 if hop.error is not None and hop.status is None:
                     result.error = hop.error
                     break
+                if hop.status in RETRY_STATUSES and self._retry_after(hop, result, deadline):
+                    continue  # the same URL again, once the host's wait is over
                 if hop.status in REDIRECT_STATUSES and hop.location is not None:
                     target = urldefrag(urljoin(current, hop.location))[0]
-                    if len(result.hops) > max_redirects:
+                    redirects = sum(1 for h in result.hops if h.status in REDIRECT_STATUSES)
+                    if redirects > max_redirects:
                         loop = " (redirect loop)" if target in seen else ""
                         result.error = FetchError(
                             "too-many-redirects",
@@ -409,6 +444,48 @@ class Fetcher:
             result.ended = datetime.now(UTC)
         return result
 
+    def _retry_after(self, hop: Hop, result: FetchResult, deadline: float) -> bool:
+        """Honour a 429/503's Retry-After within the bounds; record the attempt either way.
+
+        True: the host was told to wait (HostGate.back_off) and the URL is to be asked again.
+        """
+        s = self.settings
+        value = hop.headers.get("retry-after")
+        if value is None and not result.attempts:
+            return False  # no Retry-After: an HTTP error like any other
+        wait = retry_after_seconds(value, hop.headers.get("date")) if value is not None else None
+        retries = sum(1 for a in result.attempts if a["retried"])
+        reason = None
+        if value is None:
+            reason = "no Retry-After"
+        elif wait is None:
+            reason = f"Retry-After {value!r} is neither seconds nor an HTTP-date"
+        elif wait > s.retry_after_max:
+            reason = f"Retry-After of {wait:g}s is beyond the bound of {s.retry_after_max:g}s"
+        elif retries >= s.retry_attempts:
+            reason = f"{s.retry_attempts} retries done"
+        elif time.monotonic() + wait >= deadline:
+            reason = f"the wait would pass the time limit of {s.max_time_per_url:g}s per URL"
+        result.attempts.append(
+            {
+                "url": hop.url,
+                "started": iso(hop.started),
+                "status": hop.status,
+                "retry_after": value,
+                "wait": wait,
+                "retried": reason is None,
+                "reason": reason,
+            }
+        )
+        if wait is not None:
+            # Also when not waited for: the host said it is overloaded, so go slower.
+            self.gate.back_off(host_key(hop.url), wait if reason is None else 0.0, wait)
+        if reason is None and self.stop.wait(wait):  # waited here, not holding the host's lock
+            result.attempts[-1]["retried"] = False
+            result.attempts[-1]["reason"] = "the run was interrupted during the wait"
+            return False
+        return reason is None
+
     def _exchange(
         self,
         url: str,
@@ -420,7 +497,7 @@ class Fetcher:
         s = self.settings
         host = host_key(url)
         hop = Hop(url=url, started=datetime.now(UTC))
-        with self.gate.hold(host), recording(self.spool_dir) as rec:
+        with self.gate.hold(host), recording(self.spool_dir, self.policy) as rec:
             session = self._session(host)
             hop.started = datetime.now(UTC)
             remaining = deadline - time.monotonic()
@@ -444,6 +521,15 @@ class Fetcher:
                     result.proxy = redact_proxy(proxy)
                     scheme = urlsplit(proxy).scheme.lower()
                     result.resolved_by = "proxy" if scheme in PROXY_RESOLVES else "client"
+                    if result.resolved_by == "proxy":
+                        # The proxy resolves the name: check what can be seen from here.
+                        parts = urlsplit(url)
+                        reason = self.policy.name_refusal(parts.hostname or "", parts.port)
+                        if reason is not None:
+                            hop.error = FetchError(
+                                "private-address", refusal_message(url, reason), datetime.now(UTC)
+                            )
+                            return hop
                 # The adapter, not Session.send: with allow_redirects=False requests still
                 # reads a redirect's whole body into memory (resolve_redirects), unbounded.
                 resp = session.get_adapter(url).send(
@@ -463,7 +549,14 @@ class Fetcher:
             except Exception as exc:  # noqa: BLE001 - every network failure is recorded
                 _raise_if_local(exc, hop.url)
                 hop.error = FetchError(classify(exc), _message(exc), datetime.now(UTC))
+                if hop.error.cls == "private-address":
+                    refused = next(
+                        e for e in _exception_chain(exc) if isinstance(e, PrivateAddressError)
+                    )
+                    hop.error.message = refusal_message(url, str(refused))
             ex = rec.exchanges[-1] if rec.exchanges else None
+            if ex is not None:
+                ex.flush_request()
             hop.exchange = ex
             hop.peer = ex.peer if ex is not None and ex.peer else rec.last_peer
             hop.dns = ex.dns if ex is not None and ex.dns else rec.last_dns
@@ -588,6 +681,30 @@ class Fetcher:
                 if result.payload_path is not None:
                     result.payload_path.unlink(missing_ok=True)
                 result.payload_path = Path(out.name)
+
+
+def retry_after_seconds(value: str, date: str | None = None) -> float | None:
+    """Seconds to wait for a ``Retry-After`` value (RFC 9110 §10.2.3): delay-seconds or an
+    HTTP-date, the latter measured from the response's own ``Date`` when it has one (so a
+    skewed clock on either side does not matter). None when it is neither."""
+    text = value.strip()
+    if text.isdigit():
+        return float(int(text))
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    now = datetime.now(UTC)
+    if date:
+        with contextlib.suppress(TypeError, ValueError, IndexError):
+            sent = email.utils.parsedate_to_datetime(date)
+            if sent is not None:
+                now = sent if sent.tzinfo else sent.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
 
 
 _LOCAL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}

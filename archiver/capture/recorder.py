@@ -47,6 +47,7 @@ from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConn
 from urllib3.util.connection import allowed_gai_family
 
 from archiver.capture.certs import certificate_chain, describe_certificate
+from archiver.capture.netpolicy import AddressPolicy, PrivateAddressError
 from archiver.timefmt import utc_iso
 from archiver.warc.writer import new_record_id
 
@@ -133,6 +134,10 @@ class Exchange:
     # chain was copied into ``tls`` when the exchange started).
     ssl_socket: ssl.SSLSocket | None = None
     connection: Any = None  # the urllib3 connection, to tighten socket timeouts mid-body
+    # Request header fields whose value was sent but not recorded (a proxy credential); the
+    # request record then says so in ``WARC-Archiver-Redacted`` (docs/warc.md).
+    redacted: list[str] = field(default_factory=list)
+    _head: bytearray | None = field(default_factory=bytearray, repr=False)  # until complete
 
     @property
     def certificate_chain(self) -> list[bytes] | None:
@@ -140,6 +145,27 @@ class Exchange:
         return self.tls.chain if self.tls is not None else None
 
     def add_request(self, data: bytes | bytearray | memoryview) -> None:
+        """Record bytes sent; the request head is held until complete so that a proxy
+        credential in it is never written, not even to the spool."""
+        if self._head is None:
+            self._write_request(data)
+            return
+        self._head += data
+        end = self._head.find(b"\r\n\r\n")
+        if end >= 0:
+            self.flush_request(end + 4)
+
+    def flush_request(self, head_end: int | None = None) -> None:
+        """Write the held request head (redacted) and whatever followed it."""
+        if self._head is None:
+            return
+        held, self._head = bytes(self._head), None
+        end = len(held) if head_end is None else head_end
+        head, removed = redact_head(held[:end])
+        self.redacted.extend(removed)
+        self._write_request(head + held[end:])
+
+    def _write_request(self, data: bytes | bytearray | memoryview) -> None:
         self.request.write(data)
         self.request_size += len(data)
 
@@ -169,6 +195,7 @@ class Recording:
     exchanges: list[Exchange] = field(default_factory=list)
     last_peer: Peer | None = None  # most recent TCP connection opened, even if TLS then failed
     last_dns: DNSInfo | None = None  # most recent name resolution, even if connecting failed
+    policy: AddressPolicy | None = None  # which addresses may be connected to (None: any)
 
     def new_exchange(self) -> Exchange:
         def spool() -> IO[bytes]:
@@ -182,9 +209,12 @@ class Recording:
 
 
 @contextmanager
-def recording(spool_dir: str | Path | None = None) -> Iterator[Recording]:
-    """Record every exchange this thread makes through a :class:`RecordingAdapter`."""
-    rec = Recording(str(spool_dir) if spool_dir else None)
+def recording(
+    spool_dir: str | Path | None = None, policy: AddressPolicy | None = None
+) -> Iterator[Recording]:
+    """Record every exchange this thread makes through a :class:`RecordingAdapter`, and refuse
+    connections to addresses ``policy`` does not allow."""
+    rec = Recording(str(spool_dir) if spool_dir else None, policy=policy)
     previous = getattr(_local, "recording", None)
     _local.recording = rec
     try:
@@ -279,6 +309,14 @@ class RecordingMixin:
             peer = None
         self._archiver_peer = peer
         rec = _current()
+        policy = rec.policy if rec is not None else None
+        if policy is not None and peer is not None and not peer.via_proxy:
+            # Checked again on the socket itself: whatever resolved the name, this is where
+            # the bytes would go.
+            reason = policy.refusal(peer.ip, peer.port)
+            if reason is not None:
+                sock.close()
+                raise NewConnectionError(self, reason) from PrivateAddressError(reason)  # type: ignore[arg-type]
         if rec is not None and peer is not None:
             rec.last_peer = peer
         return sock
@@ -316,7 +354,13 @@ class RecordingMixin:
         if rec is not None:
             rec.last_dns = dns
         failure: Exception | None = None
+        policy = rec.policy if rec is not None else None
+        refused: list[str] = []
         for address in answers:
+            reason = policy.refusal(address, self.port) if policy is not None else None  # type: ignore[attr-defined]
+            if reason is not None:  # never connected to, not even to see whether it answers
+                refused.append(reason)
+                continue
             self._dns_host = address  # type: ignore[attr-defined]
             try:
                 sock = super()._new_conn()  # type: ignore[misc]
@@ -327,6 +371,14 @@ class RecordingMixin:
                 self._dns_host = host  # type: ignore[attr-defined]
             dns.connected = address
             return sock
+        if failure is None and refused:
+            said = "; ".join(refused)
+            reason = (
+                said
+                if resolver == "literal"
+                else f"{name} resolved only to refused addresses ({said})"
+            )
+            raise NewConnectionError(self, reason) from PrivateAddressError(reason)  # type: ignore[arg-type]
         raise failure or NewConnectionError(self, f"{name} resolved to no address")  # type: ignore[arg-type]
 
     def _tunnel(self) -> None:
@@ -359,6 +411,7 @@ class RecordingMixin:
         ex = self._archiver_exchange
         if ex is None or self._archiver_in_tunnel:
             return http.client.HTTPResponse(sock, *args, **kw)
+        ex.flush_request()
         self._archiver_note_socket(ex)
         return _TeeHTTPResponse(sock, *args, exchange=ex, **kw)
 
@@ -376,6 +429,26 @@ class RecordingMixin:
                 ex.opened_tls = True  # the first exchange on it carries the chain record
             ex.tls = self._archiver_tls
             ex.ssl_socket = sock
+
+
+# Request header fields that carry the operator's secrets, never the server's business.
+SECRET_HEADERS = (b"proxy-authorization",)
+REDACTED_VALUE = b"[redacted by archiver]"
+
+
+def redact_head(head: bytes) -> tuple[bytes, list[str]]:
+    """Replace the value of each secret header field in a request head (keeping the auth
+    scheme, e.g. ``Basic``); return the new head and the names of the fields changed."""
+    lines = head.split(b"\r\n")
+    removed: list[str] = []
+    for i, line in enumerate(lines[1:], start=1):
+        name, sep, value = line.partition(b":")
+        if sep and name.strip().lower() in SECRET_HEADERS:
+            scheme = value.strip().split(b" ", 1)[0] if b" " in value.strip() else b""
+            kept = scheme + b" " + REDACTED_VALUE if scheme else REDACTED_VALUE
+            lines[i] = name + b": " + kept
+            removed.append(name.strip().decode("latin-1"))
+    return b"\r\n".join(lines), removed
 
 
 def _tls_info(sock: ssl.SSLSocket) -> TLSInfo:

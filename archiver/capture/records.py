@@ -23,6 +23,10 @@ from archiver.capture.recorder import Peer
 from archiver.warc.writer import NewRecord, RecordRef, WarcWriter, new_record_id
 
 HTTP_REQUEST = "application/http;msgtype=request"
+# Names the request header fields whose value was replaced by "[redacted by archiver]" in the
+# record block (a proxy credential): the block, and its WARC-Block-Digest, are then of the bytes
+# recorded, not of the bytes sent. See docs/warc.md.
+REDACTED_HEADER = "WARC-Archiver-Redacted"
 HTTP_RESPONSE = "application/http;msgtype=response"
 
 
@@ -58,6 +62,8 @@ def hop_records(hop: Hop) -> list[NewRecord]:
         headers = _net_headers(hop)
         if response_id:
             headers["WARC-Concurrent-To"] = response_id
+        if ex.redacted:  # the block differs from the bytes sent: say which field and why
+            headers[REDACTED_HEADER] = ", ".join(dict.fromkeys(ex.redacted))
         out.append(
             NewRecord(
                 type="request",
@@ -106,7 +112,14 @@ def hop_records(hop: Hop) -> list[NewRecord]:
         if chain is not None:
             out.append(chain)
     if hop.error is not None:
-        out.append(failure_record(hop.url, hop.error, hop.peer, date, request_id or response_id))
+        extra: dict[str, Any] = {}
+        if hop.error.cls == "private-address":  # the evidence of a refusal: what was resolved
+            extra = {"requested": False, "dns": hop.dns.to_dict() if hop.dns else None}
+        out.append(
+            failure_record(
+                hop.url, hop.error, hop.peer, date, request_id or response_id, extra=extra
+            )
+        )
     return out
 
 
@@ -229,7 +242,8 @@ def _summary(result: FetchResult, robots: Any = None) -> dict[str, Any]:
     if result.blocked is not None:
         decision = result.blocked
         if decision.failure is not None:
-            outcome = "failed"
+            # robots.txt could not be fetched; when its address was refused, so is the page's.
+            outcome = "blocked" if decision.failure[0] == "private-address" else "failed"
             error = {
                 "class": decision.failure[0],
                 "message": decision.failure[1],
@@ -247,6 +261,8 @@ def _summary(result: FetchResult, robots: Any = None) -> dict[str, Any]:
             }
         if robots is None:
             robots = decision
+    elif result.error is not None and result.error.cls == "private-address":
+        outcome = "blocked"
     elif (
         (result.error is not None and result.error.cls == "too-many-redirects")
         or last is None
@@ -263,7 +279,20 @@ def _summary(result: FetchResult, robots: Any = None) -> dict[str, Any]:
         }
     else:
         outcome = "captured"
-    peer = (final.peer if final is not None else None) or (last.peer if last else None)
+    network = network_facts(result)
+    attempts = list(result.attempts)
+    if attempts and final is not None and attempts[-1]["started"] != iso(final.started):
+        attempts.append(  # the attempt after the last wait: how it ended
+            {
+                "url": final.url,
+                "started": iso(final.started),
+                "status": final.status,
+                "retry_after": final.headers.get("retry-after"),
+                "wait": None,
+                "retried": False,
+                "reason": final.error.message if final.error is not None else None,
+            }
+        )
     return {
         "started": iso(result.started),
         "ended": iso(result.ended or datetime.now(UTC)),
@@ -273,12 +302,32 @@ def _summary(result: FetchResult, robots: Any = None) -> dict[str, Any]:
         "redirects": redirects,
         "error": error,
         "robots": robots,
+        "ip": network["ip"],
+        "proxy": network["proxy"],
+        "attempts": attempts,
+    }
+
+
+def network_facts(result: FetchResult) -> dict[str, Any]:
+    """``{"ip", "resolved_by", "proxy": {"url", "ip"} | None}`` of a fetch. A URL that robots.txt
+    blocked was never connected to; it gets the proxy its robots.txt went through."""
+    final = result.final
+    responded = [h for h in result.hops if h.status is not None]
+    last = responded[-1] if responded else None
+    peer = (final.peer if final is not None else None) or (last.peer if last else None)
+    proxy = None
+    if result.proxy:
+        proxy = {
+            "url": result.proxy,
+            "ip": peer.ip if peer is not None and peer.via_proxy else None,
+        }
+        robots = getattr(result.blocked, "network", None)
+        if proxy["ip"] is None and not result.hops and robots and robots.get("proxy"):
+            proxy["ip"] = robots["proxy"].get("ip")
+    return {
         "ip": peer.ip if peer is not None and not peer.via_proxy else None,
-        "proxy": (
-            {"url": result.proxy, "ip": peer.ip if peer is not None and peer.via_proxy else None}
-            if result.proxy
-            else None
-        ),
+        "resolved_by": result.resolved_by,
+        "proxy": proxy,
     }
 
 

@@ -32,6 +32,9 @@ class RobotsFile:
     error_message: str | None = None
     records: list[dict[str, Any]] = field(default_factory=list)  # refs of its WARC records
     response_record_id: str | None = None
+    # How it was fetched: {"resolved_by": ..., "proxy": {"url", "ip"} | None}, so that a URL
+    # it blocks is logged with the same network path (archiver.capture.records.network_facts).
+    network: dict[str, Any] | None = None
 
 
 @dataclass
@@ -44,6 +47,7 @@ class RobotsDecision:
     records: list[dict[str, Any]] = field(default_factory=list)  # only on the first decision
     response_record_id: str | None = None
     failure: tuple[str, str] | None = None  # (class, message) when robots.txt was unreachable
+    network: dict[str, Any] | None = None  # how robots.txt was fetched (RobotsFile.network)
 
     @property
     def permits(self) -> bool:
@@ -113,11 +117,15 @@ class RobotsPolicy:
             records=records,
             response_record_id=origin.file.response_record_id,
             failure=failure,
+            network=origin.file.network,
         )
 
     def _decide(self, url: str, origin: _Origin) -> tuple[bool, str, tuple[str, str] | None]:
         f = origin.file
         assert f is not None
+        if f.status is None and f.error_class == "private-address":
+            msg = f"{url}: not requested; its robots.txt was refused first: {f.error_message}"
+            return False, msg, (f.error_class, msg)
         if f.status is None:
             msg = (
                 f"robots.txt could not be fetched ({f.error_class}: {f.error_message}); "

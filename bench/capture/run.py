@@ -53,7 +53,8 @@ def run_archiver(urls: list[str], work: Path, concurrency: int) -> tuple[float, 
     from archiver.config import Settings
     from archiver.warc.writer import WarcWriter
 
-    settings = Settings(per_host_delay=0.0, concurrency=concurrency, hops=0)
+    # The bench servers listen on loopback, which a capture refuses unless allowed.
+    settings = Settings(per_host_delay=0.0, concurrency=concurrency, hops=0, allow_private=True)
     writer = WarcWriter(work / "warcs", prefix="BENCH", hostname="bench", warcinfo={})
     ok = 0
 
@@ -119,7 +120,11 @@ def child_capture(url: str, out: str) -> None:
     from archiver.warc.writer import WarcWriter
 
     settings = Settings(
-        per_host_delay=0.0, max_size=2 * 1024**3, max_time_per_url=900, respect_robots=True
+        per_host_delay=0.0,
+        max_size=2 * 1024**3,
+        max_time_per_url=900,
+        respect_robots=True,
+        allow_private=True,  # the bench server is on loopback
     )
     writer = WarcWriter(Path(out), prefix="BIG", hostname="bench", warcinfo={})
     sizes = []
