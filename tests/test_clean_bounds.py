@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import signal
 import threading
 import zlib
 from pathlib import Path
@@ -23,6 +24,7 @@ from archiver.clean.workers import (
     MEMORY_LIMIT,
     SIZE_LIMIT,
     TIME_LIMIT,
+    WORKER_CRASHED,
     CleanJob,
     CleanLimits,
     CleanPool,
@@ -282,3 +284,34 @@ def test_bad_clean_limits_are_one_line_errors(option: str, value: str, tmp_path:
     proc = archiver("clean", str(tmp_path / "x.warc"), "--out", str(tmp_path), option, value)
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and option in proc.stderr
+
+
+def test_a_worker_that_crashes_costs_one_text_and_is_replaced(tmp_path: Path) -> None:
+    stuck = tmp_path / "stuck.html"
+    os.mkfifo(stuck)
+    page = tmp_path / "page.html"
+    page.write_bytes(b"<html><body><p>" + DEEP_WORDS.encode() + b"</p></body></html>")
+    with CleanPool(CleanLimits(timeout=600, workers=1)) as pool:
+        results = {}
+        blocked = threading.Thread(
+            target=lambda: results.update(stuck=pool.clean(CleanJob(str(stuck), "", "text/html")))
+        )
+        blocked.start()
+        with open(stuck, "wb"):  # opened once the worker is inside the job...
+            (worker,) = pool._all
+            os.kill(worker.proc.pid, signal.SIGSEGV)  # ...where a C library crashes
+        blocked.join(60)
+        reason = results["stuck"].reason or ""
+        assert reason.startswith(f"{WORKER_CRASHED}: ") and "SIGSEGV" in reason
+        assert DEEP_WORDS in pool.clean(CleanJob(str(page), "", "text/html")).text
+
+
+def test_a_collection_file_cannot_set_the_cleaning_caps(tmp_path: Path) -> None:
+    collection = tmp_path / "collection.toml"
+    collection.write_text(
+        '[collection]\nname = "c"\n\n[capture]\nclean_timeout = 100000\n\n'
+        '[[url]]\nurl = "http://127.0.0.1:9/"\n',
+        encoding="utf-8",
+    )
+    proc = archiver("run", str(collection), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2 and "clean_timeout" in proc.stderr

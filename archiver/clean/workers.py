@@ -28,9 +28,11 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from archiver.clean import (
@@ -161,12 +163,17 @@ class _Worker:
     def __init__(self, limits: CleanLimits) -> None:
         child_in, parent_out = os.pipe()
         parent_in, child_out = os.pipe()
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        # The worker must import this very archiver (also when run from a checkout); -P keeps
+        # the current folder off sys.path, so a file there cannot shadow a library.
+        here = str(Path(__file__).resolve().parents[2])
+        path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH", "")) if p)
+        env = {**os.environ, "PYTHONPATH": path}
         # stdout/stderr to /dev/null: library chatter and crash dumps must not reach the
         # user's terminal or stdout (which carries results only).
         self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [
                 sys.executable,
+                "-P",
                 "-c",
                 "from archiver.clean.workers import _serve; _serve()",
                 str(child_in),
@@ -186,10 +193,15 @@ class _Worker:
         self.send = Connection(parent_out, readable=False)
         self.recv = Connection(parent_in, writable=False)
         self.base_rss = 0
-        if not self.recv.poll(_START_TIMEOUT):
+        try:
+            if not self.recv.poll(_START_TIMEOUT):
+                raise EOFError
+            hello = self.recv.recv()
+        except (EOFError, OSError):
             self.kill()
-            raise RuntimeError("the cleaning worker did not start")
-        hello = self.recv.recv()
+            raise RuntimeError(
+                f"the cleaning process did not start (exit status {self.proc.returncode})"
+            ) from None
         self.base_rss = int(hello.get("rss", 0))
 
     def kill(self) -> tuple[int, int]:
@@ -230,11 +242,14 @@ class CleanPool:
             self._slots.put(None)  # workers start on first use
         self._all: set[_Worker] = set()
         self._guard = threading.Lock()
-        self._closed = False
 
     def clean(self, job: CleanJob) -> Extraction:
         worker = self._slots.get()
         try:
+            if worker is not None and worker.proc.poll() is not None:  # died while idle
+                worker.kill()
+                self._forget(worker)
+                worker = None
             if worker is None:
                 worker = self._start()
             result, keep = self._run(worker, job)
@@ -247,7 +262,7 @@ class CleanPool:
                 worker.kill()
                 self._forget(worker)
                 worker = None
-            return failed(WORKER_CRASHED, f"the cleaning process failed ({exc})", job)
+            return failed(WORKER_CRASHED, str(exc) or type(exc).__name__, job)
         finally:
             self._slots.put(worker)
 
@@ -297,20 +312,16 @@ class CleanPool:
 
     def close(self) -> None:
         """Stop every worker (idle ones read EOF and exit; busy ones are killed)."""
-        self._closed = True
         with self._guard:
             workers = list(self._all)
             self._all.clear()
         for worker in workers:
-            for conn in (worker.send,):
-                with contextlib.suppress(OSError):
-                    conn.close()
-            try:
-                worker.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-            else:
-                worker._reap()
+            with contextlib.suppress(OSError):
+                worker.send.close()
+            deadline = time.monotonic() + 2  # idle workers exit at once on EOF
+            while worker.proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+            worker.kill()  # reaps; kills one still busy (only after an error or Ctrl-C)
 
     def __enter__(self) -> CleanPool:
         return self
