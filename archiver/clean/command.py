@@ -24,14 +24,15 @@ import json
 import os
 import sys
 import tempfile
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from archiver.clean import Extraction, may_be_cleanable, sniff_kind, unreadable
-from archiver.clean.contentcoding import UnsupportedEncoding, decode_body
+from archiver.clean.contentcoding import UnsupportedEncoding, decode_head
 from archiver.clean.encoding import charset_from_content_type
 from archiver.clean.sidecar import SourceRef, TextOutput, write_outputs
 from archiver.clean.workers import CleanJob, CleanLimits, CleanPool
@@ -142,36 +143,53 @@ def _spool_entity(record: Any, chunked: bool, spool_dir: Path) -> tuple[IO[bytes
     return spool, sha.hexdigest(), complete
 
 
-def _clean_record(
-    record: Any, warc_name: str, pool: CleanPool, spool_dir: Path
-) -> tuple[SourceRef | None, Extraction | str]:
-    """(source, extraction) for a cleanable record, or (None, why it was skipped)."""
+@dataclass
+class _Pending:
+    """A record handed to the pool: its text is written when the worker is done, in WARC order."""
+
+    source: SourceRef
+    result: Extraction | Future[Extraction]
+    notes: list[str] = field(default_factory=list)  # added after cleaning (WARC-Truncated)
+
+    def extraction(self) -> Extraction:
+        result = self.result if isinstance(self.result, Extraction) else self.result.result()
+        result.notes.extend(self.notes)
+        return result
+
+
+def _prepare_record(
+    record: Any,
+    warc_name: str,
+    submit: Callable[[CleanJob, IO[bytes]], Future[Extraction]],
+    spool_dir: Path,
+) -> _Pending | str:
+    """A pending text for a cleanable record (handed to ``submit``), or why it was skipped."""
     rec_type = record.rec_type
     if rec_type == "revisit":
-        return None, "revisit"
+        return "revisit"
     if rec_type not in ("response", "resource"):
-        return None, ""  # request, metadata, warcinfo...: not payloads, not worth a mention
+        return ""  # request, metadata, warcinfo...: not payloads, not worth a mention
     headers = record.rec_headers
     http = record.http_headers
     if rec_type == "response":
         if http is None:
-            return None, "not an HTTP response"
+            return "not an HTTP response"
         status = (http.get_statuscode() or "").strip()
         if status != "200":
-            return None, f"status {status or 'unknown'}"
+            return f"status {status or 'unknown'}"
         content_type = _header(http, "Content-Type")
     else:
         content_type = _header(headers, "Content-Type")
 
     if not may_be_cleanable(content_type):
-        return None, "not HTML or PDF"  # decided without reading (or hashing) the body
+        return "not HTML or PDF"  # decided without reading (or hashing) the body
     target_uri = _header(headers, "WARC-Target-URI")
     if target_uri:
         target_uri = target_uri.strip("<>")  # wget 1.19 wrote it in angle brackets
     warc_date = _header(headers, "WARC-Date")
     record_id = _header(headers, "WARC-Record-ID") or ""
     if not record_id:
-        return None, "no WARC-Record-ID"
+        return "no WARC-Record-ID"
 
     chunked = (_header(http, "Transfer-Encoding") or "").lower() == "chunked"
     spool, payload_sha256, complete = _spool_entity(record, chunked, spool_dir)
@@ -187,31 +205,31 @@ def _clean_record(
         spool.close()
         raise _BrokenWarc(f"record {record_id} ends before its Content-Length (truncated file)")
     coding = _header(http, "Content-Encoding")
-    with spool:
-        try:
-            kind = sniff_kind(decode_body(spool, coding, 1024).data or b"", content_type)
-        except UnsupportedEncoding:
-            kind = sniff_kind(b"", content_type)
-            if kind is None:
-                return None, "not HTML or PDF"
-            # Cleaning still-compressed bytes would give garbage; the sidecar says why instead.
-            return source, unreadable(f"the payload uses content-encoding {coding}", kind)
-        if kind is None:
-            return None, "not HTML or PDF"
-        spool.flush()
-        job = CleanJob(
-            path=spool.name,
-            url=target_uri or "",
-            content_type=content_type,
-            capture_date=parse_iso(warc_date),
-            coding=coding,
-            http_charset=charset_from_content_type(content_type),
-        )
-        result = pool.clean(job)
     truncated = _header(headers, "WARC-Truncated")
-    if truncated:
-        result.notes.append(f"the record is truncated (WARC-Truncated: {truncated})")
-    return source, result
+    notes = [f"the record is truncated (WARC-Truncated: {truncated})"] if truncated else []
+    try:
+        kind = sniff_kind(decode_head(spool, coding, 1024), content_type)
+    except UnsupportedEncoding:
+        spool.close()
+        kind = sniff_kind(b"", content_type)
+        if kind is None:
+            return "not HTML or PDF"
+        # Cleaning still-compressed bytes would give garbage; the sidecar says why instead.
+        result = unreadable(f"the payload uses content-encoding {coding}", kind)
+        return _Pending(source, result, notes)
+    if kind is None:
+        spool.close()
+        return "not HTML or PDF"
+    spool.flush()
+    job = CleanJob(
+        path=spool.name,
+        url=target_uri or "",
+        content_type=content_type,
+        capture_date=parse_iso(warc_date),
+        coding=coding,
+        http_charset=charset_from_content_type(content_type),
+    )
+    return _Pending(source, submit(job, spool), notes)
 
 
 def _drain(record: Any) -> None:
@@ -260,48 +278,65 @@ def _clean_file(
     out_dir: Path,
     summary: CleanSummary,
     seen: set[str],
-    pool: CleanPool,
+    submit: Callable[[CleanJob, IO[bytes]], Future[Extraction]],
     spool_dir: Path,
+    window: int,
 ) -> None:
+    """Clean one WARC: up to ``window`` records are being cleaned at once (one per worker and
+    one waiting), and their texts are written in the order of the records."""
     from warcio.archiveiterator import ArchiveIterator
 
+    pending: deque[_Pending] = deque()
     # warcio prints framing warnings to stderr; keep them out of the user's terminal and report
     # them as one summary line instead.
     chatter = io.StringIO()
-    with open(path, "rb") as fh, contextlib.redirect_stderr(chatter):
-        _check_start(fh)
-        records = ArchiveIterator(fh)
-        for record in records:
-            source, result = _clean_record(record, path.name, pool, spool_dir)
-            _drain(record)
-            if source is None:
-                if result:
-                    summary.skipped[str(result)] += 1
-                continue
-            assert isinstance(result, Extraction)
-            if source.record_id in seen:
-                summary.skipped["duplicate record ID"] += 1
-                continue
-            seen.add(source.record_id)
-            try:
-                output = write_outputs(result, source, lambda name: _AtomicFile(out_dir / name))
-                fsync_dir(out_dir)
-            except OSError as exc:
-                raise ArchiverError(
-                    f"cannot write to {out_dir}: {exc.strerror or exc}; free space or choose "
-                    "another --out folder",
-                    EXIT_RUN_FAILED,
-                ) from exc
-            summary.outputs.append(output)
-            summary.cleaned += 1
-            summary.empty += output.empty
-        _check_end(fh, records.offset)
+    try:
+        with open(path, "rb") as fh, contextlib.redirect_stderr(chatter):
+            _check_start(fh)
+            records = ArchiveIterator(fh)
+            for record in records:
+                item = _prepare_record(record, path.name, submit, spool_dir)
+                _drain(record)
+                if isinstance(item, str):
+                    if item:
+                        summary.skipped[item] += 1
+                    continue
+                if item.source.record_id in seen:
+                    summary.skipped["duplicate record ID"] += 1
+                    if isinstance(item.result, Future):
+                        item.result.cancel()
+                    continue
+                seen.add(item.source.record_id)
+                pending.append(item)
+                while len(pending) > window:
+                    _write(pending.popleft(), out_dir, summary)
+            _check_end(fh, records.offset)
+    finally:
+        # Records read before a damaged part of the file are still written.
+        while pending:
+            _write(pending.popleft(), out_dir, summary)
     framing = chatter.getvalue().count("WARNING")
     if framing:
         summary.warnings.append(
             f"{path}: {framing} record(s) not followed by the blank lines WARC requires "
             "(read anyway; `archiver verify` checks framing)"
         )
+
+
+def _write(item: _Pending, out_dir: Path, summary: CleanSummary) -> None:
+    result = item.extraction()
+    try:
+        output = write_outputs(result, item.source, lambda name: _AtomicFile(out_dir / name))
+        fsync_dir(out_dir)
+    except OSError as exc:
+        raise ArchiverError(
+            f"cannot write to {out_dir}: {exc.strerror or exc}; free space or choose "
+            "another --out folder",
+            EXIT_RUN_FAILED,
+        ) from exc
+    summary.outputs.append(output)
+    summary.cleaned += 1
+    summary.empty += output.empty
 
 
 def _describe(exc: Exception) -> str:
@@ -343,9 +378,25 @@ def clean_warcs(
         ) from exc
     summary = CleanSummary()
     seen: set[str] = set()
-    with CleanPool(limits) as pool, tempfile.TemporaryDirectory(prefix="archiver-clean-") as tmp:
+    limits = limits or CleanLimits()
+    workers = limits.worker_count()
+    with (
+        CleanPool(limits) as pool,
+        ThreadPoolExecutor(workers, thread_name_prefix="clean") as executor,
+        tempfile.TemporaryDirectory(prefix="archiver-clean-") as tmp,
+    ):
+
+        def clean_then_remove(job: CleanJob, spool: IO[bytes]) -> Extraction:
+            try:
+                return pool.clean(job)
+            finally:
+                spool.close()  # a named temporary file: closing removes it
+
+        def submit(job: CleanJob, spool: IO[bytes]) -> Future[Extraction]:
+            return executor.submit(clean_then_remove, job, spool)
+
         for path in map(Path, paths):
-            _clean_one_file(path, out_dir, summary, seen, pool, Path(tmp), on_error)
+            _clean_one_file(path, out_dir, summary, seen, submit, Path(tmp), workers, on_error)
     return summary
 
 
@@ -354,14 +405,15 @@ def _clean_one_file(
     out_dir: Path,
     summary: CleanSummary,
     seen: set[str],
-    pool: CleanPool,
+    submit: Callable[[CleanJob, IO[bytes]], Future[Extraction]],
     spool_dir: Path,
+    window: int,
     on_error: Callable[[str], None] | None,
 ) -> None:
     """Clean one WARC; an unreadable one adds its error line and the caller goes on."""
     cleaned_before = summary.cleaned
     try:
-        _clean_file(path, out_dir, summary, seen, pool, spool_dir)
+        _clean_file(path, out_dir, summary, seen, submit, spool_dir, window)
         summary.files_read += 1
     except ArchiverError:
         raise
