@@ -56,6 +56,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         json=args.json,
         quiet=args.quiet,
         log=args.log,
+        clean_limits=_clean_limits(args),
     )
     if not options.json:
         return run_command(options)
@@ -68,6 +69,49 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if code != EXIT_OK:
         print(json_failure(code, "interrupted" if code == EXIT_INTERRUPTED else ""))
     return code
+
+
+def _clean_limits(args: argparse.Namespace) -> object:
+    """--clean-memory/--clean-timeout/--clean-workers -> CleanLimits (command line only: a
+    collection file can never loosen the caps that contain a hostile payload)."""
+    from archiver.clean.workers import MIN_MEMORY, CleanLimits, format_memory, parse_memory
+
+    limits = CleanLimits()
+    memory, timeout, workers = limits.memory, limits.timeout, limits.workers
+    if args.clean_memory is not None:
+        try:
+            memory = parse_memory(args.clean_memory)
+        except ValueError as err:
+            raise ArchiverError(f"--clean-memory {err}", EXIT_USAGE) from None
+        if memory < MIN_MEMORY:
+            raise ArchiverError(
+                f"--clean-memory {args.clean_memory}: give at least {format_memory(MIN_MEMORY)}",
+                EXIT_USAGE,
+            )
+    if args.clean_timeout is not None:
+        timeout = args.clean_timeout
+        if not timeout > 0:
+            raise ArchiverError(f"--clean-timeout {timeout:g}: give seconds above 0", EXIT_USAGE)
+    if args.clean_workers is not None:
+        workers = args.clean_workers
+        if workers < 1:
+            raise ArchiverError(f"--clean-workers {workers}: give 1 or more", EXIT_USAGE)
+    return CleanLimits(memory=memory, timeout=timeout, workers=workers)
+
+
+def _add_clean_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("cleaning limits, per payload (docs/clean.md)")
+    g.add_argument(
+        "--clean-memory",
+        metavar="SIZE",
+        help="memory a cleaning process may use for one page or PDF, e.g. 1GiB, 300MiB (1GiB)",
+    )
+    g.add_argument(
+        "--clean-timeout", type=float, metavar="SECONDS", help="time to clean one payload (60)"
+    )
+    g.add_argument(
+        "--clean-workers", type=int, metavar="N", help="cleaning processes (one per core)"
+    )
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
@@ -112,7 +156,12 @@ def _cmd_custody_repair(args: argparse.Namespace) -> int:
 def _cmd_clean(args: argparse.Namespace) -> int:
     from archiver.clean.command import clean_command
 
-    return clean_command([Path(p) for p in args.warcs], Path(args.out), as_json=args.json)
+    return clean_command(
+        [Path(p) for p in args.warcs],
+        Path(args.out),
+        as_json=args.json,
+        limits=_clean_limits(args),  # type: ignore[arg-type]
+    )
 
 
 def _cmd_keys_new(args: argparse.Namespace) -> int:
@@ -250,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(otherwise ignored with a warning; docs/collections.md)",
     )
     p.add_argument("--no-clean", action="store_true", help="skip text extraction")
+    _add_clean_options(p)
     p.add_argument(
         "--progress",
         choices=["auto", "live", "plain", "none"],
@@ -335,6 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("warcs", nargs="+", metavar="WARC")
     p.add_argument("--out", required=True, help="folder for the .txt and .json files")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
+    _add_clean_options(p)
     p.set_defaults(func=_cmd_clean)
     return parser
 

@@ -79,6 +79,7 @@ class RunOptions:
     json: bool = False  # final machine-readable summary on stdout
     quiet: bool = False  # no progress or summary; warnings, errors and the bag path only
     log: str | None = None  # also append progress lines and warnings to this file
+    clean_limits: Any = None  # archiver.clean.workers.CleanLimits; None: the documented defaults
 
 
 @dataclass
@@ -436,17 +437,27 @@ class _Runner:
         self.settings = settings
         self.options = options
         self.lock = threading.Lock()
-        self.clean_lock = threading.Lock()
         self.progress: RunProgress | None = None
         self.builder: Any = None
         self.journal: Journal | None = None
         self.text_errors = 0
+        self.pool: Any = None
+        if settings.clean:
+            from archiver.clean.workers import CleanPool
+
+            # Worker processes with memory and time caps; no lock: captures and cleaning overlap.
+            self.pool = CleanPool(options.clean_limits)
+
+    def close(self) -> None:
+        """Stop the cleaning workers (called once capture has ended, on every path)."""
+        if self.pool is not None:
+            self.pool.close()
 
     def on_result(self, result: Any) -> None:
         entry = dict(result.entry)
         entry.setdefault("text", None)
         if (
-            self.settings.clean
+            self.pool is not None
             and result.payload_path is not None
             and result.response_record is not None
             and entry.get("outcome") == "captured"
@@ -459,28 +470,19 @@ class _Runner:
             self.progress.url_done(entry)
 
     def _clean(self, entry: dict[str, Any], result: Any) -> dict[str, str] | None:
-        from archiver.clean import MAX_HTML_BYTES, MAX_PDF_BYTES, extract, unreadable
+        """Clean in a worker process; a cap that stops it gives an empty text and ``reason``."""
         from archiver.clean.sidecar import SourceRef, write_outputs
+        from archiver.clean.workers import CleanJob, reason_code
 
         ref = result.response_record
         try:
-            payload = Path(result.payload_path)
-            is_pdf = "pdf" in (result.content_type or "").lower()
-            limit = MAX_PDF_BYTES if is_pdf else MAX_HTML_BYTES
-            size = payload.stat().st_size
-            if size > limit:  # memory stays bounded: a huge body is kept, but not cleaned
-                extraction = unreadable(
-                    f"payload of {size} bytes exceeds the cleaner's limit of {limit} bytes",
-                    "pdf" if is_pdf else "html",
-                )
-            else:
-                with self.clean_lock:
-                    extraction = extract(
-                        payload.read_bytes(),
-                        entry.get("final_url") or entry["url"],
-                        result.content_type,
-                        capture_date=parse_iso(result.warc_date or entry.get("ended")),
-                    )
+            job = CleanJob(
+                path=str(result.payload_path),  # decoded body; the worker reads it itself
+                url=entry.get("final_url") or entry["url"],
+                content_type=result.content_type,
+                capture_date=parse_iso(result.warc_date or entry.get("ended")),
+            )
+            extraction = self.pool.clean(job)
             source = SourceRef(
                 warc_file=ref.warc_file,
                 record_id=ref.record_id,
@@ -496,11 +498,15 @@ class _Runner:
             with self.lock:
                 self.text_errors += 1
             return {"error": f"{type(err).__name__}: {err}"}
-        return {
+        text = {
             "path": f"text/{out.text_name}",
             "sidecar": f"text/{out.sidecar_name}",
             "sha256": out.text_sha256,
         }
+        code = reason_code(extraction)
+        if code is not None:  # clean-memory-limit, clean-time-limit, ...: why the text is empty
+            text["reason"] = code
+        return text
 
 
 class _RunJournal(Journal):
@@ -762,6 +768,7 @@ def _run_command(options: RunOptions) -> int:
                 on_discovered=runner.progress.add_total,
             )
         finally:
+            runner.close()  # cleaning workers
             shutil.rmtree(spool, ignore_errors=True)
             writer.close()
             runner.journal.close()

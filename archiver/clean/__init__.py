@@ -175,11 +175,14 @@ def extract(
 ) -> Extraction:
     """Extract main text and metadata from an HTML or PDF payload (content-encoding removed).
 
-    ``http_charset`` is the charset from the HTTP header (taken from ``content_type`` when not
-    given); ``capture_date`` bounds the page date so the result does not depend on today.
+    Raises only ``MemoryError``. ``http_charset`` is the charset from the HTTP header (taken
+    from ``content_type`` when not given); ``capture_date`` bounds the page date so the result
+    does not depend on today.
     """
     try:
         return _extract(data, url, content_type, http_charset, capture_date)
+    except MemoryError:
+        raise  # out of memory is the caller's to handle (a worker reports its memory cap)
     except Exception as exc:  # noqa: BLE001 - the contract is "never raises"
         return _empty(None, f"the cleaner failed on this payload ({type(exc).__name__}: {exc})")
 
@@ -257,4 +260,5 @@ def _from_html(
         charset=decoded.charset,
         charset_source=decoded.source,
         metadata=meta,
+        notes=list(result.notes),
     )

@@ -5,8 +5,13 @@ ArchiveWeb.page...). WARCs are read with warcio's ``ArchiveIterator`` directly s
 works on any WARC the reader can parse, independent of the project's own WARC module. Only
 response/resource records holding HTML or PDF with status 200 are cleaned; revisits carry no
 payload of their own and are skipped. Each payload is streamed through a temporary file, so
-memory stays bounded whatever the record's size. A WARC that cannot be read gives one error
-line and the other WARCs are still cleaned.
+memory stays bounded whatever the record's size, and cleaned (content-encoding removed, text
+extracted) in a worker process under the memory and time caps (``archiver.clean.workers``). A
+WARC that cannot be read gives one error line and the other WARCs are still cleaned.
+
+Output: results (the summary, or the ``--json`` report) go to stdout; when any WARC could not
+be read, the exit code is 2 and the errors and the summary go to stderr, so a script that reads
+stdout never mistakes a failure for a result.
 """
 
 from __future__ import annotations
@@ -19,29 +24,22 @@ import json
 import os
 import sys
 import tempfile
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from archiver.clean import (
-    MAX_HTML_BYTES,
-    MAX_PDF_BYTES,
-    Extraction,
-    extract,
-    may_be_cleanable,
-    sniff_kind,
-    unreadable,
-)
-from archiver.clean.contentcoding import UnsupportedEncoding, decode_body
+from archiver.clean import Extraction, may_be_cleanable, sniff_kind, unreadable
+from archiver.clean.contentcoding import UnsupportedEncoding, decode_head
 from archiver.clean.encoding import charset_from_content_type
 from archiver.clean.sidecar import SourceRef, TextOutput, write_outputs
+from archiver.clean.workers import CleanJob, CleanLimits, CleanPool
 from archiver.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
 from archiver.hashing import FileDigests, HashingWriter, fsync_dir
 from archiver.timefmt import parse_iso
 
-SPOOL_BYTES = 4 * 1024 * 1024  # payloads larger than this go to a temp file, not memory
 READ_BLOCK = 1024 * 1024
 
 
@@ -125,16 +123,17 @@ def _header(headers: Any, name: str) -> str | None:
     return value.strip() if value else None
 
 
-def _spool_entity(record: Any, chunked: bool) -> tuple[IO[bytes], str, bool]:
+def _spool_entity(record: Any, chunked: bool, spool_dir: Path) -> tuple[IO[bytes], str, bool]:
     """Copy the entity body (transfer-encoding removed, content-encoding kept) to a spool file.
 
-    Returns the file (at offset 0), its hex SHA-256 (what a WARC-Payload-Digest covers) and
-    whether the record's block was complete (False when the WARC file ends inside it).
+    Returns the named file (at offset 0; a worker process opens it by name), its hex SHA-256
+    (what a WARC-Payload-Digest covers) and whether the record's block was complete (False
+    when the WARC file ends inside it).
     """
     from warcio.bufferedreaders import ChunkedDataReader
 
     stream = ChunkedDataReader(record.raw_stream) if chunked else record.raw_stream
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - returned
+    spool = tempfile.NamedTemporaryFile(dir=spool_dir)  # noqa: SIM115 - returned
     sha = hashlib.sha256()
     while block := stream.read(READ_BLOCK):
         sha.update(block)
@@ -144,37 +143,56 @@ def _spool_entity(record: Any, chunked: bool) -> tuple[IO[bytes], str, bool]:
     return spool, sha.hexdigest(), complete
 
 
-def _clean_record(record: Any, warc_name: str) -> tuple[SourceRef | None, Extraction | str]:
-    """(source, extraction) for a cleanable record, or (None, why it was skipped)."""
+@dataclass
+class _Pending:
+    """A record handed to the pool: its text is written when the worker is done, in WARC order."""
+
+    source: SourceRef
+    result: Extraction | Future[Extraction]
+    notes: list[str] = field(default_factory=list)  # added after cleaning (WARC-Truncated)
+
+    def extraction(self) -> Extraction:
+        result = self.result if isinstance(self.result, Extraction) else self.result.result()
+        result.notes.extend(self.notes)
+        return result
+
+
+def _prepare_record(
+    record: Any,
+    warc_name: str,
+    submit: Callable[[CleanJob, IO[bytes]], Future[Extraction]],
+    spool_dir: Path,
+) -> _Pending | str:
+    """A pending text for a cleanable record (handed to ``submit``), or why it was skipped."""
     rec_type = record.rec_type
     if rec_type == "revisit":
-        return None, "revisit"
+        return "revisit"
     if rec_type not in ("response", "resource"):
-        return None, ""  # request, metadata, warcinfo...: not payloads, not worth a mention
+        return ""  # request, metadata, warcinfo...: not payloads, not worth a mention
     headers = record.rec_headers
     http = record.http_headers
     if rec_type == "response":
         if http is None:
-            return None, "not an HTTP response"
+            return "not an HTTP response"
         status = (http.get_statuscode() or "").strip()
         if status != "200":
-            return None, f"status {status or 'unknown'}"
+            return f"status {status or 'unknown'}"
         content_type = _header(http, "Content-Type")
     else:
         content_type = _header(headers, "Content-Type")
 
     if not may_be_cleanable(content_type):
-        return None, "not HTML or PDF"  # decided without reading (or hashing) the body
+        return "not HTML or PDF"  # decided without reading (or hashing) the body
     target_uri = _header(headers, "WARC-Target-URI")
     if target_uri:
         target_uri = target_uri.strip("<>")  # wget 1.19 wrote it in angle brackets
     warc_date = _header(headers, "WARC-Date")
     record_id = _header(headers, "WARC-Record-ID") or ""
     if not record_id:
-        return None, "no WARC-Record-ID"
+        return "no WARC-Record-ID"
 
     chunked = (_header(http, "Transfer-Encoding") or "").lower() == "chunked"
-    spool, payload_sha256, complete = _spool_entity(record, chunked)
+    spool, payload_sha256, complete = _spool_entity(record, chunked, spool_dir)
     source = SourceRef(
         warc_file=warc_name,
         record_id=record_id,
@@ -187,35 +205,31 @@ def _clean_record(record: Any, warc_name: str) -> tuple[SourceRef | None, Extrac
         spool.close()
         raise _BrokenWarc(f"record {record_id} ends before its Content-Length (truncated file)")
     coding = _header(http, "Content-Encoding")
-    with spool:
-        try:
-            kind = sniff_kind(decode_body(spool, coding, 1024).data or b"", content_type)
-        except UnsupportedEncoding:
-            kind = sniff_kind(b"", content_type)
-            if kind is None:
-                return None, "not HTML or PDF"
-            # Cleaning still-compressed bytes would give garbage; the sidecar says why instead.
-            return source, unreadable(f"the payload uses content-encoding {coding}", kind)
-        if kind is None:
-            return None, "not HTML or PDF"
-        limit = MAX_PDF_BYTES if kind == "pdf" else MAX_HTML_BYTES
-        spool.seek(0)
-        body = decode_body(spool, coding, limit)
-    if body.data is None:
-        return source, unreadable(f"the payload is larger than the {limit}-byte limit", kind)
-    result = extract(
-        body.data,
-        target_uri or "",
-        content_type,
-        http_charset=charset_from_content_type(content_type),
-        capture_date=parse_iso(warc_date),
-    )
-    if not body.complete:
-        result.notes.append(f"the {coding} stream is cut off or corrupt: the text may be partial")
     truncated = _header(headers, "WARC-Truncated")
-    if truncated:
-        result.notes.append(f"the record is truncated (WARC-Truncated: {truncated})")
-    return source, result
+    notes = [f"the record is truncated (WARC-Truncated: {truncated})"] if truncated else []
+    try:
+        kind = sniff_kind(decode_head(spool, coding, 1024), content_type)
+    except UnsupportedEncoding:
+        spool.close()
+        kind = sniff_kind(b"", content_type)
+        if kind is None:
+            return "not HTML or PDF"
+        # Cleaning still-compressed bytes would give garbage; the sidecar says why instead.
+        result = unreadable(f"the payload uses content-encoding {coding}", kind)
+        return _Pending(source, result, notes)
+    if kind is None:
+        spool.close()
+        return "not HTML or PDF"
+    spool.flush()
+    job = CleanJob(
+        path=spool.name,
+        url=target_uri or "",
+        content_type=content_type,
+        capture_date=parse_iso(warc_date),
+        coding=coding,
+        http_charset=charset_from_content_type(content_type),
+    )
+    return _Pending(source, submit(job, spool), notes)
 
 
 def _drain(record: Any) -> None:
@@ -259,46 +273,70 @@ def _check_start(fh: IO[bytes]) -> None:
         raise _BrokenWarc("it does not start with a WARC header")
 
 
-def _clean_file(path: Path, out_dir: Path, summary: CleanSummary, seen: set[str]) -> None:
+def _clean_file(
+    path: Path,
+    out_dir: Path,
+    summary: CleanSummary,
+    seen: set[str],
+    submit: Callable[[CleanJob, IO[bytes]], Future[Extraction]],
+    spool_dir: Path,
+    window: int,
+) -> None:
+    """Clean one WARC: up to ``window`` records are being cleaned at once (one per worker and
+    one waiting), and their texts are written in the order of the records."""
     from warcio.archiveiterator import ArchiveIterator
 
+    pending: deque[_Pending] = deque()
     # warcio prints framing warnings to stderr; keep them out of the user's terminal and report
     # them as one summary line instead.
     chatter = io.StringIO()
-    with open(path, "rb") as fh, contextlib.redirect_stderr(chatter):
-        _check_start(fh)
-        records = ArchiveIterator(fh)
-        for record in records:
-            source, result = _clean_record(record, path.name)
-            _drain(record)
-            if source is None:
-                if result:
-                    summary.skipped[str(result)] += 1
-                continue
-            assert isinstance(result, Extraction)
-            if source.record_id in seen:
-                summary.skipped["duplicate record ID"] += 1
-                continue
-            seen.add(source.record_id)
-            try:
-                output = write_outputs(result, source, lambda name: _AtomicFile(out_dir / name))
-                fsync_dir(out_dir)
-            except OSError as exc:
-                raise ArchiverError(
-                    f"cannot write to {out_dir}: {exc.strerror or exc}; free space or choose "
-                    "another --out folder",
-                    EXIT_RUN_FAILED,
-                ) from exc
-            summary.outputs.append(output)
-            summary.cleaned += 1
-            summary.empty += output.empty
-        _check_end(fh, records.offset)
+    try:
+        with open(path, "rb") as fh, contextlib.redirect_stderr(chatter):
+            _check_start(fh)
+            records = ArchiveIterator(fh)
+            for record in records:
+                item = _prepare_record(record, path.name, submit, spool_dir)
+                _drain(record)
+                if isinstance(item, str):
+                    if item:
+                        summary.skipped[item] += 1
+                    continue
+                if item.source.record_id in seen:
+                    summary.skipped["duplicate record ID"] += 1
+                    if isinstance(item.result, Future):
+                        item.result.cancel()
+                    continue
+                seen.add(item.source.record_id)
+                pending.append(item)
+                while len(pending) > window:
+                    _write(pending.popleft(), out_dir, summary)
+            _check_end(fh, records.offset)
+    finally:
+        # Records read before a damaged part of the file are still written.
+        while pending:
+            _write(pending.popleft(), out_dir, summary)
     framing = chatter.getvalue().count("WARNING")
     if framing:
         summary.warnings.append(
             f"{path}: {framing} record(s) not followed by the blank lines WARC requires "
             "(read anyway; `archiver verify` checks framing)"
         )
+
+
+def _write(item: _Pending, out_dir: Path, summary: CleanSummary) -> None:
+    result = item.extraction()
+    try:
+        output = write_outputs(result, item.source, lambda name: _AtomicFile(out_dir / name))
+        fsync_dir(out_dir)
+    except OSError as exc:
+        raise ArchiverError(
+            f"cannot write to {out_dir}: {exc.strerror or exc}; free space or choose "
+            "another --out folder",
+            EXIT_RUN_FAILED,
+        ) from exc
+    summary.outputs.append(output)
+    summary.cleaned += 1
+    summary.empty += output.empty
 
 
 def _describe(exc: Exception) -> str:
@@ -315,9 +353,15 @@ def _describe(exc: Exception) -> str:
 
 
 def clean_warcs(
-    paths: list[Path], out_dir: Path, on_error: Callable[[str], None] | None = None
+    paths: list[Path],
+    out_dir: Path,
+    on_error: Callable[[str], None] | None = None,
+    limits: CleanLimits | None = None,
 ) -> CleanSummary:
     """Clean every HTML/PDF response in ``paths`` into ``out_dir`` (created if missing).
+
+    Records are cleaned one after another (the outputs' order is the WARCs' order) by worker
+    processes under ``limits``; a payload that hits a cap gets an empty text and the reason.
 
     A WARC that cannot be read adds one line to ``summary.errors`` (also passed to
     ``on_error`` as it happens) and the next WARC is cleaned. Raises ``ArchiverError`` only
@@ -334,26 +378,57 @@ def clean_warcs(
         ) from exc
     summary = CleanSummary()
     seen: set[str] = set()
-    for path in map(Path, paths):
-        cleaned_before = summary.cleaned
-        try:
-            _clean_file(path, out_dir, summary, seen)
-            summary.files_read += 1
-        except ArchiverError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            # warcio raises ArchiveLoadFailed, gzip/zlib errors, ValueError... on broken files;
-            # whatever it is, this file is unreadable and the others still get cleaned.
-            done = summary.cleaned - cleaned_before
-            kept = f"; {done} record(s) before the damage were cleaned" if done else ""
-            message = (
-                f"{path}: not a readable WARC ({_describe(exc)}){kept}; check or re-fetch the file"
-            )
-            summary.files_failed += 1
-            summary.errors.append(message)
-            if on_error:
-                on_error(message)
+    limits = limits or CleanLimits()
+    workers = limits.worker_count()
+    with (
+        CleanPool(limits) as pool,
+        ThreadPoolExecutor(workers, thread_name_prefix="clean") as executor,
+        tempfile.TemporaryDirectory(prefix="archiver-clean-") as tmp,
+    ):
+
+        def clean_then_remove(job: CleanJob, spool: IO[bytes]) -> Extraction:
+            try:
+                return pool.clean(job)
+            finally:
+                spool.close()  # a named temporary file: closing removes it
+
+        def submit(job: CleanJob, spool: IO[bytes]) -> Future[Extraction]:
+            return executor.submit(clean_then_remove, job, spool)
+
+        for path in map(Path, paths):
+            _clean_one_file(path, out_dir, summary, seen, submit, Path(tmp), workers, on_error)
     return summary
+
+
+def _clean_one_file(
+    path: Path,
+    out_dir: Path,
+    summary: CleanSummary,
+    seen: set[str],
+    submit: Callable[[CleanJob, IO[bytes]], Future[Extraction]],
+    spool_dir: Path,
+    window: int,
+    on_error: Callable[[str], None] | None,
+) -> None:
+    """Clean one WARC; an unreadable one adds its error line and the caller goes on."""
+    cleaned_before = summary.cleaned
+    try:
+        _clean_file(path, out_dir, summary, seen, submit, spool_dir, window)
+        summary.files_read += 1
+    except ArchiverError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        # warcio raises ArchiveLoadFailed, gzip/zlib errors, ValueError... on broken files;
+        # whatever it is, this file is unreadable and the others still get cleaned.
+        done = summary.cleaned - cleaned_before
+        kept = f"; {done} record(s) before the damage were cleaned" if done else ""
+        message = (
+            f"{path}: not a readable WARC ({_describe(exc)}){kept}; check or re-fetch the file"
+        )
+        summary.files_failed += 1
+        summary.errors.append(message)
+        if on_error:
+            on_error(message)
 
 
 def clean_command(
@@ -363,23 +438,29 @@ def clean_command(
     as_json: bool = False,
     echo: Callable[[str], None] = print,
     echo_error: Callable[[str], None] | None = None,
+    limits: CleanLimits | None = None,
 ) -> int:
     """What ``archiver clean`` does after argument parsing: clean, report, return the exit code.
 
-    Exit code 0 when every WARC was read, 2 (EXIT_USAGE) when any could not be; the report names
-    each such file on its own line. ``as_json`` prints one JSON object instead.
+    Exit code 0 when every WARC was read, 2 (EXIT_USAGE) when any could not be. Success: the
+    summary (or one JSON object with ``as_json``) goes to ``echo`` (stdout). Failure: one line
+    per unreadable WARC, then the summary, go to ``echo_error`` (stderr), so stdout never shows
+    "cleaned 0 record(s)" for a command that failed; ``as_json`` still prints its report (which
+    lists the errors) to stdout, for scripts.
     """
-    summary = clean_warcs([Path(w) for w in warcs], Path(out))
+
+    def to_stderr(line: str) -> None:
+        print(f"archiver: {line}", file=sys.stderr)
+
+    err = echo_error or to_stderr
+    summary = clean_warcs([Path(w) for w in warcs], Path(out), limits=limits)
+    for error in summary.errors:
+        err(error)
     if as_json:
         echo(json.dumps(summary.to_dict(), sort_keys=True, indent=2, ensure_ascii=False))
     else:
         for line in summary.lines():
-            echo(line)
-    for error in summary.errors:  # errors go to stderr, one line per unreadable WARC
-        if echo_error is not None:
-            echo_error(error)
-        else:
-            print(f"archiver: {error}", file=sys.stderr)
+            (err if summary.files_failed else echo)(line)
     return EXIT_USAGE if summary.files_failed else EXIT_OK
 
 

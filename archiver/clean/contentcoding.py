@@ -74,6 +74,23 @@ class _Brotli:
         return bool(self._d.is_finished())
 
 
+def decode_head(body: IO[bytes], coding: str | None, size: int) -> bytes:
+    """The first ``size`` decoded bytes (fewer if the stream is shorter or breaks), for sniffing."""
+    coding = (coding or "").strip().lower()
+    if coding in ("", "identity"):
+        return body.read(size)
+    if coding not in SUPPORTED:
+        raise UnsupportedEncoding(coding)
+    decoder: _Zlib | _Brotli = _Brotli() if coding == "br" else _Zlib(coding)
+    out = b""
+    try:
+        while len(out) < size and (block := body.read(IN_BLOCK)):
+            out += decoder.feed(block, size - len(out))
+    except Exception:  # noqa: BLE001 - a broken stream: sniff what decoded
+        pass
+    return out[:size]
+
+
 def decode_body(body: IO[bytes], coding: str | None, limit: int) -> DecodedBody:
     """Read ``body`` to the end, removing ``coding``; stop with ``data=None`` past ``limit``."""
     coding = (coding or "").strip().lower()

@@ -7,6 +7,11 @@ readability's text when trafilatura found less than half as many words is a rule
 *amount* of text, not about any site, so it carries over to unseen pages (measured on held-back
 pages in docs/clean.md). When both find nothing we keep the page's visible body text rather than
 store an empty result.
+
+All three engines parse with libxml2, which stops reading at 256 nested elements: a page of
+200,000 nested ``<div>`` would lose everything below that depth (including all its text). When
+the parser reports that limit, the page's visible text is read instead by a streaming tokenizer
+(``html.parser``), which keeps no tree and so has no depth limit and no recursion.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ class HtmlResult:
     metadata: dict[str, str | None] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     reason: str | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def tidy_text(text: str) -> str:
@@ -110,6 +116,69 @@ def _body_text(html: str) -> str:
         return ""
 
 
+# Elements whose content a reader never sees as text; and elements that start a new line.
+_HIDDEN = frozenset({"script", "style", "noscript", "template", "head", "title", "svg", "math"})
+_BLOCKS = frozenset(
+    {"address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption"}
+    | {"figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li"}
+    | {"main", "nav", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul"}
+)
+DEEP_TREE_NOTE = (
+    "the page nests elements deeper than the HTML parser's limit of 256, so its main content "
+    "could not be told apart: the text is all of the page's visible text, read without a tree"
+)
+
+
+def too_deep(html: str) -> bool:
+    """True when libxml2 (the parser under trafilatura, readability and html-text) gives up at
+    its nesting limit, i.e. the engines would silently miss everything below that depth."""
+    from lxml import etree
+
+    parser = etree.HTMLParser(encoding="utf-8")
+    try:
+        etree.fromstring(html.encode("utf-8", "replace"), parser)
+    except Exception:  # noqa: BLE001 - an unparsable page is the engines' business, not ours
+        return False
+    return any("Excessive depth" in str(e.message) for e in parser.error_log)
+
+
+def streamed_text(html: str) -> str:
+    """Every visible text of the page, read tag by tag (no tree, no recursion, no depth limit)."""
+    from html.parser import HTMLParser
+
+    parts: list[str] = []
+    hidden = 0
+
+    class _Reader(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: Any) -> None:
+            nonlocal hidden
+            if tag in _HIDDEN:
+                hidden += 1
+            elif tag in _BLOCKS:
+                parts.append("\n")
+
+        def handle_startendtag(self, tag: str, attrs: Any) -> None:
+            if tag in _BLOCKS:
+                parts.append("\n")
+
+        def handle_endtag(self, tag: str) -> None:
+            nonlocal hidden
+            if tag in _HIDDEN:
+                hidden = max(0, hidden - 1)
+            elif tag in _BLOCKS:
+                parts.append("\n")
+
+        def handle_data(self, data: str) -> None:
+            if not hidden:
+                parts.append(" ".join(data.split()) if data.strip() else " ")
+
+    reader = _Reader(convert_charrefs=True)
+    reader.feed(html)
+    reader.close()
+    lines = (" ".join(line.split()) for line in "".join(parts).split("\n"))
+    return "\n\n".join(line for line in lines if line)
+
+
 def _metadata(doc: Any) -> dict[str, str | None]:
     if doc is None:
         return {}
@@ -143,6 +212,13 @@ def extract_html(html: str, url: str | None, capture_date: datetime | None = Non
     }
     if not html.strip():
         return HtmlResult("", "empty", {}, options, "the page is empty")
+    if too_deep(html):
+        meta: dict[str, str | None] = {"title": _title_element(html)}
+        text = tidy_text(streamed_text(html))
+        if _word_count(text):
+            return HtmlResult(text, "deep-tree-fallback", meta, options, None, [DEEP_TREE_NOTE])
+        reason = "the page has no visible text"
+        return HtmlResult("", "empty", meta, options, reason, [DEEP_TREE_NOTE])
 
     doc = _run_trafilatura(html, url, date_params)
     traf_text = tidy_text(doc.text or "") if doc is not None else ""

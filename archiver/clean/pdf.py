@@ -2,8 +2,9 @@
 
 Pages are separated by a form feed so a reader can cite a page; the text is NFKC-normalised so
 ligatures ("ﬁ") and compatibility forms compare and search like the words they stand for.
-PDFium is not thread-safe, and the pipeline cleans from capture worker threads, so every call
-into it holds one lock.
+PDFium is not thread-safe, and a library caller may clean from several threads, so every call
+into it holds one lock. (``archiver run`` and ``archiver clean`` clean in worker processes, one
+payload per process at a time: see ``archiver.clean.workers``.)
 """
 
 from __future__ import annotations
