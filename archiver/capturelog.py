@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
+from urllib.parse import urldefrag, urlsplit
 
 from archiver.hashing import hash_file
 from archiver.problems import Problem
@@ -215,7 +216,19 @@ def _check_entry(
 def _check_facts(
     entry: dict[str, Any], where: str, url: str, recs: list[IndexedRecord]
 ) -> Iterable[Problem]:
-    """The log's facts (URLs, status, outcome) must be what the WARC records themselves say."""
+    """The log's facts (URLs, status, outcome) must be what the WARC records themselves say.
+
+    The robots.txt fetch of a site is logged with the first URL the run met there, ahead of
+    that URL's own records; those records say nothing about the page, so they are set aside.
+    """
+    robots, recs = split_robots_records(url, recs)
+    if robots and entry.get("outcome") == "captured" and not recs:
+        yield Problem(
+            "capture-log-outcome-mismatch",
+            where,
+            f"{url}: logged as captured but only robots.txt records were written",
+        )
+        return
     targets = {r.target_uri for r in recs}
     if recs and url not in targets:
         yield Problem(
@@ -258,6 +271,36 @@ def _check_facts(
             where,
             f"{url}: logged as {outcome}, but the final response has status {final.status}",
         )
+
+
+def split_robots_records(
+    url: str, recs: list[IndexedRecord]
+) -> tuple[list[IndexedRecord], list[IndexedRecord]]:
+    """(robots.txt records, the URL's own records) of one entry, in log order.
+
+    A capture logs ``[robots.txt fetch..., own fetch...]``; the own fetch starts with a record
+    targeting the URL itself (its first request). When there is none (blocked by robots.txt,
+    or the connection failed before a request was written) every record belongs to the
+    robots.txt fetch. Nothing is set aside unless the leading record targets a ``/robots.txt``
+    URL, so a log cannot hide a page's response by calling it robots evidence.
+    """
+    if not recs or not _is_robots_url(recs[0].target_uri) or _same_url(recs[0].target_uri, url):
+        return [], recs
+    for i, rec in enumerate(recs):
+        if _same_url(rec.target_uri, url):
+            return recs[:i], recs[i:]
+    return recs, []
+
+
+def _is_robots_url(uri: str | None) -> bool:
+    if not uri:
+        return False
+    parts = urlsplit(uri)
+    return parts.path == "/robots.txt" and parts.scheme.lower() in ("http", "https")
+
+
+def _same_url(a: str | None, b: str) -> bool:
+    return a is not None and urldefrag(a)[0] == urldefrag(b)[0]
 
 
 def _check_text(bag_root: Path, text: dict[str, Any], where: str, url: str) -> Iterable[Problem]:

@@ -652,7 +652,7 @@ def _parse_record(src: _PlainSource, reader: WarcReader, resync: bool) -> WarcRe
     fields: list[tuple[str, str]] = []
     total = 0
     while True:
-        hline = src.readline()
+        hline = _read_header_line(src, MAX_HEADER_BLOCK - total + 1)
         total += len(hline)
         if not hline.endswith(b"\n"):  # the data ended (or stopped decoding) mid-header
             err = src.gzip_error
@@ -687,6 +687,28 @@ def _parse_record(src: _PlainSource, reader: WarcReader, resync: bool) -> WarcRe
     return WarcRecord(
         offset, version, headers, length, _BlockReader(src, length), addressable=addressable
     )
+
+
+def _read_header_line(src: _PlainSource, budget: int) -> bytes:
+    """One header line however long (a 100 KB URL is real), up to ``budget`` bytes.
+
+    ``readline`` stops at 64 KiB so that scanning garbage stays cheap; a header line is read
+    on in pieces, since stopping there would lose the record and every record after it.
+    """
+    line = src.readline()
+    if line.endswith(b"\n") or not line or len(line) >= budget:
+        return line
+    parts = [line]
+    size = len(line)
+    while size < budget:
+        piece = src.readline()
+        if not piece:
+            break
+        parts.append(piece)
+        size += len(piece)
+        if piece.endswith(b"\n"):
+            break
+    return b"".join(parts)
 
 
 def _finish_record(src: _PlainSource, rec: WarcRecord, reader: WarcReader) -> None:
