@@ -31,7 +31,7 @@ from archiver.warc.digest import (
 
 STEP = 1024 * 1024
 _MAX_LINE = 64 * 1024
-_VERSION_RE = re.compile(rb"^WARC/(\d+\.\d+)\r?\n$")
+_VERSION_RE = re.compile(rb"^WARC/(\d+\.\d+)\r?\n$", re.IGNORECASE)  # case: checked later
 GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -314,6 +314,7 @@ class WarcRecord:
     addressable: bool = True  # offset starts a gzip member (or plain file position)
     length: int | None = None  # bytes in the file (compressed member length), once known
     end_ok: bool = True  # followed by CRLF CRLF
+    version_line: str = ""  # as written, e.g. "WARC/1.1" (or "warc/1.0" from a lax tool)
     _head: HttpHead | None = None
     _head_rest: bytes = b""
     _file: BinaryIO | None = None
@@ -637,7 +638,7 @@ def _parse_record(src: _PlainSource, reader: WarcReader, resync: bool) -> WarcRe
             if not resync:
                 reader._problem(offset, "warc-framing", f"expected WARC/1.x, found {line[:40]!r}")
                 return None
-            if reader.records_read == 0 and not line.startswith(b"WARC/"):
+            if reader.records_read == 0 and not line[:5].upper() == b"WARC/":
                 reader._problem(
                     offset, "warc-framing", f"not a WARC file (starts with {line[:20]!r})"
                 )
@@ -649,6 +650,7 @@ def _parse_record(src: _PlainSource, reader: WarcReader, resync: bool) -> WarcRe
             f"{offset - skipped_from} bytes that are not a WARC record (skipped)",
         )
     version = m.group(1).decode()
+    version_line = line.rstrip(b"\r\n").decode("ascii", "replace")
     fields: list[tuple[str, str]] = []
     total = 0
     while True:
@@ -685,7 +687,13 @@ def _parse_record(src: _PlainSource, reader: WarcReader, resync: bool) -> WarcRe
         return False if resync else None
     length = int(raw_len)
     return WarcRecord(
-        offset, version, headers, length, _BlockReader(src, length), addressable=addressable
+        offset,
+        version,
+        headers,
+        length,
+        _BlockReader(src, length),
+        addressable=addressable,
+        version_line=version_line,
     )
 
 
