@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 

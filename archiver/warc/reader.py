@@ -638,7 +638,7 @@ def _parse_record(src: _PlainSource, reader: WarcReader, resync: bool) -> WarcRe
             if not resync:
                 reader._problem(offset, "warc-framing", f"expected WARC/1.x, found {line[:40]!r}")
                 return None
-            if reader.records_read == 0 and not line[:5].upper() == b"WARC/":
+            if reader.records_read == 0 and line[:5].upper() != b"WARC/":
                 reader._problem(
                     offset, "warc-framing", f"not a WARC file (starts with {line[:20]!r})"
                 )
