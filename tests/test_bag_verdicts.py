@@ -113,3 +113,16 @@ def test_json_report_echoes_only_an_excerpt_of_a_10_mb_line(tmp_path: Path) -> N
     report = json.loads(proc.stdout)
     assert len(proc.stdout) < 20_000, len(proc.stdout)
     assert all(len(p["message"]) < 1000 and len(p["path"]) < 1000 for p in report["problems"])
+
+
+def test_arc_file_in_a_bag_is_read_not_ignored(tmp_path: Path) -> None:
+    from archiver.verify import verify_bag
+    from tests.test_warc_verdicts import arc_bytes
+
+    arc = b"".join(arc_bytes())
+    bag = make_bag(tmp_path / "bag", "1.0", files={"data/old.arc": arc})
+    report = verify_bag(bag)
+    assert report.valid and report.warc_files == 1 and report.warc_records == 2
+    assert "arc-file" in {p.code for p in report.problems}
+    cut = make_bag(tmp_path / "cut", "1.0", files={"data/old.arc": arc[:-150]})
+    assert not verify_bag(cut).valid

@@ -138,8 +138,8 @@ def _flush_framing(reader: WarcReader, seen: int, add) -> int:
 
 
 def _describe(rec: WarcRecord) -> str:
-    uri = f" {rec.target_uri}" if rec.target_uri else ""
-    rid = rec.record_id or "(no WARC-Record-ID)"
+    uri = f" {_excerpt(rec.target_uri, 200)}" if rec.target_uri else ""
+    rid = _excerpt(rec.record_id, 100) if rec.record_id else "(no WARC-Record-ID)"
     return f"record {rid} ({rec.type or '?'}{uri}, offset {rec.offset})"
 
 
@@ -208,7 +208,8 @@ def _check_record(rec: WarcRecord, result: WarcCheck, add, require_digests: bool
             result.digest_failures[rid] = "WARC-Block-Digest"
         add(
             "warc-block-digest-mismatch",
-            f"{where}: WARC-Block-Digest {block_label} does not match the block ({got})",
+            f"{where}: WARC-Block-Digest {_excerpt(block_label or '')} does not match the "
+            f"block ({got})",
         )
 
     if payload_hasher is not None:
@@ -246,7 +247,7 @@ def _check_record(rec: WarcRecord, result: WarcCheck, add, require_digests: bool
     note = f"; {digests.chunk_error}" if payload_hasher is not None and digests.chunk_error else ""
     add(
         "warc-payload-digest-mismatch",
-        f"{where}: WARC-Payload-Digest {payload_label} does not match the payload "
+        f"{where}: WARC-Payload-Digest {_excerpt(payload_label or '')} does not match the payload "
         f"({label(algo, payload[algo])}){note}",
     )
 
@@ -265,7 +266,10 @@ def _check_headers(rec: WarcRecord, where: str, add) -> None:
             "checked by the WARC 1.0 rules",
         )
     if rec.version_line and not rec.version_line.startswith("WARC/"):
-        add("warc-version-case", f"{where}: version line {rec.version_line!r} is not upper case")
+        add(
+            "warc-version-case",
+            f"{where}: version line {_excerpt(rec.version_line)!r} is not upper case",
+        )
     for name in _REQUIRED:
         if name not in rec.headers:
             add("warc-missing-header", f"{where}: has no {name}")
@@ -302,7 +306,8 @@ def _check_headers(rec: WarcRecord, where: str, add) -> None:
         elif form == "loose":
             add(
                 "warc-date-form",
-                f"{where}: WARC-Date {date!r} is W3C-DTF but not YYYY-MM-DDThh:mm:ss[.f]Z",
+                f"{where}: WARC-Date {_excerpt(date)!r} is W3C-DTF but not "
+                "YYYY-MM-DDThh:mm:ss[.f]Z",
             )
     rid = rec.record_id
     if rid:
@@ -310,7 +315,9 @@ def _check_headers(rec: WarcRecord, where: str, add) -> None:
         if rid.startswith("<") and rid.endswith(">") and _URI.match(rid[1:-1]):
             pass
         elif _URI.match(rid):
-            add("warc-record-id-brackets", f"{where}: WARC-Record-ID {rid!r} lacks its <>")
+            add(
+                "warc-record-id-brackets", f"{where}: WARC-Record-ID {_excerpt(rid)!r} lacks its <>"
+            )
         else:
             add(
                 "warc-bad-record-id",
@@ -346,6 +353,6 @@ def _parse(value: str | None, name: str, where: str, add) -> tuple[str, bytes] |
     if parsed is None:
         add(
             "warc-unreadable-digest",
-            f"{where}: {name} {value!r} is not a sha1/sha256/sha512 digest",
+            f"{where}: {name} {_excerpt(value)!r} is not a sha1/sha256/sha512 digest",
         )
     return parsed

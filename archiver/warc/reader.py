@@ -201,7 +201,7 @@ class _GzipSource(_PlainSource):
             return ""
         uri = fields.get("warc-target-uri", "")
         kind = " ".join(x for x in (fields.get("warc-type", "?"), uri) if x)
-        return f"record {fields['warc-record-id']} ({kind}): "
+        return f"record {fields['warc-record-id'][:100]} ({kind[:200]}): "
 
     def recover(self) -> bool:
         """Drop the broken member and resume at the next gzip header after it."""
@@ -662,7 +662,7 @@ def _parse_record(src: _PlainSource, reader: WarcReader, resync: bool) -> WarcRe
                 reader._problem(err.offset, err.code, f"{err.message} inside a record header")
                 return False if resync and src.recover() else None
             rid = WarcHeaders(fields).get("WARC-Record-ID")
-            who = f"record {rid}: " if rid else ""
+            who = f"record {rid[:100]}: " if rid else ""
             reader._problem(offset, "warc-truncated-file", f"{who}file ends inside its header")
             return None
         if total > MAX_HEADER_BLOCK:
@@ -683,7 +683,9 @@ def _parse_record(src: _PlainSource, reader: WarcReader, resync: bool) -> WarcRe
     headers = WarcHeaders(fields)
     raw_len = headers.get("Content-Length")
     if raw_len is None or not raw_len.strip().isdigit():
-        reader._problem(offset, "warc-framing", f"missing or bad Content-Length {raw_len!r}")
+        reader._problem(
+            offset, "warc-framing", f"missing or bad Content-Length {(raw_len or '')[:40]!r}"
+        )
         return False if resync else None
     length = int(raw_len)
     return WarcRecord(
@@ -722,7 +724,7 @@ def _read_header_line(src: _PlainSource, budget: int) -> bytes:
 def _finish_record(src: _PlainSource, rec: WarcRecord, reader: WarcReader) -> None:
     """Skip what the caller did not read, check the CRLF CRLF end, note the record's length."""
     rec.block.drain()
-    where = f"record {rec.record_id or '(no id)'}"
+    where = f"record {(rec.record_id or '(no id)')[:100]}"
     if rec.block.cut_short:
         rec.end_ok = False
         missing = rec.content_length - rec.block.read_bytes
