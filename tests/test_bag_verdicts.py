@@ -126,3 +126,10 @@ def test_arc_file_in_a_bag_is_read_not_ignored(tmp_path: Path) -> None:
     assert "arc-file" in {p.code for p in report.problems}
     cut = make_bag(tmp_path / "cut", "1.0", files={"data/old.arc": arc[:-150]})
     assert not verify_bag(cut).valid
+
+
+def test_nul_in_the_declared_encoding_is_a_verdict(tmp_path: Path) -> None:
+    """Found by the property test: codecs.lookup raised ValueError on 'UTF-8\\0'."""
+    bag = make_bag(tmp_path / "bag", "1.0")
+    (bag / "bagit.txt").write_bytes(b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\0\n")
+    assert "bagit-txt-encoding-unknown" in codes(bag, "error")

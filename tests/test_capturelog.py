@@ -165,3 +165,19 @@ def test_robots_records_cannot_stand_in_for_a_capture(tmp_path: Path) -> None:
     bag = make_bag(tmp_path, [_robots_entry(url, "captured", status=200)])
     codes = {p.code for p in cross_check(bag, _robots_index(url))}
     assert "capture-log-outcome-mismatch" in codes
+
+
+def test_entries_of_the_wrong_shape_are_reported_not_fatal(tmp_path: Path) -> None:
+    """Found by the property test: a list as outcome or a string as a record crashed verify."""
+    bad = [
+        entry("https://e.org/1", outcome=[]),
+        entry("https://e.org/2", records=["<urn:uuid:2>"]),
+        {**entry("https://e.org/3"), "url": ["x"]},
+        entry("https://e.org/4\r", status="200"),
+    ]
+    bag = make_bag(tmp_path, bad)
+    problems = cross_check(bag, index_for("https://e.org/1"))
+    assert [p.code for p in problems if p.path.endswith((":1", ":2", ":3", ":4"))] == [
+        "capture-log-bad-entry"
+    ] * 4
+    assert all("\r" not in p.message for p in problems)

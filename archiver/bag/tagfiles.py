@@ -123,7 +123,7 @@ def parse_bagit_txt(data: bytes, problems: list[Problem]) -> BagitTxt:
     else:
         try:
             encoding = codecs.lookup(enc_text).name
-        except LookupError:
+        except (LookupError, ValueError):  # ValueError: a NUL in the name
             problems.append(
                 Problem(
                     "bagit-txt-encoding-unknown",

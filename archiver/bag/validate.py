@@ -38,7 +38,7 @@ from archiver.bag.tagfiles import (
     read_tag_lines,
 )
 from archiver.errors import EXIT_USAGE, ArchiverError
-from archiver.problems import Problem, Severity
+from archiver.problems import Problem, Severity, one_line
 
 # Anchors over the tag manifests cannot be listed in them (archiver.anchors verifies them).
 ANCHORS_PREFIX = "provenance-anchors/"
@@ -123,8 +123,8 @@ class _Validator:
 
     # -- helpers ---------------------------------------------------------------------------
     def add(self, code: str, path: str, message: str, severity: Severity = "error") -> None:
-        shown = excerpt(bagpaths.encode_path(path), 4 * EXCERPT)  # a path may come from input
-        self.problems.append(Problem(code, shown, message, severity))
+        shown = excerpt(one_line(bagpaths.encode_path(path)), 4 * EXCERPT)  # input text
+        self.problems.append(Problem(code, shown, one_line(message), severity))
 
     def lines(self, rel: str) -> Iterator[tuple[int, str]]:
         return read_tag_lines(

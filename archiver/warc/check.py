@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from archiver.errors import ArchiverError
-from archiver.problems import Problem
+from archiver.problems import Problem, one_line
 from archiver.warc.arc import looks_like_arc, read_arc
 from archiver.warc.digest import PayloadHasher, label, parse_label
 from archiver.warc.reader import STEP, WarcReader, WarcRecord
@@ -92,7 +92,7 @@ def check_warc(
 
     def add(code: str, message: str) -> None:
         severity = "warning" if code in _WARNING_CODES else "error"
-        result.problems.append(Problem(code, shown, message, severity))
+        result.problems.append(Problem(code, shown, one_line(message), severity))
 
     if looks_like_arc(path):
         return _check_arc(path, result, add)
