@@ -108,7 +108,7 @@ def test_70_kb_location_header_in_a_redirect(tmp_path: Path) -> None:
 # -- version eras ----------------------------------------------------------------------------
 
 
-def test_warc_0_17_crawl_is_sound_with_one_warning_per_record(tmp_path: Path) -> None:
+def test_warc_0_17_crawl_is_sound_with_one_warning_per_file(tmp_path: Path) -> None:
     """Heritrix 1.x wrote WARC/0.17; a sound crawl is readable evidence, not 800 errors."""
     data = b"".join(http_response(i, b"page %d" % i, b"WARC/0.17") for i in range(5))
     data += http_response(9, b"page 0.18", b"WARC/0.18")
@@ -116,7 +116,9 @@ def test_warc_0_17_crawl_is_sound_with_one_warning_per_record(tmp_path: Path) ->
     path.write_bytes(data)
     result = check_warc(path)
     assert result.ok, result.problems
-    assert codes(path) == Counter({"warc-old-version": 6})
+    assert codes(path) == Counter({"warc-old-version": 2})  # one per era: 0.17 and 0.18
+    messages = " | ".join(p.message for p in result.problems)
+    assert "5 record(s) are WARC/0.17" in messages and "1 record(s) are WARC/0.18" in messages
 
 
 def test_unknown_version_is_an_error(tmp_path: Path) -> None:
@@ -262,3 +264,30 @@ def test_truncated_arc_file_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "cut.arc"
     path.write_bytes(b"".join(arc_bytes())[:-200])
     assert errors(path), check_warc(path).problems
+
+
+def test_reports_quote_only_an_excerpt_of_huge_header_values(tmp_path: Path) -> None:
+    huge = "x" * 200_000
+    fields = base(1, Target_URI=f"http://example.org/{huge}", Date=huge, Record_ID=f"<{huge}>")
+    fields.append(("WARC-Payload-Digest", f"sha1:{huge}"))
+    path = tmp_path / "huge.warc"
+    path.write_bytes(
+        record(fields, b"x").replace(b"WARC-Block-Digest: sha1:", b"WARC-Block-Digest: sha1:A")
+    )
+    result = check_warc(path)
+    assert {"warc-bad-date", "warc-bad-record-id", "warc-unreadable-digest"} <= errors(path)
+    assert result.records == 1
+    assert all(len(p.message) < 1200 for p in result.problems), [
+        len(p.message) for p in result.problems
+    ]
+
+
+def test_header_block_over_1_mib_is_named_as_such(tmp_path: Path) -> None:
+    path = tmp_path / "big.warc"
+    big = record(base(2, Target_URI="http://e.org/" + "x" * 1_100_000), b"x")
+    path.write_bytes(record(base(1), b"a") + big + record(base(3), b"c"))
+    result = check_warc(path)
+    assert result.records == 2, result.problems  # the records before and after are read
+    assert result.problems[0].code == "warc-framing"
+    assert "over 1 MiB" in result.problems[0].message
+    assert len(result.problems) <= 2 and all(p.code == "warc-framing" for p in result.problems)

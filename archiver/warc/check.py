@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -67,6 +68,7 @@ class WarcCheck:
     records: int = 0
     index: dict[str, IndexEntry] = field(default_factory=dict)
     format: str = "warc"  # or "arc"
+    eras: defaultdict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     # WARC-Record-ID -> what failed ("WARC-Block-Digest", ...), for the cleaner's sidecar
     digest_failures: dict[str, str] = field(default_factory=dict)
 
@@ -112,9 +114,29 @@ def check_warc(
     except Exception as e:  # a reader bug must not hide the rest of a report
         add("warc-check-error", f"checking stopped: {type(e).__name__}: {e}")
     _flush_framing(reader, seen_framing, add)
+    _report_eras(result.eras, add)
     if result.records == 0 and not result.problems:
         add("warc-empty", "the file holds no WARC record")
     return result
+
+
+def _report_eras(eras: dict[str, list[int]], add) -> None:
+    """One warning per file and era: how many records, and where the first one is."""
+    for era, offsets in sorted(eras.items()):
+        n, first = len(offsets), offsets[0]
+        if era == "lower-case":
+            add(
+                "warc-version-case",
+                f"{n} record(s) start with a lower-case version line such as 'warc/1.0' "
+                f"(first at offset {first}); read as WARC",
+            )
+        else:
+            add(
+                "warc-old-version",
+                f"{n} record(s) are {era}, a draft Heritrix wrote before WARC 1.0 (first at "
+                f"offset {first}); checked by the WARC 1.0 rules, which match for every "
+                "field checked",
+            )
 
 
 def _check_arc(path: Path, result: WarcCheck, add) -> WarcCheck:
@@ -165,7 +187,7 @@ def _check_record(rec: WarcRecord, result: WarcCheck, add, require_digests: bool
             "warc-duplicate-record-id",
             f"{where}: WARC-Record-ID already used by the record at offset {first.offset}",
         )
-    _check_headers(rec, where, add)
+    _check_headers(rec, where, add, result.eras)
 
     block_label = rec.headers.get("WARC-Block-Digest")
     payload_label = rec.headers.get("WARC-Payload-Digest")
@@ -252,24 +274,21 @@ def _check_record(rec: WarcRecord, result: WarcCheck, add, require_digests: bool
     )
 
 
-def _check_headers(rec: WarcRecord, where: str, add) -> None:
-    """Version line, mandatory and non-repeatable fields, the date and the record ID."""
+def _check_headers(rec: WarcRecord, where: str, add, eras: defaultdict[str, list[int]]) -> None:
+    """Version line, mandatory and non-repeatable fields, the date and the record ID.
+
+    Sound records of an older era are collected in ``eras`` and reported once per file, so
+    800 good WARC/0.17 records do not bury a real problem under 800 lines.
+    """
     if rec.version not in _KNOWN_VERSIONS:
         add(
             "warc-unknown-version",
             f"{where}: WARC/{rec.version} is not a published WARC version (0.17, 0.18, 1.0, 1.1)",
         )
     elif rec.version in _OLD_VERSIONS:
-        add(
-            "warc-old-version",
-            f"{where}: WARC/{rec.version} is a draft version (Heritrix wrote it before WARC 1.0); "
-            "checked by the WARC 1.0 rules",
-        )
+        eras[f"WARC/{rec.version}"].append(rec.offset)
     if rec.version_line and not rec.version_line.startswith("WARC/"):
-        add(
-            "warc-version-case",
-            f"{where}: version line {_excerpt(rec.version_line)!r} is not upper case",
-        )
+        eras["lower-case"].append(rec.offset)
     for name in _REQUIRED:
         if name not in rec.headers:
             add("warc-missing-header", f"{where}: has no {name}")

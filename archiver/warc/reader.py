@@ -656,6 +656,9 @@ def _parse_record(src: _PlainSource, reader: WarcReader, resync: bool) -> WarcRe
     while True:
         hline = _read_header_line(src, MAX_HEADER_BLOCK - total + 1)
         total += len(hline)
+        if total > MAX_HEADER_BLOCK:
+            reader._problem(offset, "warc-framing", "record header block is over 1 MiB")
+            return False if resync else None  # skip on to the next record
         if not hline.endswith(b"\n"):  # the data ended (or stopped decoding) mid-header
             err = src.gzip_error
             if err is not None and err.code == "warc-gzip-error":
@@ -664,9 +667,6 @@ def _parse_record(src: _PlainSource, reader: WarcReader, resync: bool) -> WarcRe
             rid = WarcHeaders(fields).get("WARC-Record-ID")
             who = f"record {rid[:100]}: " if rid else ""
             reader._problem(offset, "warc-truncated-file", f"{who}file ends inside its header")
-            return None
-        if total > MAX_HEADER_BLOCK:
-            reader._problem(offset, "warc-framing", "record header block is over 1 MiB")
             return None
         if hline in (b"\r\n", b"\n"):
             break
