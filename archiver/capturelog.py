@@ -15,9 +15,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
+from urllib.parse import urldefrag, urlsplit
 
 from archiver.hashing import hash_file
-from archiver.problems import Problem
+from archiver.problems import Problem, one_line
 
 LOG_NAME = "capture-log.jsonl"
 REQUIRED_FIELDS = ("url", "outcome", "started", "ended", "records")
@@ -148,7 +149,18 @@ def cross_check(
                         "text file is not named by any capture-log entry",
                     )
                 )
-    return problems
+    return [_tidy(p) for p in problems]
+
+
+_MAX_MESSAGE = 600
+
+
+def _tidy(p: Problem) -> Problem:
+    """One line, bounded: messages quote URLs from the log, which may be 100 KB or forged."""
+    message = one_line(p.message)
+    if len(message) > _MAX_MESSAGE:
+        message = f"{message[:_MAX_MESSAGE]}... ({len(message)} characters)"
+    return Problem(p.code, one_line(p.path)[:_MAX_MESSAGE], message, p.severity)
 
 
 def _check_entry(
@@ -161,6 +173,10 @@ def _check_entry(
     missing = [k for k in REQUIRED_FIELDS if k not in entry]
     if missing:
         yield Problem("capture-log-bad-entry", where, f"missing field(s): {', '.join(missing)}")
+        return
+    wrong = _wrong_shapes(entry)
+    if wrong:
+        yield Problem("capture-log-bad-entry", where, f"wrong type of value: {', '.join(wrong)}")
         return
     if entry["outcome"] not in OUTCOMES:
         yield Problem("capture-log-bad-entry", where, f"unknown outcome {entry['outcome']!r}")
@@ -215,7 +231,19 @@ def _check_entry(
 def _check_facts(
     entry: dict[str, Any], where: str, url: str, recs: list[IndexedRecord]
 ) -> Iterable[Problem]:
-    """The log's facts (URLs, status, outcome) must be what the WARC records themselves say."""
+    """The log's facts (URLs, status, outcome) must be what the WARC records themselves say.
+
+    The robots.txt fetch of a site is logged with the first URL the run met there, ahead of
+    that URL's own records; those records say nothing about the page, so they are set aside.
+    """
+    robots, recs = split_robots_records(url, recs)
+    if robots and entry.get("outcome") == "captured" and not recs:
+        yield Problem(
+            "capture-log-outcome-mismatch",
+            where,
+            f"{url}: logged as captured but only robots.txt records were written",
+        )
+        return
     targets = {r.target_uri for r in recs}
     if recs and url not in targets:
         yield Problem(
@@ -258,6 +286,79 @@ def _check_facts(
             where,
             f"{url}: logged as {outcome}, but the final response has status {final.status}",
         )
+
+
+_SHAPES: dict[str, tuple[type, ...]] = {
+    "url": (str,),
+    "outcome": (str,),
+    "records": (list,),
+    "status": (int, type(None)),
+    "final_url": (str, type(None)),
+    "payload_sha256": (str, type(None)),
+    "text": (dict, type(None)),
+}
+_REF_SHAPES: dict[str, tuple[type, ...]] = {
+    "record_id": (str,),
+    "type": (str, type(None)),
+    "warc_file": (str, type(None)),
+    "offset": (int, type(None)),
+}
+
+
+def _wrong_shapes(entry: dict[str, Any]) -> list[str]:
+    """Fields whose JSON type is not what a run writes (a forged or damaged line)."""
+    wrong = [
+        k
+        for k, types in _SHAPES.items()
+        if k in entry and (not isinstance(entry[k], types) or isinstance(entry[k], bool))
+    ]
+    for i, ref in enumerate(entry.get("records") if isinstance(entry.get("records"), list) else []):
+        if not isinstance(ref, dict):
+            wrong.append(f"records[{i}]")
+            continue
+        wrong.extend(
+            f"records[{i}].{k}"
+            for k, types in _REF_SHAPES.items()
+            if not isinstance(ref.get(k), types) or isinstance(ref.get(k), bool)
+        )
+    text = entry.get("text")
+    if isinstance(text, dict):
+        wrong.extend(
+            f"text.{k}"
+            for k in ("path", "sidecar", "sha256")
+            if k in text and not isinstance(text[k], (str, type(None)))
+        )
+    return wrong
+
+
+def split_robots_records(
+    url: str, recs: list[IndexedRecord]
+) -> tuple[list[IndexedRecord], list[IndexedRecord]]:
+    """(robots.txt records, the URL's own records) of one entry, in log order.
+
+    A capture logs ``[robots.txt fetch..., own fetch...]``; the own fetch starts with a record
+    targeting the URL itself (its first request). When there is none (blocked by robots.txt,
+    or the connection failed before a request was written) every record belongs to the
+    robots.txt fetch. Nothing is set aside unless the leading record targets a ``/robots.txt``
+    URL, so a log cannot hide a page's response by calling it robots evidence.
+    """
+    if not recs or not _is_robots_url(recs[0].target_uri) or _same_url(recs[0].target_uri, url):
+        return [], recs
+    for i, rec in enumerate(recs):
+        if _same_url(rec.target_uri, url):
+            return recs[:i], recs[i:]
+    return recs, []
+
+
+def _is_robots_url(uri: str | None) -> bool:
+    if not uri:
+        return False
+    parts = urlsplit(uri)
+    return parts.path == "/robots.txt" and parts.scheme.lower() in ("http", "https")
+
+
+def _same_url(a: str | None, b: str) -> bool:
+    return a is not None and urldefrag(a)[0] == urldefrag(b)[0]
 
 
 def _check_text(bag_root: Path, text: dict[str, Any], where: str, url: str) -> Iterable[Problem]:

@@ -129,6 +129,12 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from archiver.warc.command import check_command
+
+    return check_command([Path(p) for p in args.warcs], as_json=args.json)
+
+
 def _cmd_custody_record(args: argparse.Namespace) -> int:
     from archiver.custody import record_command
 
@@ -340,6 +346,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--actor", help="who verified (recorded with --record)")
     p.set_defaults(func=_cmd_verify)
+
+    p = verbs.add_parser(
+        "check", help="check WARC (or ARC) files outside a bag: framing, headers, digests"
+    )
+    p.add_argument("warcs", nargs="+", metavar="WARC")
+    p.add_argument("--json", action="store_true", help="machine-readable report")
+    p.set_defaults(func=_cmd_check)
 
     p = verbs.add_parser("custody", help="record hand-offs and check the custody log")
     cust = p.add_subparsers(dest="custody_verb", metavar="ACTION")

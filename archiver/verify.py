@@ -2,7 +2,8 @@
 
 Three layers, each reporting every problem it finds rather than stopping at the first:
 1. BagIt 1.0 completeness and fixity (``archiver.bag.validate``);
-2. every WARC in the payload: record framing, block and payload digests (``archiver.warc.check``);
+2. every WARC (and ARC) file in the payload: record framing, header fields, block and payload
+   digests (``archiver.warc.check``);
 3. the capture log cross-checked against the WARC records and text files it names.
 Exit 0 valid (warnings allowed), 1 invalid, 2 not a readable bag.
 """
@@ -21,7 +22,7 @@ from archiver.capturelog import LOG_NAME, IndexedRecord, cross_check
 from archiver.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE, ArchiverError
 from archiver.problems import Problem
 
-WARC_SUFFIXES = (".warc", ".warc.gz")
+WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")  # ARC: read and reported as such
 
 
 @dataclass

@@ -128,3 +128,56 @@ def test_unlisted_response_record_is_a_warning(tmp_path: Path) -> None:
     problems = cross_check(bag, index)
     assert [(p.code, p.severity) for p in problems] == [("capture-log-unlisted-record", "warning")]
     json.dumps([p.to_dict() for p in problems])
+
+
+def _robots_entry(url: str, outcome: str, **extra: object) -> dict[str, object]:
+    robots = url.split("/", 3)
+    robots_url = f"{robots[0]}//{robots[2]}/robots.txt"
+    refs = [
+        {"warc_file": "a.warc.gz", "record_id": "<urn:uuid:rq>", "type": "request", "offset": 1},
+        {"warc_file": "a.warc.gz", "record_id": "<urn:uuid:rs>", "type": "response", "offset": 2},
+    ]
+    fields: dict[str, object] = {"status": None, **extra}
+    e = entry(url, outcome=outcome, records=refs, payload_sha256=None, **fields)
+    e["robots"] = {"url": robots_url, "allowed": outcome != "blocked"}
+    return e
+
+
+def _robots_index(url: str) -> dict[str, IndexedRecord]:
+    robots_url = url.split("/", 3)
+    robots_url = f"{robots_url[0]}//{robots_url[2]}/robots.txt"
+    return {
+        "<urn:uuid:rq>": IndexedRecord("a.warc.gz", 1, "request", robots_url, None),
+        "<urn:uuid:rs>": IndexedRecord("a.warc.gz", 2, "response", robots_url, "cd" * 32, 200),
+    }
+
+
+def test_robots_records_of_a_blocked_or_failed_url_are_not_its_response(tmp_path: Path) -> None:
+    """The first URL of a site carries the site's robots.txt records; they are not its page."""
+    url = "https://e.org/private/page"
+    for outcome in ("blocked", "failed"):
+        bag = make_bag(tmp_path / outcome, [_robots_entry(url, outcome)])
+        assert cross_check(bag, _robots_index(url)) == [], outcome
+
+
+def test_robots_records_cannot_stand_in_for_a_capture(tmp_path: Path) -> None:
+    url = "https://e.org/private/page"
+    bag = make_bag(tmp_path, [_robots_entry(url, "captured", status=200)])
+    codes = {p.code for p in cross_check(bag, _robots_index(url))}
+    assert "capture-log-outcome-mismatch" in codes
+
+
+def test_entries_of_the_wrong_shape_are_reported_not_fatal(tmp_path: Path) -> None:
+    """Found by the property test: a list as outcome or a string as a record crashed verify."""
+    bad = [
+        entry("https://e.org/1", outcome=[]),
+        entry("https://e.org/2", records=["<urn:uuid:2>"]),
+        {**entry("https://e.org/3"), "url": ["x"]},
+        entry("https://e.org/4\r", status="200"),
+    ]
+    bag = make_bag(tmp_path, bad)
+    problems = cross_check(bag, index_for("https://e.org/1"))
+    assert [p.code for p in problems if p.path.endswith((":1", ":2", ":3", ":4"))] == [
+        "capture-log-bad-entry"
+    ] * 4
+    assert all("\r" not in p.message for p in problems)

@@ -252,7 +252,7 @@ def test_digest_algorithms_and_encodings(tmp_path, algo):
         good
         + _plain_record(
             "resource",
-            [("WARC-Block-Digest", wrong)],
+            [("WARC-Target-URI", "urn:x:r"), ("WARC-Block-Digest", wrong)],
             block,
         )
     )

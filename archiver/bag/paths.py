@@ -15,6 +15,7 @@ import unicodedata
 _DECODE_1_0 = re.compile(r"%(0[DdAa]|25)")
 _DECODE_MAP = {"0d": "\r", "0a": "\n", "25": "%"}
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")  # file:///etc/passwd, http://...
 
 # Files that operating systems drop into folders by themselves; never evidence.
 OS_JUNK_NAMES = frozenset(
@@ -62,6 +63,8 @@ def unsafe_reason(path: str) -> str | None:
         return "the path contains a NUL byte"
     if "\\" in path:
         return "the path contains a backslash (a Windows separator or UNC prefix)"
+    if _URL.match(path):
+        return "the path is a URL; a manifest names files by their path inside the bag"
     if path.startswith("/"):
         return "the path is absolute"
     if path.startswith("~"):

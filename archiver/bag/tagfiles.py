@@ -35,6 +35,16 @@ class BagitTxt:
     version_text: str
 
 
+EXCERPT = 120  # characters of a bad input line a report may echo
+
+
+def excerpt(text: str, limit: int = EXCERPT) -> str:
+    """At most ``limit`` characters of input text: a 10 MB line must not fill a report."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"
+
+
 def split_lines(text: str) -> list[str]:
     """Split on LF, CR or CRLF only (``str.splitlines`` also splits on VT, FF, U+2028...)."""
     lines = _NEWLINE.split(text)
@@ -68,7 +78,11 @@ def parse_bagit_txt(data: bytes, problems: list[Problem]) -> BagitTxt:
         problems.append(Problem("bagit-txt-version-missing", p, "bagit.txt has no BagIt-Version"))
     elif not vm:
         problems.append(
-            Problem("bagit-txt-version-invalid", p, f"BagIt-Version {version_text!r} is not M.N")
+            Problem(
+                "bagit-txt-version-invalid",
+                p,
+                f"BagIt-Version {excerpt(version_text)!r} is not M.N",
+            )
         )
     else:
         version = (int(vm.group(1)), int(vm.group(2)))
@@ -77,9 +91,8 @@ def parse_bagit_txt(data: bytes, problems: list[Problem]) -> BagitTxt:
                 Problem(
                     "bagit-version-unknown",
                     p,
-                    f"BagIt-Version {version_text} is not a published version; "
-                    "checked by the BagIt 1.0 rules",
-                    "warning",
+                    f"BagIt-Version {excerpt(version_text)} is not a published version "
+                    "(0.93-0.97 or 1.0): the bag's rules are unknown, so it cannot be VALID",
                 )
             )
     strict = version >= (1, 0)
@@ -110,16 +123,20 @@ def parse_bagit_txt(data: bytes, problems: list[Problem]) -> BagitTxt:
     else:
         try:
             encoding = codecs.lookup(enc_text).name
-        except LookupError:
+        except (LookupError, ValueError):  # ValueError: a NUL in the name
             problems.append(
-                Problem("bagit-txt-encoding-unknown", p, f"unknown tag file encoding {enc_text!r}")
+                Problem(
+                    "bagit-txt-encoding-unknown",
+                    p,
+                    f"unknown tag file encoding {excerpt(enc_text)!r}",
+                )
             )
         if encoding != "utf-8":
             problems.append(
                 Problem(
                     "tag-encoding-not-utf8",
                     p,
-                    f"tag files are declared as {enc_text}; BagIt recommends UTF-8",
+                    f"tag files are declared as {excerpt(enc_text)}; BagIt recommends UTF-8",
                     "warning",
                 )
             )
@@ -206,8 +223,16 @@ class FetchLine:
 
 
 def parse_fetch_line(n: int, line: str, problems: list[Problem]) -> FetchLine | None:
-    """One fetch.txt line: url, length (integer or '-'), path."""
+    """One fetch.txt line: url, length (integer or '-'), path. A blank line is reported."""
     if not line.strip():
+        problems.append(
+            Problem(
+                "fetch-blank-line",
+                "fetch.txt",
+                f"line {n} is blank; every fetch.txt line must be 'url length path'",
+                "warning",
+            )
+        )
         return None
     m = _FETCH_LINE.match(line)
     if not m:
@@ -220,28 +245,34 @@ def parse_fetch_line(n: int, line: str, problems: list[Problem]) -> FetchLine | 
         r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$", url
     ):
         problems.append(
-            Problem("fetch-url-invalid", "fetch.txt", f"line {n}: {url!r} is not an absolute URI")
+            Problem(
+                "fetch-url-invalid",
+                "fetch.txt",
+                f"line {n}: {excerpt(url)!r} is not an absolute URI",
+            )
         )
     if length != "-" and not length.isdigit():
         problems.append(
             Problem(
                 "fetch-length-invalid",
                 "fetch.txt",
-                f"line {n}: length {length!r} is neither an integer nor '-'",
+                f"line {n}: length {excerpt(length)!r} is neither an integer nor '-'",
             )
         )
     return FetchLine(n, url, length, path)
 
 
 def parse_bag_info(
-    lines: Iterator[tuple[int, str]], version: tuple[int, int], problems: list[Problem]
+    lines: Iterator[tuple[int, str]],
+    version: tuple[int, int],
+    problems: list[Problem],
+    rel: str = "bag-info.txt",
 ) -> list[tuple[str, str]]:
     """Parse ``Label: value`` elements in file order, joining indented continuation lines.
 
     From 1.0 a label must not start or end with whitespace; earlier versions allowed
     ``Label : value`` and are read leniently.
     """
-    rel = "bag-info.txt"
     items: list[tuple[str, str]] = []
     for n, line in lines:
         if not line.strip():
@@ -265,7 +296,7 @@ def parse_bag_info(
                     Problem(
                         "bag-info-label-whitespace",
                         rel,
-                        f"line {n}: the label {label.strip()!r} has whitespace around it",
+                        f"line {n}: the label {excerpt(label.strip())!r} has whitespace around it",
                     )
                 )
             label = label.strip()
@@ -277,7 +308,7 @@ def parse_bag_info(
                 Problem(
                     "bag-info-separator",
                     rel,
-                    f"line {n}: no space after the colon following {label!r}",
+                    f"line {n}: no space after the colon following {excerpt(label)!r}",
                     "warning",
                 )
             )

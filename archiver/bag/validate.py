@@ -28,7 +28,9 @@ from archiver.bag.fixity import (
 )
 from archiver.bag.report import BagReport
 from archiver.bag.tagfiles import (
+    EXCERPT,
     BagitTxt,
+    excerpt,
     parse_bag_info,
     parse_bagit_txt,
     parse_fetch_line,
@@ -36,7 +38,7 @@ from archiver.bag.tagfiles import (
     read_tag_lines,
 )
 from archiver.errors import EXIT_USAGE, ArchiverError
-from archiver.problems import Problem, Severity
+from archiver.problems import Problem, Severity, one_line
 
 # Anchors over the tag manifests cannot be listed in them (archiver.anchors verifies them).
 ANCHORS_PREFIX = "provenance-anchors/"
@@ -121,7 +123,8 @@ class _Validator:
 
     # -- helpers ---------------------------------------------------------------------------
     def add(self, code: str, path: str, message: str, severity: Severity = "error") -> None:
-        self.problems.append(Problem(code, bagpaths.encode_path(path), message, severity))
+        shown = excerpt(one_line(bagpaths.encode_path(path)), 4 * EXCERPT)  # input text
+        self.problems.append(Problem(code, shown, one_line(message), severity))
 
     def lines(self, rel: str) -> Iterator[tuple[int, str]]:
         return read_tag_lines(
@@ -244,26 +247,39 @@ class _Validator:
                 continue
             path, unsafe = self.resolve(line.raw_path)
             if unsafe:
-                self.add("path-unsafe", rel, f"line {n}: {line.raw_path!r}: {unsafe}")
+                self.add("path-unsafe", rel, f"line {n}: {excerpt(line.raw_path)!r}: {unsafe}")
                 continue
             if manifest.kind == "payload" and not path.startswith("data/"):
-                self.add(
-                    "payload-manifest-path-outside-data",
-                    rel,
-                    f"line {n}: {line.raw_path!r} is not under data/",
-                )
-                continue
+                if self.bagit.version <= (0, 96) and "/" not in path and path != "data":
+                    # Allowed up to 0.96 (bagit-java and bagit-python accept it): the tag
+                    # file's checksum is still checked, it is just in the other manifest.
+                    self.add(
+                        "payload-manifest-lists-tag-file",
+                        rel,
+                        f"line {n}: lists the tag file {excerpt(path)!r} (allowed before "
+                        "BagIt 0.97; checked like any entry)",
+                        "warning",
+                    )
+                else:
+                    self.add(
+                        "payload-manifest-path-outside-data",
+                        rel,
+                        f"line {n}: {excerpt(line.raw_path)!r} is not under data/",
+                    )
+                    continue
             if manifest.kind == "tag":
                 if path.startswith("data/"):
                     self.add(
-                        "tagmanifest-lists-payload", rel, f"line {n}: lists payload file {path!r}"
+                        "tagmanifest-lists-payload",
+                        rel,
+                        f"line {n}: lists payload file {excerpt(path)!r}",
                     )
                     continue
                 if path.startswith("tagmanifest-"):
                     self.add(
                         "tagmanifest-lists-tagmanifest",
                         rel,
-                        f"line {n}: lists tag manifest {path!r}",
+                        f"line {n}: lists tag manifest {excerpt(path)!r}",
                     )
                     continue
             if expected_len is not None and (
@@ -272,13 +288,15 @@ class _Validator:
                 self.add(
                     "manifest-checksum-malformed",
                     rel,
-                    f"line {n}: {line.checksum!r} is not a {expected_len}-digit hex digest",
+                    f"line {n}: {excerpt(line.checksum)!r} is not a {expected_len}-digit hex "
+                    "digest",
                 )
             if path not in self.walk.files and (alt := self.nfc_match(path)) is not None:
                 self.add(
                     "path-normalization-mismatch",
                     rel,
-                    f"line {n}: {path!r} matches the file {alt!r} only after Unicode normalization",
+                    f"line {n}: {excerpt(path)!r} matches the file {alt!r} only after Unicode "
+                    "normalization",
                     "warning",
                 )
                 path = alt
@@ -289,14 +307,14 @@ class _Validator:
                     self.add(
                         "manifest-duplicate-entry",
                         rel,
-                        f"line {n}: {path!r} is listed more than once"
+                        f"line {n}: {excerpt(path)!r} is listed more than once"
                         + ("" if same else " with different checksums"),
                     )
                 else:
                     self.add(
                         "manifest-duplicate-entry",
                         rel,
-                        f"line {n}: {path!r} is listed more than once (same checksum)",
+                        f"line {n}: {excerpt(path)!r} is listed more than once (same checksum)",
                         "warning",
                     )
             previous.append((line.checksum, n))
@@ -310,13 +328,15 @@ class _Validator:
                 continue
             path, unsafe = self.resolve(line.raw_path)
             if unsafe:
-                self.add("path-unsafe", "fetch.txt", f"line {n}: {line.raw_path!r}: {unsafe}")
+                self.add(
+                    "path-unsafe", "fetch.txt", f"line {n}: {excerpt(line.raw_path)!r}: {unsafe}"
+                )
                 continue
             if not path.startswith("data/"):
                 self.add(
                     "fetch-path-outside-data",
                     "fetch.txt",
-                    f"line {n}: {line.raw_path!r} is not a payload path",
+                    f"line {n}: {excerpt(line.raw_path)!r} is not a payload path",
                 )
                 continue
             self.fetch_paths[path] = line.length
@@ -337,7 +357,7 @@ class _Validator:
                 self.add(
                     "fetch-length-mismatch",
                     path,
-                    f"fetch.txt line {n} gives {line.length} bytes, the file has "
+                    f"fetch.txt line {n} gives {excerpt(line.length)} bytes, the file has "
                     f"{self.walk.files[path]}",
                     "warning",
                 )
@@ -410,15 +430,18 @@ class _Validator:
             )
 
     def check_bag_info(self) -> None:
-        if "bag-info.txt" not in self.walk.files:
+        info = "bag-info.txt"
+        if info not in self.walk.files and self.bagit.version <= (0, 95):
+            info = "package-info.txt"  # its name in BagIt 0.93-0.95
+        if info not in self.walk.files:
             self.add(
                 "payload-oxum-missing",
-                "bag-info.txt",
-                "no bag-info.txt with a Payload-Oxum",
+                info,
+                f"no {info} with a Payload-Oxum",
                 "warning",
             )
             return
-        items = parse_bag_info(self.lines("bag-info.txt"), self.bagit.version, self.problems)
+        items = parse_bag_info(self.lines(info), self.bagit.version, self.problems, info)
         counts: dict[str, int] = defaultdict(int)
         for label, _ in items:
             counts[label.lower()] += 1
@@ -426,41 +449,42 @@ class _Validator:
             if counts[name.lower()] > 1:
                 self.add(
                     "bag-info-repeated",
-                    "bag-info.txt",
+                    info,
                     f"{name} appears more than once",
                     "warning",
                 )
         oxums = [v for k, v in items if k.lower() == "payload-oxum"]
         if not oxums:
-            self.add("payload-oxum-missing", "bag-info.txt", "has no Payload-Oxum", "warning")
+            self.add("payload-oxum-missing", info, "has no Payload-Oxum", "warning")
         payload = [s for f, s in self.walk.files.items() if f.startswith("data/")]
         actual = f"{sum(payload)}.{len(payload)}"
         for value in oxums:
             if not re.fullmatch(r"\d+\.\d+", value):
                 self.add(
                     "payload-oxum-malformed",
-                    "bag-info.txt",
-                    f"Payload-Oxum {value!r} is not 'octets.files'",
+                    info,
+                    f"Payload-Oxum {excerpt(value)!r} is not 'octets.files'",
                 )
             elif tuple(int(x) for x in value.split(".")) != (sum(payload), len(payload)):
                 self.add(
                     "payload-oxum-mismatch",
-                    "bag-info.txt",
-                    f"Payload-Oxum is {value} but the payload holds {actual} (bytes.files)",
+                    info,
+                    f"Payload-Oxum is {excerpt(value)} but the payload holds {actual} "
+                    "(bytes.files)",
                 )
         for k, v in items:
             if k.lower() == "bagging-date" and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
                 self.add(
                     "bag-info-bagging-date",
-                    "bag-info.txt",
-                    f"Bagging-Date {v!r} is not YYYY-MM-DD",
+                    info,
+                    f"Bagging-Date {excerpt(v)!r} is not YYYY-MM-DD",
                     "warning",
                 )
             if k.lower() == "bag-count" and not re.fullmatch(r"\d+ of (\d+|\?)", v):
                 self.add(
                     "bag-info-bag-count",
-                    "bag-info.txt",
-                    f"Bag-Count {v!r} is not 'N of T'",
+                    info,
+                    f"Bag-Count {excerpt(v)!r} is not 'N of T'",
                     "warning",
                 )
 
@@ -527,7 +551,8 @@ class _Validator:
                         self.add(
                             code,
                             path,
-                            f"{m.algorithm} differs from {m.rel} line {n}: the file has changed",
+                            f"{m.algorithm} differs from {m.rel} line {n}: expected "
+                            f"{excerpt(checksum)}, found {actual}; the file has changed",
                         )
 
 

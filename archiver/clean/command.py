@@ -2,7 +2,8 @@
 
 Useful after a cleaner upgrade, or for WARCs written by other tools (wget, warcprox, pywb,
 ArchiveWeb.page...). WARCs are read with warcio's ``ArchiveIterator`` directly so this command
-works on any WARC the reader can parse, independent of the project's own WARC module. Only
+works on any WARC (or ARC) file the reader can parse. The project's WARC checker reads each
+WARC once more, so a text cleaned from a record whose digests fail says so in its sidecar. Only
 response/resource records holding HTML or PDF with status 200 are cleaned; revisits carry no
 payload of their own and are skipped. Each payload is streamed through a temporary file, so
 memory stays bounded whatever the record's size, and cleaned (content-encoding removed, text
@@ -273,6 +274,45 @@ def _check_start(fh: IO[bytes]) -> None:
         raise _BrokenWarc("it does not start with a WARC header")
 
 
+def _digest_failures(path: Path) -> dict[str, str]:
+    """WARC-Record-ID -> the digest field its bytes fail, from the project's WARC checker.
+
+    A text cleaned from such a record is still written (it may be all that is left), but its
+    sidecar says the bytes no longer match what the capturing tool recorded.
+    """
+    from archiver.warc.check import check_warc
+
+    try:
+        return check_warc(path).digest_failures
+    except Exception:  # noqa: BLE001 - cleaning must not depend on the checker working
+        return {}
+
+
+def _arc_as_warc(record: Any, file_name: str, offset: int) -> bool:
+    """Give an ARC record the WARC header fields the cleaner reads; False for the file header.
+
+    ARC records have no ID: one is made from the file name and offset, so re-cleaning the
+    same file names its texts the same way.
+    """
+    from warcio.statusandheaders import StatusAndHeaders
+
+    from archiver.warc.arc import arc_date_to_iso, arc_record_id
+
+    if record.rec_type == "arc_header":
+        return False
+    arc = record.rec_headers
+    fields = [
+        ("WARC-Type", "response" if record.http_headers is not None else "resource"),
+        ("WARC-Record-ID", arc_record_id(file_name, offset)),
+        ("WARC-Target-URI", arc.get_header("uri") or ""),
+        ("WARC-Date", arc_date_to_iso(arc.get_header("archive-date")) or ""),
+        ("Content-Type", arc.get_header("content-type") or ""),
+    ]
+    record.rec_headers = StatusAndHeaders("", [(k, v) for k, v in fields if v], "WARC/1.0")
+    record.rec_type = fields[0][1]
+    return True
+
+
 def _clean_file(
     path: Path,
     out_dir: Path,
@@ -282,10 +322,14 @@ def _clean_file(
     spool_dir: Path,
     window: int,
 ) -> None:
-    """Clean one WARC: up to ``window`` records are being cleaned at once (one per worker and
-    one waiting), and their texts are written in the order of the records."""
+    """Clean one WARC (or ARC): up to ``window`` records are being cleaned at once (one per
+    worker and one waiting), and their texts are written in the order of the records."""
     from warcio.archiveiterator import ArchiveIterator
 
+    from archiver.warc.arc import looks_like_arc
+
+    is_arc = looks_like_arc(path)
+    failures = {} if is_arc else _digest_failures(path)
     pending: deque[_Pending] = deque()
     # warcio prints framing warnings to stderr; keep them out of the user's terminal and report
     # them as one summary line instead.
@@ -295,12 +339,22 @@ def _clean_file(
             _check_start(fh)
             records = ArchiveIterator(fh)
             for record in records:
+                if record.format == "arc" and not _arc_as_warc(record, path.name, records.offset):
+                    _drain(record)
+                    continue
                 item = _prepare_record(record, path.name, submit, spool_dir)
                 _drain(record)
                 if isinstance(item, str):
                     if item:
                         summary.skipped[item] += 1
                     continue
+                failed = failures.get(item.source.record_id)
+                if failed:
+                    item.notes.append(
+                        f"the record's {failed} does not match its bytes: they changed after "
+                        "capture (or were recorded wrongly), so this text may not be what was "
+                        "served; run `archiver check` on the WARC"
+                    )
                 if item.source.record_id in seen:
                     summary.skipped["duplicate record ID"] += 1
                     if isinstance(item.result, Future):

@@ -31,7 +31,7 @@ from archiver.warc.digest import (
 
 STEP = 1024 * 1024
 _MAX_LINE = 64 * 1024
-_VERSION_RE = re.compile(rb"^WARC/(\d+\.\d+)\r?\n$")
+_VERSION_RE = re.compile(rb"^WARC/(\d+\.\d+)\r?\n$", re.IGNORECASE)  # case: checked later
 GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -201,7 +201,7 @@ class _GzipSource(_PlainSource):
             return ""
         uri = fields.get("warc-target-uri", "")
         kind = " ".join(x for x in (fields.get("warc-type", "?"), uri) if x)
-        return f"record {fields['warc-record-id']} ({kind}): "
+        return f"record {fields['warc-record-id'][:100]} ({kind[:200]}): "
 
     def recover(self) -> bool:
         """Drop the broken member and resume at the next gzip header after it."""
@@ -314,6 +314,7 @@ class WarcRecord:
     addressable: bool = True  # offset starts a gzip member (or plain file position)
     length: int | None = None  # bytes in the file (compressed member length), once known
     end_ok: bool = True  # followed by CRLF CRLF
+    version_line: str = ""  # as written, e.g. "WARC/1.1" (or "warc/1.0" from a lax tool)
     _head: HttpHead | None = None
     _head_rest: bytes = b""
     _file: BinaryIO | None = None
@@ -637,7 +638,7 @@ def _parse_record(src: _PlainSource, reader: WarcReader, resync: bool) -> WarcRe
             if not resync:
                 reader._problem(offset, "warc-framing", f"expected WARC/1.x, found {line[:40]!r}")
                 return None
-            if reader.records_read == 0 and not line.startswith(b"WARC/"):
+            if reader.records_read == 0 and line[:5].upper() != b"WARC/":
                 reader._problem(
                     offset, "warc-framing", f"not a WARC file (starts with {line[:20]!r})"
                 )
@@ -649,22 +650,23 @@ def _parse_record(src: _PlainSource, reader: WarcReader, resync: bool) -> WarcRe
             f"{offset - skipped_from} bytes that are not a WARC record (skipped)",
         )
     version = m.group(1).decode()
+    version_line = line.rstrip(b"\r\n").decode("ascii", "replace")
     fields: list[tuple[str, str]] = []
     total = 0
     while True:
-        hline = src.readline()
+        hline = _read_header_line(src, MAX_HEADER_BLOCK - total + 1)
         total += len(hline)
+        if total > MAX_HEADER_BLOCK:
+            reader._problem(offset, "warc-framing", "record header block is over 1 MiB")
+            return False if resync else None  # skip on to the next record
         if not hline.endswith(b"\n"):  # the data ended (or stopped decoding) mid-header
             err = src.gzip_error
             if err is not None and err.code == "warc-gzip-error":
                 reader._problem(err.offset, err.code, f"{err.message} inside a record header")
                 return False if resync and src.recover() else None
             rid = WarcHeaders(fields).get("WARC-Record-ID")
-            who = f"record {rid}: " if rid else ""
+            who = f"record {rid[:100]}: " if rid else ""
             reader._problem(offset, "warc-truncated-file", f"{who}file ends inside its header")
-            return None
-        if total > MAX_HEADER_BLOCK:
-            reader._problem(offset, "warc-framing", "record header block is over 1 MiB")
             return None
         if hline in (b"\r\n", b"\n"):
             break
@@ -681,18 +683,48 @@ def _parse_record(src: _PlainSource, reader: WarcReader, resync: bool) -> WarcRe
     headers = WarcHeaders(fields)
     raw_len = headers.get("Content-Length")
     if raw_len is None or not raw_len.strip().isdigit():
-        reader._problem(offset, "warc-framing", f"missing or bad Content-Length {raw_len!r}")
+        reader._problem(
+            offset, "warc-framing", f"missing or bad Content-Length {(raw_len or '')[:40]!r}"
+        )
         return False if resync else None
     length = int(raw_len)
     return WarcRecord(
-        offset, version, headers, length, _BlockReader(src, length), addressable=addressable
+        offset,
+        version,
+        headers,
+        length,
+        _BlockReader(src, length),
+        addressable=addressable,
+        version_line=version_line,
     )
+
+
+def _read_header_line(src: _PlainSource, budget: int) -> bytes:
+    """One header line however long (a 100 KB URL is real), up to ``budget`` bytes.
+
+    ``readline`` stops at 64 KiB so that scanning garbage stays cheap; a header line is read
+    on in pieces, since stopping there would lose the record and every record after it.
+    """
+    line = src.readline()
+    if line.endswith(b"\n") or not line or len(line) >= budget:
+        return line
+    parts = [line]
+    size = len(line)
+    while size < budget:
+        piece = src.readline()
+        if not piece:
+            break
+        parts.append(piece)
+        size += len(piece)
+        if piece.endswith(b"\n"):
+            break
+    return b"".join(parts)
 
 
 def _finish_record(src: _PlainSource, rec: WarcRecord, reader: WarcReader) -> None:
     """Skip what the caller did not read, check the CRLF CRLF end, note the record's length."""
     rec.block.drain()
-    where = f"record {rec.record_id or '(no id)'}"
+    where = f"record {(rec.record_id or '(no id)')[:100]}"
     if rec.block.cut_short:
         rec.end_ok = False
         missing = rec.content_length - rec.block.read_bytes
