@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from archiver.bag.validate import validate_bag
+from tests.helpers import DATA, REPO
 
-SUITE = Path(__file__).parent / "data" / "bagit-conformance-suite"
+SUITE = DATA / "bagit-conformance-suite"
 SYSTEM = platform.system().lower()
 
 # Error codes we expect for each invalid case (the report must name the actual fault).
@@ -149,7 +150,7 @@ def test_harness_contract(name: str, rc: int, stderr: bool, tmp_path: Path) -> N
 
     category = tmp_path / "category"
     shutil.copytree(SUITE / name, category / Path(name).name, symlinks=True)
-    repo = Path(__file__).resolve().parent.parent
+    repo = REPO
     done = subprocess.run(
         [sys.executable, "-m", "archiver.bag", Path(name).name],
         cwd=category,

@@ -10,8 +10,9 @@ import pytest
 from archiver.bag import BagBuilder, validate_bag
 from archiver.bag.profile import PROFILE_IDENTIFIER, check_profile
 from archiver.errors import ArchiverError
+from tests.helpers import REPO
 
-PROFILE = Path(__file__).resolve().parent.parent / "manifests" / "archiver-bagit-profile.json"
+PROFILE = REPO / "manifests" / "archiver-bagit-profile.json"
 
 FULL_INFO = [
     ("Source-Organization", "Example Human Rights Lab"),

@@ -12,6 +12,7 @@ import pytest
 from archiver.bag.paths import encode_path
 from archiver.bag.validate import validate_bag
 from archiver.errors import ArchiverError
+from tests.helpers import REPO
 
 ALGS = ("sha256", "sha512")
 
@@ -329,7 +330,7 @@ def test_every_problem_code_is_documented() -> None:
     """docs/bagit.md lists every code the validator and profile check can emit."""
     import re
 
-    repo = Path(__file__).resolve().parent.parent
+    repo = REPO
     source = "".join(
         (repo / "archiver" / "bag" / n).read_text() for n in ("validate.py", "tagfiles.py")
     )

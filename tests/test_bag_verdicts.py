@@ -117,7 +117,7 @@ def test_json_report_echoes_only_an_excerpt_of_a_10_mb_line(tmp_path: Path) -> N
 
 def test_arc_file_in_a_bag_is_read_not_ignored(tmp_path: Path) -> None:
     from archiver.verify import verify_bag
-    from tests.test_warc_verdicts import arc_bytes
+    from tests.warc.helpers import arc_bytes
 
     arc = b"".join(arc_bytes())
     bag = make_bag(tmp_path / "bag", "1.0", files={"data/old.arc": arc})

@@ -16,9 +16,9 @@ from archiver.bag import BagBuilder, validate_bag
 from archiver.bag.writer import JOURNAL_NAME
 from archiver.errors import ArchiverError
 from archiver.hashing import HashingWriter, hash_file
+from tests.helpers import REPO
 
 INFO = [("Source-Organization", "Example Org"), ("Contact-Name", "A. Person")]
-REPO = Path(__file__).resolve().parent.parent
 
 
 def build(path: Path, files: dict[str, bytes] | None = None) -> Path:

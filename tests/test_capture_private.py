@@ -19,8 +19,8 @@ import urllib3.util.connection
 
 from archiver.capture import Seed
 from archiver.capture.netpolicy import AddressPolicy, literal_address, why_private
+from tests.capture.helpers import run_crawl
 from tests.servers import ForwardingProxy, Socks5Proxy, TestServer
-from tests.test_capture_crawl import run_crawl
 
 # Every spelling here really means this machine: getaddrinfo resolves it to loopback (or to
 # 0.0.0.0 / ::ffff:127.0.0.1, which Linux connects to loopback), so a refusal is not a parse

@@ -27,8 +27,8 @@ from archiver.config import Settings
 from archiver.provenance import mask_password, run_facts, software
 from archiver.warc.check import check_warc
 from archiver.warc.writer import NewRecord, WarcWriter
+from tests.capture.helpers import Run, assert_valid_entry, run_crawl
 from tests.servers import ForwardingProxy, Socks5Proxy, TestServer, TLSFiles
-from tests.test_capture_crawl import SCHEMA, Run, run_crawl
 
 PEM_CHAIN = "application/pem-certificate-chain"
 
@@ -50,12 +50,6 @@ def provenance(run: Run, entry: dict[str, Any]) -> dict[str, Any]:
     headers, body = record(run, entry["provenance_record"])
     assert headers["Content-Type"] == "application/json"
     return json.loads(body)
-
-
-def assert_valid_entry(entry: dict[str, Any]) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
-    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
-    assert not list(validator.iter_errors(entry)), list(validator.iter_errors(entry))
 
 
 # -- TLS ----------------------------------------------------------------------------------------

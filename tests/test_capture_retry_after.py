@@ -13,9 +13,8 @@ import pytest
 
 from archiver.capture import Seed
 from archiver.capture.fetch import HostGate, retry_after_seconds
+from tests.capture.helpers import assert_valid_entry, run_crawl
 from tests.servers import TestServer
-from tests.test_capture_crawl import run_crawl
-from tests.test_capture_provenance import assert_valid_entry
 
 
 def responses_for(run: Any, url: str) -> list[bytes]:

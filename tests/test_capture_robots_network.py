@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 
 from archiver.capture import Seed
+from tests.capture.helpers import assert_valid_entry, run_crawl
 from tests.servers import ForwardingProxy, Socks5Proxy, TestServer
-from tests.test_capture_crawl import run_crawl
-from tests.test_capture_provenance import assert_valid_entry
 
 
 def provenance_for(run, url: str) -> dict:  # noqa: ANN001

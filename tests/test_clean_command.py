@@ -18,10 +18,18 @@ from warcio.warcwriter import WARCWriter
 
 from archiver.clean.command import clean_command, clean_warcs
 from archiver.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
-from tests.test_clean_html import ARABIC, RUSSIAN, SPANISH, page_bytes
-from tests.test_clean_pdf import REPORT_INFO, REPORT_PAGES, make_pdf
+from tests.clean.helpers import (
+    ARABIC,
+    REPORT_INFO,
+    REPORT_PAGES,
+    RUSSIAN,
+    SPANISH,
+    make_pdf,
+    page_bytes,
+)
+from tests.helpers import DATA
 
-DATA = Path(__file__).parent / "data" / "clean" / "warc"
+WARCS = DATA / "clean" / "warc"
 ES = page_bytes(SPANISH, "utf-8", "utf-8")
 RU = page_bytes(RUSSIAN, "windows-1251", None)
 AR = page_bytes(ARABIC, "utf-8", "utf-8")
@@ -210,7 +218,7 @@ def test_warcs_written_by_other_tools(tmp_path: Path) -> None:
         "warcio-example-wget-bad-target-uri.warc.gz",
         "pywacz-example-iana-warc11-sha256.warc.gz",
     ]
-    summary = clean_warcs([DATA / f for f in files], out)
+    summary = clean_warcs([WARCS / f for f in files], out)
     assert summary.files_failed == 0 and summary.files_read == 5
     assert summary.skipped["revisit"] > 0
     sidecars = [json.loads(p.read_text("utf-8")) for p in sorted(out.glob("*.json"))]
@@ -231,7 +239,7 @@ def test_warcs_written_by_other_tools(tmp_path: Path) -> None:
 
     # Our payload digest equals the WARC-Payload-Digest that ArchiveWeb.page wrote (SHA-256).
     digests = {}
-    with open(DATA / "pywacz-example-iana-warc11-sha256.warc.gz", "rb") as fh:
+    with open(WARCS / "pywacz-example-iana-warc11-sha256.warc.gz", "rb") as fh:
         for record in ArchiveIterator(fh):
             label = record.rec_headers.get_header("WARC-Payload-Digest") or ""
             if record.rec_type == "response" and label.startswith("sha256:"):
@@ -282,7 +290,7 @@ def test_json_summary(own_warc: Path, tmp_path: Path) -> None:
 
 
 def test_truncated_gzip_body_is_cleaned_with_a_note(tmp_path: Path) -> None:
-    summary = clean_warcs([DATA / "warcio-example-trunc.warc"], tmp_path)
+    summary = clean_warcs([WARCS / "warcio-example-trunc.warc"], tmp_path)
     assert summary.cleaned == 1
     (sidecar,) = [json.loads(p.read_text("utf-8")) for p in tmp_path.glob("*.json")]
     assert any("cut off" in note for note in sidecar["notes"])
@@ -307,7 +315,7 @@ def test_unwritable_output_folder_is_one_error(own_warc: Path, tmp_path: Path) -
 )
 def test_a_file_cut_off_anywhere_is_reported(name: str, keep: int, tmp_path: Path) -> None:
     cut = tmp_path / name
-    cut.write_bytes((DATA / name).read_bytes()[:keep])
+    cut.write_bytes((WARCS / name).read_bytes()[:keep])
     summary = clean_warcs([cut], tmp_path / "out")
     assert summary.files_failed == 1
     (line,) = summary.errors

@@ -12,7 +12,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from archiver.clean.command import clean_warcs
-from tests.test_warc_verdicts import arc_bytes
+from tests.warc.helpers import arc_bytes
 
 
 @pytest.mark.parametrize("name", ["old.arc", "old.arc.gz"])

@@ -10,10 +10,10 @@ from archiver.collection import Collection, load_collection
 from archiver.config import Settings
 from archiver.errors import EXIT_USAGE, ArchiverError
 from archiver.urls import find_urls, group_by_url
+from tests.helpers import DATA, REPO
 
-REPO = Path(__file__).resolve().parent.parent
 COLLECTIONS = REPO / "collections"
-HRD_SEED = Path(__file__).parent / "data" / "seeds" / "hrd-blog-safeguard-defenders.txt"
+HRD_SEED = DATA / "seeds" / "hrd-blog-safeguard-defenders.txt"
 HRD_URL = "https://humanrightsdefenders.blog/tag/safeguard-defenders-ngo/"
 
 

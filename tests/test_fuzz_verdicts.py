@@ -31,10 +31,10 @@ from archiver.errors import ArchiverError
 from archiver.problems import Problem
 from archiver.verify import verify_bag
 from archiver.warc.check import check_warc
-from tests.helpers import archiver
+from tests.helpers import DATA, archiver
 
-DATA = Path(__file__).parent / "data" / "warc"
-SEEDS = sorted(p for p in DATA.glob("*.warc*") if p.stat().st_size < 64 * 1024)
+WARCS = DATA / "warc"
+SEEDS = sorted(p for p in WARCS.glob("*.warc*") if p.stat().st_size < 64 * 1024)
 GUARD_SECONDS = 20  # far above any real check of these files: only a hang reaches it
 # ARCHIVER_FUZZ_EXAMPLES=5000 explores far longer (run by hand before a release).
 FUZZ = settings(
@@ -141,7 +141,7 @@ def test_mutated_warc_always_gets_a_verdict(tmp_path: Path, seed: Path, layer: s
 def make_bag(root: Path) -> Path:
     """A small 1.0 bag with a WARC, a capture-log line and both manifest kinds."""
     files = {
-        "data/warcs/a.warc.gz": (DATA / "warcio-example.warc.gz").read_bytes(),
+        "data/warcs/a.warc.gz": (WARCS / "warcio-example.warc.gz").read_bytes(),
         "data/notes.txt": b"notes\n",
     }
     for rel, data in files.items():
@@ -233,7 +233,7 @@ def test_mutated_capture_log_always_gets_a_verdict(
 ) -> None:
     from archiver.capturelog import cross_check
 
-    log, index = capture_log_for(DATA / "warcio-example.warc.gz")
+    log, index = capture_log_for(WARCS / "warcio-example.warc.gz")
     bag = tmp_path_factory.mktemp("log")
     (bag / "data").mkdir()
     (bag / "data" / "capture-log.jsonl").write_bytes(log)
@@ -263,7 +263,7 @@ def test_capture_log_with_wrong_shapes_gets_a_verdict(
     """Well-formed JSON of the wrong shape: a record that is a string, a status that is a list."""
     from archiver.capturelog import cross_check
 
-    log, index = capture_log_for(DATA / "warcio-example.warc.gz")
+    log, index = capture_log_for(WARCS / "warcio-example.warc.gz")
     entry = json.loads(log.splitlines()[0])
     if key == "records" and field is not None:
         entry["records"][0][field] = value

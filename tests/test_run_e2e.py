@@ -17,7 +17,7 @@ import bagit
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from tests.helpers import archiver
+from tests.helpers import REPO, archiver
 from tests.servers import Site, TestServer, TLSFiles, closed_port
 
 SITE = Site()
@@ -279,7 +279,7 @@ def test_edited_manifest(tampered: Path) -> None:
 def test_bag_conforms_to_the_project_profile(run: Run) -> None:
     from archiver.bag.profile import check_profile
 
-    profile = Path(__file__).resolve().parent.parent / "manifests" / "archiver-bagit-profile.json"
+    profile = REPO / "manifests" / "archiver-bagit-profile.json"
     assert check_profile(run.bag, profile) == []
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -18,8 +17,8 @@ from archiver.urls import (
     normalize_url,
     urls_command,
 )
+from tests.helpers import DATA
 
-DATA = Path(__file__).parent / "data"
 SEEDS = DATA / "seeds"
 DOCS = DATA / "docs"
 HRD = SEEDS / "hrd-blog-safeguard-defenders.txt"

@@ -21,9 +21,10 @@ from archiver.bag.validate import validate_bag
 from archiver.keys import new_key_pair
 from archiver.signing import sign_bag
 from archiver.timestamp import timestamp_bag
+from tests.helpers import REPO
 from tests.tsa import build_bag, openssl_env, start_tsa
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "verify-by-hand.md"
+DOC = REPO / "docs" / "verify-by-hand.md"
 BLOCK = re.compile(r"<!-- check: ([a-z-]+) -->\s*```sh\n(.*?)```", re.S)
 CHECKS = dict(BLOCK.findall(DOC.read_text("utf-8")))
 

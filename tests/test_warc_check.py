@@ -13,8 +13,9 @@ from warcio.checker import Checker
 
 from archiver.warc import NewRecord, WarcWriter
 from archiver.warc.check import check_warc
+from tests.helpers import DATA
 
-DATA = Path(__file__).parent / "data" / "warc"
+WARCS = DATA / "warc"
 
 # Expected findings per fixture: {code: count}. Errors make a file fail; warnings do not.
 EXPECTED: dict[str, tuple[bool, dict[str, int]]] = {
@@ -55,13 +56,13 @@ EXPECTED: dict[str, tuple[bool, dict[str, int]]] = {
 
 
 def test_expectation_table_covers_every_fixture():
-    assert set(EXPECTED) == {p.name for p in DATA.iterdir() if ".warc" in p.name}
+    assert set(EXPECTED) == {p.name for p in WARCS.iterdir() if ".warc" in p.name}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_fixture_findings(name):
     ok, codes = EXPECTED[name]
-    result = check_warc(DATA / name, display_path=f"warcs/{name}")
+    result = check_warc(WARCS / name, display_path=f"warcs/{name}")
     assert Counter(p.code for p in result.problems) == Counter(codes)
     assert result.ok is ok
     assert all(p.path == f"warcs/{name}" for p in result.problems)
@@ -69,7 +70,7 @@ def test_fixture_findings(name):
 
 
 def test_record_counts_and_index_of_a_known_file():
-    result = check_warc(DATA / "pywb-iana.warc.gz")
+    result = check_warc(WARCS / "pywb-iana.warc.gz")
     assert result.records == 343
     offset, rtype, uri, sha, status = result.index[
         "<urn:uuid:4eec4942-a541-410a-99f4-50de39b62118>"
@@ -80,7 +81,7 @@ def test_record_counts_and_index_of_a_known_file():
 
 
 def test_trunc_fixture_names_the_broken_record():
-    result = check_warc(DATA / "warcio-example-trunc.warc")
+    result = check_warc(WARCS / "warcio-example-trunc.warc")
     bad = [p for p in result.problems if p.code == "warc-block-digest-mismatch"]
     assert "<urn:uuid:a9c51e3e-0221-11e7-bf66-0242ac120005>" in bad[0].message
     assert "offset 1197" in bad[0].message
@@ -275,7 +276,7 @@ def test_not_a_warc_and_empty_file(tmp_path):
 
 def test_missing_digests_are_flagged_when_required(tmp_path):
     """Archiver's own WARCs always carry digests: a record without one is worth a warning."""
-    result = check_warc(DATA / "pywb-dupes.warc.gz", require_digests=True)
+    result = check_warc(WARCS / "pywb-dupes.warc.gz", require_digests=True)
     missing = [p for p in result.problems if p.code == "warc-digest-missing"]
     assert missing and all(p.severity == "warning" for p in missing)
     assert result.ok

@@ -14,9 +14,10 @@ from archiver.errors import ArchiverError
 from archiver.warc import NewRecord, WarcWriter
 from archiver.warc.digest import parse_label
 from archiver.warc.reader import WarcFormatError, WarcReader, iter_records, read_record_at
+from tests.helpers import DATA
 
-DATA = Path(__file__).parent / "data" / "warc"
-FIXTURES = sorted(p for p in DATA.iterdir() if ".warc" in p.name)
+WARCS = DATA / "warc"
+FIXTURES = sorted(p for p in WARCS.iterdir() if ".warc" in p.name)
 BROKEN = {"warcio-example-trunc.warc"}
 
 
@@ -60,7 +61,7 @@ def test_read_record_at_every_offset(path):
 
 
 def test_strict_reader_raises_one_line_error_naming_the_file():
-    path = DATA / "warcio-example-trunc.warc"
+    path = WARCS / "warcio-example-trunc.warc"
     with pytest.raises(WarcFormatError) as e:
         for rec in iter_records(path):
             rec.block.read()
@@ -80,7 +81,7 @@ def test_not_a_warc_and_missing_file(tmp_path):
 
 
 def test_whole_file_gzip_is_read_but_flagged(tmp_path):
-    src = DATA / "warcio-example.warc.gz"
+    src = WARCS / "warcio-example.warc.gz"
     plain = b"".join(_members(src.read_bytes()))
     whole = tmp_path / "whole.warc.gz"
     whole.write_bytes(gzip.compress(plain))
@@ -101,7 +102,7 @@ def _members(data: bytes):
 
 
 def test_legacy_chunked_fixture_payload_is_dechunked():
-    path = DATA / "warcio-example-iana.org-chunked.warc"
+    path = WARCS / "warcio-example-iana.org-chunked.warc"
     for rec in iter_records(path):
         if rec.type == "response":
             head = rec.http_head()
@@ -185,4 +186,4 @@ def test_corrupt_content_encoding_stops_without_raising(tmp_path):
 
 def test_read_record_at_a_wrong_offset_is_a_one_line_error():
     with pytest.raises(WarcFormatError, match="no WARC record at offset|expected WARC"):
-        read_record_at(DATA / "warcio-example.warc.gz", 5).close()
+        read_record_at(WARCS / "warcio-example.warc.gz", 5).close()

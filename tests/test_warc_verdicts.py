@@ -18,6 +18,7 @@ from warcio.warcwriter import WARCWriter
 
 from archiver.warc.check import check_warc
 from archiver.warc.digest import label
+from tests.warc.helpers import HTML, arc_bytes
 
 
 def record(
@@ -230,22 +231,7 @@ def test_digest_mismatch_shows_expected_and_found(tmp_path: Path) -> None:
 # -- ARC ------------------------------------------------------------------------------------
 
 
-def arc_record(url: str, date: str, ctype: str, body: bytes) -> bytes:
-    return f"{url} 93.184.216.34 {date} {ctype} {len(body)}\n".encode() + body + b"\n"
-
-
-HTML = b"<html><body><main><h1>Press freedom in 2005</h1><p>" + b"Reported. " * 40
 HTML += b"</p></main></body></html>\n"
-
-
-def arc_bytes() -> list[bytes]:
-    """An ARC v1 file: the filedesc version block, then one HTTP response."""
-    version = b"1 0 InternetArchive\nURL IP-address Archive-date Content-type Archive-length\n\n"
-    http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n" % len(HTML)
-    return [
-        arc_record("filedesc://old.arc", "20050614070144", "text/plain", version),
-        arc_record("http://example.org/", "20050614070159", "text/html", http + HTML),
-    ]
 
 
 @pytest.mark.parametrize("name", ["old.arc", "old.arc.gz"])
