@@ -28,9 +28,9 @@ from archiver.bag.tagfiles import (
     parse_manifest_line,
     read_tag_lines,
 )
-from archiver.errors import EXIT_USAGE, ArchiverError
-from archiver.hashing import fsync_dir
-from archiver.problems import Problem
+from archiver.base.errors import EXIT_USAGE, ArchiverError
+from archiver.base.hashing import fsync_dir
+from archiver.base.problems import Problem
 
 ANCHORS_DIR = "provenance-anchors"
 CHAINS_DIR = "tsa-chains"

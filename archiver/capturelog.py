@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urldefrag, urlsplit
 
-from archiver.hashing import hash_file
-from archiver.problems import Problem, one_line
+from archiver.base.hashing import hash_file
+from archiver.base.problems import Problem, one_line
 
 LOG_NAME = "capture-log.jsonl"
 REQUIRED_FIELDS = ("url", "outcome", "started", "ended", "records")

@@ -14,7 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from archiver import __version__
-from archiver.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
+from archiver.base.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_RUN_FAILED,
+    EXIT_USAGE,
+    ArchiverError,
+)
 
 
 def _cmd_urls(args: argparse.Namespace) -> int:
@@ -213,7 +219,7 @@ TSA_HELP = (
 
 def _size(text: str) -> int:
     """argparse type for byte sizes: 10MB, 500MiB, 1234."""
-    from archiver.config import parse_size
+    from archiver.base.settings import parse_size
 
     try:
         return parse_size(text)
@@ -407,7 +413,7 @@ def json_failure(code: int, error: str) -> str:
     """The --json summary of a run that ended without a bag."""
     import json
 
-    from archiver.errors import EXIT_MEANINGS
+    from archiver.base.errors import EXIT_MEANINGS
 
     return json.dumps(
         {"bag": None, "exit_code": code, "meaning": EXIT_MEANINGS.get(code, ""), "error": error}

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from archiver.config import (
+from archiver.base.errors import EXIT_USAGE, ArchiverError
+from archiver.base.settings import (
     COLLECTION_CEILING_KEYS,
     COLLECTION_FLOOR_KEYS,
     COLLECTION_TRUSTED_KEYS,
@@ -25,7 +26,6 @@ from archiver.config import (
     Settings,
     parse_size,
 )
-from archiver.errors import EXIT_USAGE, ArchiverError
 from archiver.urls import normalize_url
 
 TOML_NAME = "collection.toml"

@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archiver import faults
 from archiver.anchors import (
     ANCHORS_DIR,
     anchors_dir,
@@ -29,9 +28,10 @@ from archiver.anchors import (
     read_bag_info,
     replace_file,
 )
-from archiver.errors import EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
-from archiver.problems import Problem
-from archiver.timefmt import utc_iso
+from archiver.base import faults
+from archiver.base.errors import EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
+from archiver.base.problems import Problem
+from archiver.base.timefmt import utc_iso
 
 LOG_NAME = "custody-log.jsonl"
 BAG_COPY = "custody.jsonl"

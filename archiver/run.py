@@ -30,14 +30,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
-from archiver import SOFTWARE, __version__, faults
+from archiver import SOFTWARE, __version__
 from archiver.bag.profile import PROFILE_IDENTIFIER
+from archiver.base import faults
+from archiver.base.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_RUN_FAILED,
+    EXIT_USAGE,
+    ArchiverError,
+)
+from archiver.base.hashing import fsync_dir
+from archiver.base.settings import Settings, from_environment
+from archiver.base.timefmt import parse_iso, utc_iso
 from archiver.capturelog import LOG_NAME, Journal, dumps_entry, read_entries
-from archiver.config import Settings, from_environment
-from archiver.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
-from archiver.hashing import fsync_dir
 from archiver.progress import OUTCOME_WORDS, LogTee, RunProgress
-from archiver.timefmt import parse_iso, utc_iso
 
 # Run state lives beside the staging folder, never inside it, so it can never end up in the bag
 # and survives a failed seal: .NAME.run.json, .NAME.capture-log.jsonl (journal), .NAME.lock
@@ -141,7 +148,7 @@ def _check_ranges(s: Settings) -> None:
 
 def _masked(proxy: str) -> str:
     """The proxy URL with its password masked: error messages end up in logs."""
-    from archiver.provenance import mask_password
+    from archiver.base.facts import mask_password
 
     return mask_password(proxy) or ""
 
@@ -409,7 +416,7 @@ def warcinfo_fields(settings: Settings, plan: RunPlan) -> dict[str, str]:
         if settings.respect_robots
         else f"ignore (override reason: {settings.robots_override_reason})"
     )
-    from archiver.provenance import warcinfo_facts  # software, OS, options (masked)
+    from archiver.base.facts import warcinfo_facts  # software, OS, options (masked)
 
     run_wide = warcinfo_facts(settings)
     return {
@@ -522,7 +529,7 @@ def run_command(options: RunOptions) -> int:
     with _run_output(options) as tee:
         code = _run_command(options)
         if tee is not None:
-            from archiver.errors import EXIT_MEANINGS
+            from archiver.base.errors import EXIT_MEANINGS
 
             tee.log_text(f"archiver: run ended with exit code {code} ({EXIT_MEANINGS[code]})\n")
         return code
@@ -562,7 +569,7 @@ def _run_output(options: RunOptions) -> Iterator[LogTee | None]:
 
 def _print_plan(plan: RunPlan, settings: Settings, tsas: list[Any], options: RunOptions) -> int:
     """--dry-run: what would be captured, cited where, with which settings. Nothing else."""
-    from archiver.provenance import settings_facts
+    from archiver.base.facts import settings_facts
 
     facts = settings_facts(settings)  # the proxy password is masked
     urls = [
@@ -608,7 +615,7 @@ def _print_result(
     if not options.json:
         print(bag_path)
         return
-    from archiver.errors import EXIT_MEANINGS
+    from archiver.base.errors import EXIT_MEANINGS
 
     outcomes = Counter(str(e.get("outcome")) for e in entries)
     doc = {

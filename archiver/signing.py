@@ -21,7 +21,6 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 
-from archiver import faults
 from archiver.anchors import (
     ANCHORS_DIR,
     add_to_index,
@@ -34,7 +33,9 @@ from archiver.anchors import (
     tag_manifests,
     write_new,
 )
-from archiver.errors import EXIT_OK, EXIT_USAGE, ArchiverError
+from archiver.base import faults
+from archiver.base.errors import EXIT_OK, EXIT_USAGE, ArchiverError
+from archiver.base.problems import Problem
 from archiver.keys import (
     key_id,
     load_private_key,
@@ -42,7 +43,6 @@ from archiver.keys import (
     public_fingerprint,
     public_pem,
 )
-from archiver.problems import Problem
 from archiver.timestamp import (
     ROOT_UNVERIFIED,
     TokenCheck,

@@ -17,7 +17,7 @@ from importlib import metadata
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from archiver.timefmt import parse_iso
+from archiver.base.timefmt import parse_iso
 
 NOT_GIVEN = "not recorded"
 LIBRARIES = (
@@ -91,7 +91,7 @@ def _user_agent(settings: dict[str, Any]) -> str:
         return str(settings["effective_user_agent"])
     if settings.get("user_agent"):
         return str(settings["user_agent"])
-    from archiver.config import Settings
+    from archiver.base.settings import Settings
 
     known = {k: v for k, v in settings.items() if k in Settings.__dataclass_fields__}
     try:

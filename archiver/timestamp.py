@@ -25,7 +25,6 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from archiver import faults
 from archiver.anchors import (
     ANCHORS_DIR,
     CHAINS_DIR,
@@ -43,9 +42,10 @@ from archiver.anchors import (
     tag_manifests,
     write_new,
 )
-from archiver.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
-from archiver.problems import Problem
-from archiver.timefmt import parse_iso
+from archiver.base import faults
+from archiver.base.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
+from archiver.base.problems import Problem
+from archiver.base.timefmt import parse_iso
 
 TSA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 TOKEN_SUFFIX = ".tsr"

@@ -32,7 +32,7 @@ from urllib.parse import urljoin, urlsplit
 import idna
 from bs4 import BeautifulSoup, NavigableString, Tag
 
-from archiver.errors import EXIT_USAGE, ArchiverError
+from archiver.base.errors import EXIT_USAGE, ArchiverError
 
 __all__ = [
     "Citation",

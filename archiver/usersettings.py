@@ -18,8 +18,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from archiver.config import SIZE_KEYS, Settings, parse_size
-from archiver.errors import EXIT_USAGE, ArchiverError
+from archiver.base.errors import EXIT_USAGE, ArchiverError
+from archiver.base.settings import SIZE_KEYS, Settings, parse_size
 
 ENV_VAR = "ARCHIVER_CONFIG"
 _OWN_KEYS = {"trust_collection_settings"}

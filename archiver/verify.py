@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from archiver import __version__
+from archiver.base.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE, ArchiverError
+from archiver.base.problems import Problem
 from archiver.capturelog import LOG_NAME, IndexedRecord, cross_check
-from archiver.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE, ArchiverError
-from archiver.problems import Problem
 
 WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")  # ARC: read and reported as such
 

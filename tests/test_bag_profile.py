@@ -9,7 +9,7 @@ import pytest
 
 from archiver.bag import BagBuilder, validate_bag
 from archiver.bag.profile import PROFILE_IDENTIFIER, check_profile
-from archiver.errors import ArchiverError
+from archiver.base.errors import ArchiverError
 from tests.helpers import REPO
 
 PROFILE = REPO / "manifests" / "archiver-bagit-profile.json"

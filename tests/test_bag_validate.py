@@ -11,7 +11,7 @@ import pytest
 
 from archiver.bag.paths import encode_path
 from archiver.bag.validate import validate_bag
-from archiver.errors import ArchiverError
+from archiver.base.errors import ArchiverError
 from tests.helpers import REPO
 
 ALGS = ("sha256", "sha512")

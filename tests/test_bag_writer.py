@@ -14,8 +14,8 @@ import pytest
 
 from archiver.bag import BagBuilder, validate_bag
 from archiver.bag.writer import JOURNAL_NAME
-from archiver.errors import ArchiverError
-from archiver.hashing import HashingWriter, hash_file
+from archiver.base.errors import ArchiverError
+from archiver.base.hashing import HashingWriter, hash_file
 from tests.helpers import REPO
 
 INFO = [("Source-Organization", "Example Org"), ("Contact-Name", "A. Person")]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from archiver.base.settings import Settings
 from archiver.capture.fetch import Fetcher, FetchResult, HostGate, _Decoder, classify, host_key
-from archiver.config import Settings
 from tests.servers import (
     CHUNKED_PIECES,
     ForwardingProxy,

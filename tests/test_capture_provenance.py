@@ -21,10 +21,10 @@ from cryptography.hazmat.primitives import serialization
 from urllib3.util.connection import allowed_gai_family
 from warcio.archiveiterator import ArchiveIterator
 
+from archiver.base.facts import mask_password, run_facts, software
+from archiver.base.settings import Settings
 from archiver.capture import Fetcher, Seed
 from archiver.capture.records import build_entry, write_fetch
-from archiver.config import Settings
-from archiver.provenance import mask_password, run_facts, software
 from archiver.warc.check import check_warc
 from archiver.warc.writer import NewRecord, WarcWriter
 from tests.capture.helpers import Run, assert_valid_entry, run_crawl

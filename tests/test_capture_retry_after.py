@@ -131,8 +131,8 @@ def test_interrupt_ends_a_retry_after_wait(make_server, spool_dir: Path):
     """Ctrl-C during a wait: the 503 stands (recorded), the run is not held for the wait."""
     import threading
 
+    from archiver.base.settings import Settings
     from archiver.capture.fetch import Fetcher
-    from archiver.config import Settings
 
     server: TestServer = make_server()
     stop = threading.Event()

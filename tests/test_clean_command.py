@@ -16,8 +16,8 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from archiver.base.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
 from archiver.clean.command import clean_command, clean_warcs
-from archiver.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
 from tests.clean.helpers import (
     ARABIC,
     REPORT_INFO,

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 from archiver import __version__
+from archiver.base.hashing import FileDigests, HashingWriter
 from archiver.clean import extract
 from archiver.clean.sidecar import SourceRef, record_uuid, text_bytes, write_outputs
-from archiver.hashing import FileDigests, HashingWriter
 
 PAGE = (
     "<html lang=es><head><meta charset=utf-8><title>Informe sobre detenciones</title></head>"

@@ -191,7 +191,7 @@ def test_max_size_accepts_units(tmp_path: Path, given: str, size: int) -> None:
 
 
 def test_parse_size_units() -> None:
-    from archiver.config import parse_size
+    from archiver.base.settings import parse_size
 
     assert parse_size("10 kb") == 10_000 and parse_size("2GiB") == 2 * 2**30
     assert parse_size("1.5MB") == 1_500_000

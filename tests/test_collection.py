@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from archiver.base.errors import EXIT_USAGE, ArchiverError
+from archiver.base.settings import Settings
 from archiver.collection import Collection, load_collection
-from archiver.config import Settings
-from archiver.errors import EXIT_USAGE, ArchiverError
 from archiver.urls import find_urls, group_by_url
 from tests.helpers import DATA, REPO
 

@@ -11,7 +11,7 @@ import pytest
 
 from archiver import custody
 from archiver.anchors import verify_provenance
-from archiver.errors import ArchiverError
+from archiver.base.errors import ArchiverError
 from tests.tsa import build_bag
 
 

@@ -27,8 +27,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archiver.errors import ArchiverError
-from archiver.problems import Problem
+from archiver.base.errors import ArchiverError
+from archiver.base.problems import Problem
 from archiver.verify import verify_bag
 from archiver.warc.check import check_warc
 from tests.helpers import DATA, archiver

@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from archiver.anchors import verify_provenance
-from archiver.errors import ArchiverError
+from archiver.base.errors import ArchiverError
 from archiver.keys import key_id, keys_new_command, load_private_key, new_key_pair
 from archiver.signing import canonical_json, sign_bag, sign_command, verify_bag_signatures
 from archiver.timestamp import TsaConfig, timestamp_bag

@@ -1,6 +1,6 @@
 """Crash anywhere, run again, and the bag is complete: kill -9 at twenty points of `archiver run`.
 
-Each test arms one fault point (``ARCHIVER_FAULT=POINT[:N]``, archiver/faults.py) so the run
+Each test arms one fault point (``ARCHIVER_FAULT=POINT[:N]``, archiver/base/faults.py) so the run
 SIGKILLs itself there, runs the same command again, and checks what a careful archivist would:
 one bag, VALID for `archiver verify`, `bagit.py` and `warcio check`; every URL logged once; the
 custody chain intact with each event once; nothing left beside the bag; and the re-run asked

@@ -6,7 +6,7 @@ import re
 from html.parser import HTMLParser
 from typing import Any
 
-from archiver.config import Settings
+from archiver.base.settings import Settings
 from archiver.summary import render_summary
 
 BAG_INFO = [

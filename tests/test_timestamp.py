@@ -13,7 +13,7 @@ import pytest
 
 from archiver.anchors import bag_info_value, read_bag_info, verify_provenance
 from archiver.bag.validate import validate_bag
-from archiver.errors import EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
+from archiver.base.errors import EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
 from archiver.timestamp import (
     TsaConfig,
     describe_check,

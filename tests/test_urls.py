@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from archiver.errors import EXIT_USAGE, ArchiverError
+from archiver.base.errors import EXIT_USAGE, ArchiverError
 from archiver.urls import (
     Citation,
     find_urls,

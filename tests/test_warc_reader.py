@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archiver.errors import ArchiverError
+from archiver.base.errors import ArchiverError
 from archiver.warc import NewRecord, WarcWriter
 from archiver.warc.digest import parse_label
 from archiver.warc.reader import WarcFormatError, WarcReader, iter_records, read_record_at

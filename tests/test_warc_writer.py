@@ -18,7 +18,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 from warcio.checker import Checker
 
-from archiver.hashing import hash_file
+from archiver.base.hashing import hash_file
 from archiver.warc import NewRecord, WarcWriter, salvage_open_file
 from archiver.warc.digest import Dechunker, parse_label
 

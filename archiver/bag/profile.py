@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from archiver.bag.tagfiles import parse_bag_info, parse_bagit_txt, read_tag_lines
-from archiver.errors import EXIT_USAGE, ArchiverError
-from archiver.problems import Problem
+from archiver.base.errors import EXIT_USAGE, ArchiverError
+from archiver.base.problems import Problem
 
 # The repo keeps the profile in manifests/; the package carries a byte-identical copy
 # (tests/test_manifests.py keeps them equal) so an installed archiver finds it too.

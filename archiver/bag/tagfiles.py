@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from archiver.problems import Problem
+from archiver.base.problems import Problem
 
 BOM_UTF8 = b"\xef\xbb\xbf"
 BAGIT_TXT_1_0 = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"

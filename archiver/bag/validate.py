@@ -37,8 +37,8 @@ from archiver.bag.tagfiles import (
     parse_manifest_line,
     read_tag_lines,
 )
-from archiver.errors import EXIT_USAGE, ArchiverError
-from archiver.problems import Problem, Severity, one_line
+from archiver.base.errors import EXIT_USAGE, ArchiverError
+from archiver.base.problems import Problem, Severity, one_line
 
 # Anchors over the tag manifests cannot be listed in them (archiver.anchors verifies them).
 ANCHORS_PREFIX = "provenance-anchors/"

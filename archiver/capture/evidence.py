@@ -110,7 +110,7 @@ def provenance_record(
     """One JSON ``metadata`` record with everything known about how ``result.url`` was fetched.
 
     ``hop_records`` are each hop's records (same order as ``result.hops``), ``summary`` the
-    outcome fields of the log entry, ``facts`` the run-wide facts (archiver.provenance), and
+    outcome fields of the log entry, ``facts`` the run-wide facts (archiver.base.facts), and
     ``others`` the failure records of the URL, used to tie the record when nothing responded.
     """
     hops = []

@@ -32,6 +32,8 @@ import urllib3.exceptions
 from requests.cookies import extract_cookies_to_jar
 from requests.utils import select_proxy
 
+from archiver.base.errors import EXIT_RUN_FAILED, ArchiverError
+from archiver.base.settings import Settings
 from archiver.capture.netpolicy import AddressPolicy, PrivateAddressError, refusal_message
 from archiver.capture.recorder import (
     DNSInfo,
@@ -42,8 +44,6 @@ from archiver.capture.recorder import (
     recording_session,
     redact_proxy,
 )
-from archiver.config import Settings
-from archiver.errors import EXIT_RUN_FAILED, ArchiverError
 
 READ_CHUNK = 1024 * 1024
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})

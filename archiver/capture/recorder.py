@@ -46,9 +46,9 @@ from urllib3.contrib import socks as urllib3_socks
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.connection import allowed_gai_family
 
+from archiver.base.timefmt import utc_iso
 from archiver.capture.certs import certificate_chain, describe_certificate
 from archiver.capture.netpolicy import AddressPolicy, PrivateAddressError
-from archiver.timefmt import utc_iso
 from archiver.warc.writer import new_record_id
 
 SPOOL_IN_MEMORY = 1024 * 1024  # exchanges up to this size never touch the disk

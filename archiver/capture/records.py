@@ -167,7 +167,7 @@ def write_fetch(
 ) -> list[RecordRef]:
     """Write every hop's records (and a metadata record for a fetch-level failure) as one group.
 
-    With ``facts`` (archiver.provenance.run_facts), a provenance ``metadata`` record for the URL
+    With ``facts`` (archiver.base.facts.run_facts), a provenance ``metadata`` record for the URL
     ends the group and its id is kept in ``result.provenance_record_id``; ``robots`` is the
     decision that let the URL be fetched.
     """

@@ -32,14 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from archiver.base.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
+from archiver.base.hashing import FileDigests, HashingWriter, fsync_dir
+from archiver.base.timefmt import parse_iso
 from archiver.clean import Extraction, may_be_cleanable, sniff_kind, unreadable
 from archiver.clean.contentcoding import UnsupportedEncoding, decode_head
 from archiver.clean.encoding import charset_from_content_type
 from archiver.clean.sidecar import SourceRef, TextOutput, write_outputs
 from archiver.clean.workers import CleanJob, CleanLimits, CleanPool
-from archiver.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
-from archiver.hashing import FileDigests, HashingWriter, fsync_dir
-from archiver.timefmt import parse_iso
 
 READ_BLOCK = 1024 * 1024
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from archiver.errors import EXIT_USAGE, ArchiverError
+from archiver.base.errors import EXIT_USAGE, ArchiverError
 from archiver.warc.digest import (
     MAX_HEADER_BLOCK,
     Dechunker,

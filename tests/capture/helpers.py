@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from archiver.base.settings import Settings
 from archiver.capture import CaptureResult, Seed, crawl
-from archiver.config import Settings
 from archiver.warc.writer import WarcWriter
 from tests.helpers import REPO
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from archiver.hashing import HashingWriter, hash_file
+from archiver.base.hashing import HashingWriter, hash_file
 
 
 def test_writer_digests_match_file(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from archiver import __version__
-from archiver.config import Settings
+from archiver.base.settings import Settings
 
 # Distributions whose versions decide how bytes were fetched, recorded or written.
 _PACKAGES = {
