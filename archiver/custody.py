@@ -21,15 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archiver.anchors import (
-    ANCHORS_DIR,
-    anchors_dir,
-    bag_info_value,
-    read_bag_info,
-    replace_file,
-)
+from archiver.anchors import ANCHORS_DIR, anchors_dir, bag_info_value, read_bag_info
 from archiver.base import faults
 from archiver.base.errors import EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
+from archiver.base.fsutil import replace_file
 from archiver.base.problems import Problem
 from archiver.base.timefmt import utc_iso
 
@@ -456,7 +451,7 @@ def repair_command(log: Path, *, actor: str = "") -> int:
     to a dated side file beside the log, and a ``repaired`` event naming their size and SHA-256
     is chained on, so the repair is itself on the record. Anything else is left for a person.
     """
-    from archiver.anchors import free_name, write_new
+    from archiver.base.fsutil import free_name, write_new
 
     _require_log(log)
     with open(log, "r+b") as f:

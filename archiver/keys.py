@@ -17,9 +17,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from archiver.anchors import write_new
 from archiver.base.errors import EXIT_OK, EXIT_USAGE, ArchiverError
-from archiver.base.hashing import fsync_dir
+from archiver.base.fsutil import fsync_dir, write_new
 
 PASSPHRASE_ENV = "ARCHIVER_KEY_PASSPHRASE"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

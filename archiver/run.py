@@ -40,7 +40,7 @@ from archiver.base.errors import (
     EXIT_USAGE,
     ArchiverError,
 )
-from archiver.base.hashing import fsync_dir
+from archiver.base.fsutil import fsync_dir
 from archiver.base.settings import Settings, from_environment
 from archiver.base.timefmt import parse_iso, utc_iso
 from archiver.capturelog import LOG_NAME, Journal, dumps_entry, read_entries

@@ -31,10 +31,10 @@ from archiver.anchors import (
     read_bag_info,
     require_sealed_bag,
     tag_manifests,
-    write_new,
 )
 from archiver.base import faults
 from archiver.base.errors import EXIT_OK, EXIT_USAGE, ArchiverError
+from archiver.base.fsutil import write_new
 from archiver.base.problems import Problem
 from archiver.keys import (
     key_id,

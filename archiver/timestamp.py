@@ -33,17 +33,16 @@ from archiver.anchors import (
     anchors_dir,
     bag_info_value,
     check_tag_files,
-    free_name,
     locked,
     merge_pem,
     read_bag_info,
     read_index,
     require_sealed_bag,
     tag_manifests,
-    write_new,
 )
 from archiver.base import faults
 from archiver.base.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
+from archiver.base.fsutil import free_name, write_new
 from archiver.base.problems import Problem
 from archiver.base.timefmt import parse_iso
 

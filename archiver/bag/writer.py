@@ -22,12 +22,12 @@ from archiver.bag.paths import check_payload_relpath
 from archiver.bag.tagfiles import BAGIT_TXT_1_0, format_bag_info, format_manifest
 from archiver.base import faults
 from archiver.base.errors import EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
+from archiver.base.fsutil import fsync_dir
 from archiver.base.hashing import (
     BLOCK_SIZE,
     DEFAULT_ALGORITHMS,
     FileDigests,
     HashingWriter,
-    fsync_dir,
     hash_file,
 )
 

@@ -92,12 +92,3 @@ def hash_file(
     return FileDigests(
         size, {name: h.hexdigest() for name, h in zip(algorithms, hashes, strict=True)}
     )
-
-
-def fsync_dir(path: str | os.PathLike[str]) -> None:
-    """Make a rename or a new file in ``path`` durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from archiver.base.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
-from archiver.base.hashing import FileDigests, HashingWriter, fsync_dir
+from archiver.base.fsutil import fsync_dir
+from archiver.base.hashing import FileDigests, HashingWriter
 from archiver.base.timefmt import parse_iso
 from archiver.clean import Extraction, may_be_cleanable, sniff_kind, unreadable
 from archiver.clean.contentcoding import UnsupportedEncoding, decode_head

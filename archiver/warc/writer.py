@@ -28,7 +28,8 @@ from typing import BinaryIO
 
 from archiver.base import faults
 from archiver.base.errors import EXIT_RUN_FAILED, ArchiverError
-from archiver.base.hashing import FileDigests, HashingWriter, fsync_dir, hash_file
+from archiver.base.fsutil import fsync_dir
+from archiver.base.hashing import FileDigests, HashingWriter, hash_file
 from archiver.base.timefmt import utc_iso
 from archiver.warc.digest import PayloadHasher, label, sha256_label
 from archiver.warc.naming import OPEN_SUFFIX, final_name, warc_file_name
