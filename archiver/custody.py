@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archiver.anchors import ANCHORS_DIR, anchors_dir, bag_info_value, read_bag_info
+from archiver.anchors import ANCHORS_DIR, anchors_dir
+from archiver.bag.reader import bag_info_value, read_bag_info
 from archiver.base import faults
 from archiver.base.errors import EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
 from archiver.base.fsutil import replace_file
@@ -396,7 +397,7 @@ def anchor_events(bag: Path, log: Path | None = None) -> list[tuple[str, dict[st
 
 def record_command(bag: Path, event: str, *, log: Path | None, actor: str, note: str | None) -> int:
     """``archiver custody record``: add a hand-off event (exported, received, ...) for a bag."""
-    from archiver.anchors import require_sealed_bag
+    from archiver.bag.reader import require_sealed_bag
 
     require_sealed_bag(bag)
     target = log or default_log(bag)

@@ -380,7 +380,7 @@ def _find_resumable(out: Path, fingerprint: str) -> dict[str, Any] | None:
 
 def _is_sealed_run(bag: Path, run_id: str) -> bool:
     """``bag`` is the sealed bag of run ``run_id`` (its bag-info names the run)."""
-    from archiver.anchors import bag_info_value, read_bag_info
+    from archiver.bag.reader import bag_info_value, read_bag_info
 
     if not (bag / "bagit.txt").is_file() or not (bag / "tagmanifest-sha256.txt").is_file():
         return False

@@ -21,13 +21,10 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 
-from archiver.anchors import (
-    ANCHORS_DIR,
-    add_to_index,
-    anchors_dir,
+from archiver.anchors import ANCHORS_DIR, add_to_index, anchors_dir, locked
+from archiver.bag.reader import (
     bag_info_value,
     check_tag_files,
-    locked,
     read_bag_info,
     require_sealed_bag,
     tag_manifests,

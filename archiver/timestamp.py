@@ -31,12 +31,14 @@ from archiver.anchors import (
     INDEX_NAME,
     add_to_index,
     anchors_dir,
-    bag_info_value,
-    check_tag_files,
     locked,
     merge_pem,
-    read_bag_info,
     read_index,
+)
+from archiver.bag.reader import (
+    bag_info_value,
+    check_tag_files,
+    read_bag_info,
     require_sealed_bag,
     tag_manifests,
 )
