@@ -121,7 +121,7 @@ def _add_clean_options(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from archiver.verify import verify_command
+    from archiver.verify.command import verify_command
 
     return verify_command(
         Path(args.bag),

@@ -21,16 +21,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archiver.anchors import ANCHORS_DIR, anchors_dir
-from archiver.bag.reader import bag_info_value, read_bag_info
+from archiver.anchors import ANCHORS_DIR, BAG_COPY, anchors_dir
+from archiver.bag.reader import bag_info_value, read_bag_info, require_sealed_bag
 from archiver.base import faults
 from archiver.base.errors import EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
-from archiver.base.fsutil import replace_file
+from archiver.base.fsutil import free_name, replace_file, write_new
 from archiver.base.problems import Problem
 from archiver.base.timefmt import utc_iso
 
 LOG_NAME = "custody-log.jsonl"
-BAG_COPY = "custody.jsonl"
 GENESIS = "0" * 64
 EVENTS = (
     "captured",
@@ -397,8 +396,6 @@ def anchor_events(bag: Path, log: Path | None = None) -> list[tuple[str, dict[st
 
 def record_command(bag: Path, event: str, *, log: Path | None, actor: str, note: str | None) -> int:
     """``archiver custody record``: add a hand-off event (exported, received, ...) for a bag."""
-    from archiver.bag.reader import require_sealed_bag
-
     require_sealed_bag(bag)
     target = log or default_log(bag)
     entry = append_event(
@@ -452,8 +449,6 @@ def repair_command(log: Path, *, actor: str = "") -> int:
     to a dated side file beside the log, and a ``repaired`` event naming their size and SHA-256
     is chained on, so the repair is itself on the record. Anything else is left for a person.
     """
-    from archiver.base.fsutil import free_name, write_new
-
     _require_log(log)
     with open(log, "r+b") as f:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX)

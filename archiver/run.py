@@ -1031,8 +1031,17 @@ def _anchor(
 def _sign(bag: Path, key: Path, settings: Settings, tsas: list[Any], log: Path, actor: str) -> None:
     """Sign the bag, or finish a signature written before a crash but not yet recorded."""
     from archiver import custody
-    from archiver.anchors import ANCHORS_DIR, add_to_index, locked, read_index
-    from archiver.signing import KEY_ID, PUBLIC_KEY, SIGNATURE, STATEMENT, sign_bag
+    from archiver.anchors import (
+        ANCHORS_DIR,
+        KEY_ID,
+        PUBLIC_KEY,
+        SIGNATURE,
+        STATEMENT,
+        add_to_index,
+        locked,
+        read_index,
+    )
+    from archiver.signing import sign_bag
     from archiver.timestamp import stamp_files
 
     folder = bag / ANCHORS_DIR

@@ -21,7 +21,17 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 
-from archiver.anchors import ANCHORS_DIR, add_to_index, anchors_dir, locked
+from archiver import custody
+from archiver.anchors import (
+    ANCHORS_DIR,
+    KEY_ID,
+    PUBLIC_KEY,
+    SIGNATURE,
+    STATEMENT,
+    add_to_index,
+    anchors_dir,
+    locked,
+)
 from archiver.bag.reader import (
     bag_info_value,
     check_tag_files,
@@ -49,10 +59,6 @@ from archiver.timestamp import (
     verify_bag_timestamps,
 )
 
-STATEMENT = "bag-statement.json"
-SIGNATURE = STATEMENT + ".sig"
-PUBLIC_KEY = "signer-public-key.pem"
-KEY_ID = "signer-key-id.txt"
 STATEMENT_TYPE = "bag-statement/1"
 
 
@@ -126,8 +132,6 @@ def sign_bag(
     ``org`` may be empty (``archiver run`` without ``--organisation`` must not capture
     everything and then fail here): the key id alone then names the signer.
     """
-    from archiver import custody
-
     require_sealed_bag(bag)
     org = (org or "").strip()  # RunOptions may carry None
     if private_key_path.resolve().is_relative_to(bag.resolve()):
@@ -309,8 +313,6 @@ def sign_command(
     actor: str = "",
 ) -> int:
     """``archiver sign BAG --key KEY [--org ORG] [--tsa ...]``."""
-    from archiver import custody
-
     result = sign_bag(
         bag,
         key,

@@ -25,6 +25,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
+from archiver import custody
 from archiver.anchors import (
     ANCHORS_DIR,
     CHAINS_DIR,
@@ -47,6 +48,8 @@ from archiver.base.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverE
 from archiver.base.fsutil import free_name, write_new
 from archiver.base.problems import Problem
 from archiver.base.timefmt import parse_iso
+from archiver.capture.netpolicy import AddressPolicy, PrivateAddressError, refusal_message
+from archiver.capture.recorder import recording, recording_session
 
 TSA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 TOKEN_SUFFIX = ".tsr"
@@ -238,8 +241,6 @@ def request_token(data: bytes, tsa: TsaConfig, *, sha512: bool = False, timeout:
             timeout=timeout,
         )
     except requests.RequestException as err:
-        from archiver.capture.netpolicy import PrivateAddressError, refusal_message
-
         refused = _find_cause(err, PrivateAddressError)
         if refused is not None:
             raise TsaError(
@@ -284,9 +285,6 @@ def _post(tsa: TsaConfig, data: bytes, *, headers: dict[str, str], timeout: floa
     if not tsa.refuse_private:
         return requests.post(tsa.url, data=data, headers=headers, timeout=timeout)
     from urllib.parse import urlsplit
-
-    from archiver.capture.netpolicy import AddressPolicy, refusal_message
-    from archiver.capture.recorder import recording, recording_session
 
     policy = AddressPolicy(allow_private=False)
     parts = urlsplit(tsa.url)
@@ -426,8 +424,6 @@ def timestamp_bag(
     With ``custody_log``, a ``timestamped`` event is appended (naming the tag-manifest digest
     and each TSA's outcome) and the bag's events are copied into ``provenance-anchors/``.
     """
-    from archiver import custody
-
     require_sealed_bag(bag)
     if not tsas:
         raise ArchiverError(
@@ -718,8 +714,6 @@ def timestamp_command(
     actor: str = "",
 ) -> int:
     """``archiver timestamp BAG --tsa ...``: add tokens; exit 3 when no TSA gave one."""
-    from archiver import custody
-
     log = custody_log or custody.default_log(bag)
     results = timestamp_bag(bag, tsas, timeout=timeout, custody_log=log, actor=actor)
     if as_json:

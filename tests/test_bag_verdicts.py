@@ -116,7 +116,7 @@ def test_json_report_echoes_only_an_excerpt_of_a_10_mb_line(tmp_path: Path) -> N
 
 
 def test_arc_file_in_a_bag_is_read_not_ignored(tmp_path: Path) -> None:
-    from archiver.verify import verify_bag
+    from archiver.verify.report import verify_bag
     from tests.warc.helpers import arc_bytes
 
     arc = b"".join(arc_bytes())

@@ -90,7 +90,7 @@ def test_internal_error_is_one_line_not_exit_1(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import sys, archiver.verify as v\n"
+            "import sys, archiver.verify.report as v\n"
             "def boom(*a, **k): raise RuntimeError('simulated bug')\n"
             "v.verify_bag = boom\n"
             "from archiver.cli import main\n"

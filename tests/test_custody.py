@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from archiver import custody
-from archiver.anchors import verify_provenance
 from archiver.base.errors import ArchiverError
+from archiver.verify.provenance import verify_provenance
 from tests.tsa import build_bag
 
 

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from archiver.base.errors import ArchiverError
 from archiver.base.problems import Problem
-from archiver.verify import verify_bag
+from archiver.verify.report import verify_bag
 from archiver.warc.check import check_warc
 from tests.helpers import DATA, archiver
 

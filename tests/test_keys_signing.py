@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from archiver.anchors import verify_provenance
 from archiver.base.errors import ArchiverError
 from archiver.keys import key_id, keys_new_command, load_private_key, new_key_pair
 from archiver.signing import canonical_json, sign_bag, sign_command, verify_bag_signatures
 from archiver.timestamp import TsaConfig, timestamp_bag
+from archiver.verify.provenance import verify_provenance
 from tests.helpers import archiver
 from tests.tsa import LocalTsa, build_bag, closed_port_url, start_tsa
 

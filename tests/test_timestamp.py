@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from archiver.anchors import verify_provenance
 from archiver.bag.validate import validate_bag
 from archiver.base.errors import EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
 from archiver.timestamp import (
@@ -25,6 +24,7 @@ from archiver.timestamp import (
     tsas_from_options,
     verify_bag_timestamps,
 )
+from archiver.verify.provenance import verify_provenance
 from tests.tsa import LocalTsa, build_bag, closed_port_url, start_tsa
 
 

@@ -10,17 +10,19 @@ Exit 0 valid (warnings allowed), 1 invalid, 2 not a readable bag.
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from archiver import __version__
-from archiver.base.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE, ArchiverError
+from archiver.bag.profile import PROFILE_IDENTIFIER, check_profile
+from archiver.bag.validate import validate_bag
+from archiver.base.errors import EXIT_USAGE, ArchiverError
 from archiver.base.problems import Problem
 from archiver.capturelog import LOG_NAME, IndexedRecord, cross_check
+from archiver.verify.provenance import verify_provenance
+from archiver.warc.check import check_warc
 
 WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")  # ARC: read and reported as such
 
@@ -79,9 +81,6 @@ def verify_bag(
     trusted_keys: Sequence[Path] = (),
     custody_log: Path | None = None,
 ) -> VerifyReport:
-    from archiver.bag.validate import validate_bag
-    from archiver.warc.check import check_warc
-
     if not bag.exists():
         raise ArchiverError(f"{bag}: no such bag (give the bag's folder)", EXIT_USAGE)
     if not bag.is_dir():
@@ -111,8 +110,6 @@ def verify_bag(
         report.log_checked = True
         report.problems.extend(cross_check(bag, index))
 
-    from archiver.anchors import verify_provenance
-
     report.provenance = verify_provenance(
         bag, extra_roots=tsa_roots, trusted_keys=trusted_keys, custody_log=custody_log
     )
@@ -127,69 +124,8 @@ def _profile_problems(bag: Path) -> list[Problem]:
     warning; for an archiver bag that is how bag-info (capture dates, who) could be rewritten
     unnoticed. A bag is taken as archiver's if it declares the profile or has a capture log.
     """
-    from archiver.bag.profile import PROFILE_IDENTIFIER, check_profile
-
     info = bag / "bag-info.txt"
     declared = info.is_file() and PROFILE_IDENTIFIER in info.read_text("utf-8", errors="replace")
     if not declared and not (bag / "data" / LOG_NAME).is_file():
         return []
     return check_profile(bag)
-
-
-def verify_command(
-    bag: Path,
-    *,
-    as_json: bool = False,
-    processes: int | None = None,
-    tsa_roots: Sequence[Path] = (),
-    trusted_keys: Sequence[Path] = (),
-    custody_log: Path | None = None,
-    record: bool = False,
-    actor: str = "",
-) -> int:
-    report = verify_bag(
-        bag, processes, tsa_roots=tsa_roots, trusted_keys=trusted_keys, custody_log=custody_log
-    )
-    if record:
-        from archiver import custody
-
-        details = {
-            "valid": report.valid,
-            "errors": sum(p.severity == "error" for p in report.problems),
-            "warnings": sum(p.severity == "warning" for p in report.problems),
-            "verifier": f"archiver {__version__}",
-        }
-        custody.append_event(
-            custody_log or custody.default_log(bag),
-            "verified",
-            bag=bag,
-            actor=actor,
-            details=details,
-        )
-    if as_json:
-        json.dump(report.to_dict(), sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        _print_human(report)
-    return EXIT_OK if report.valid else EXIT_INVALID
-
-
-def _print_human(report: VerifyReport) -> None:
-    errors = [p for p in report.problems if p.severity == "error"]
-    warnings = [p for p in report.problems if p.severity == "warning"]
-    for p in errors + warnings:
-        print(p)
-    if report.provenance is not None:
-        from archiver.timestamp import describe_check
-
-        for check in report.provenance.token_checks:
-            print(describe_check(check))
-        if report.provenance.signed_by:
-            print(f"signed by {report.provenance.signed_by}")
-    verdict = "VALID" if report.valid else "INVALID"
-    print(
-        f"{verdict}: {report.bag} — {report.files_checked} files, {report.bytes_checked} bytes "
-        f"checked; {report.warc_files} WARC files, {report.warc_records} records; "
-        f"capture log {'cross-checked' if report.log_checked else 'absent'}; "
-        f"{len(errors)} errors, {len(warnings)} warnings"
-    )
