@@ -142,7 +142,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_custody_record(args: argparse.Namespace) -> int:
-    from archiver.custody import record_command
+    from archiver.attest.custodycommand import record_command
 
     return record_command(
         Path(args.bag),
@@ -154,13 +154,13 @@ def _cmd_custody_record(args: argparse.Namespace) -> int:
 
 
 def _cmd_custody_check(args: argparse.Namespace) -> int:
-    from archiver.custody import check_command
+    from archiver.attest.custodycommand import check_command
 
     return check_command(Path(args.log))
 
 
 def _cmd_custody_repair(args: argparse.Namespace) -> int:
-    from archiver.custody import repair_command
+    from archiver.attest.custodycommand import repair_command
 
     return repair_command(Path(args.log), actor=args.actor or "")
 
@@ -177,13 +177,14 @@ def _cmd_clean(args: argparse.Namespace) -> int:
 
 
 def _cmd_keys_new(args: argparse.Namespace) -> int:
-    from archiver.keys import keys_new_command
+    from archiver.attest.keys import keys_new_command
 
     return keys_new_command(Path(args.out), args.name)
 
 
 def _cmd_timestamp(args: argparse.Namespace) -> int:
-    from archiver.timestamp import timestamp_command, tsas_from_options
+    from archiver.attest.timestamp import timestamp_command
+    from archiver.attest.tsa import tsas_from_options
 
     return timestamp_command(
         Path(args.bag),
@@ -196,8 +197,8 @@ def _cmd_timestamp(args: argparse.Namespace) -> int:
 
 
 def _cmd_sign(args: argparse.Namespace) -> int:
-    from archiver.signing import sign_command
-    from archiver.timestamp import tsas_from_options
+    from archiver.attest.signing import sign_command
+    from archiver.attest.tsa import tsas_from_options
 
     return sign_command(
         Path(args.bag),

@@ -80,7 +80,9 @@ class Collection:
     root: Path
     toml_path: Path
     raw: dict[str, Any] = field(repr=False, default_factory=dict)  # the parsed TOML, as is
-    tsas: list[Any] = field(default_factory=list)  # [[tsa]] tables: archiver.timestamp.TsaConfig
+    tsas: list[Any] = field(
+        default_factory=list
+    )  # [[tsa]] tables: archiver.attest.timestamp.TsaConfig
 
     def seed_urls(self) -> list[str]:
         """Every URL to capture once: documents first, then extra URLs, in file order."""
@@ -400,7 +402,7 @@ def load_collection(path: Path) -> Collection:
 
     tsas: list[Any] = []
     if "tsa" in raw:
-        from archiver.timestamp import tsas_from_table
+        from archiver.attest.tsa import tsas_from_table
 
         try:
             tsas = tsas_from_table(

@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
 from archiver import SOFTWARE, __version__
+from archiver.attest.signing import finish_signature
 from archiver.bag.profile import PROFILE_IDENTIFIER
 from archiver.base import faults
 from archiver.base.errors import (
@@ -630,10 +631,10 @@ def _print_result(
 
 
 def _run_command(options: RunOptions) -> int:
-    from archiver import custody
+    from archiver.attest import custody
+    from archiver.attest.tsa import tsas_from_options
     from archiver.bag.writer import BagBuilder
     from archiver.capture import Seed, crawl
-    from archiver.timestamp import tsas_from_options
     from archiver.usersettings import load_user_settings
     from archiver.warc.writer import WarcWriter
 
@@ -993,8 +994,8 @@ def _anchor(
     these steps is completed by a re-run without doubling any event. A TSA that is down is
     reported with the command that retries it later; the bag is kept.
     """
-    from archiver import custody
-    from archiver.timestamp import timestamp_bag
+    from archiver.attest import custody
+    from archiver.attest.timestamp import timestamp_bag
 
     log = out / custody.LOG_NAME
     actor = settings.operator or "(not given)"
@@ -1024,63 +1025,20 @@ def _anchor(
             file=sys.stderr,
         )
     if options.sign_key and "signed" not in done:
-        _sign(bag, Path(options.sign_key), settings, tsas, log, actor)
-    custody.copy_into_bag(log, bag)  # again: a crash may have come between an event and its copy
-
-
-def _sign(bag: Path, key: Path, settings: Settings, tsas: list[Any], log: Path, actor: str) -> None:
-    """Sign the bag, or finish a signature written before a crash but not yet recorded."""
-    from archiver import custody
-    from archiver.anchors import (
-        ANCHORS_DIR,
-        KEY_ID,
-        PUBLIC_KEY,
-        SIGNATURE,
-        STATEMENT,
-        add_to_index,
-        locked,
-        read_index,
-    )
-    from archiver.signing import sign_bag
-    from archiver.timestamp import stamp_files
-
-    folder = bag / ANCHORS_DIR
-    if not ((folder / SIGNATURE).is_file() and (folder / STATEMENT).is_file()):
-        # A statement without its signature was never signed: written by this run, unrecorded.
-        for leftover in (PUBLIC_KEY, KEY_ID, STATEMENT):
-            (folder / leftover).unlink(missing_ok=True)
-        sign_bag(bag, key, org=settings.organisation, tsas=tsas, custody_log=log, actor=actor)
-        return
-    kid = (folder / KEY_ID).read_text("utf-8").strip()
-    org = (settings.organisation or "").strip()
-    with locked(bag):
-        if not any(a.get("type") == "ed25519" for a in read_index(bag)["anchors"]):
-            add_to_index(
-                bag,
-                [
-                    {
-                        "type": "ed25519",
-                        "file": f"{ANCHORS_DIR}/{SIGNATURE}",
-                        "target": f"{ANCHORS_DIR}/{STATEMENT}",
-                        "key_id": kid,
-                        "public_key": f"{ANCHORS_DIR}/{PUBLIC_KEY}",
-                        "org": org,
-                    }
-                ],
-            )
-        results = stamp_files(bag, [f"{ANCHORS_DIR}/{SIGNATURE}"], tsas) if tsas else []
-        custody.append_event(
-            log,
-            "signed",
-            bag=bag,
-            actor=actor or kid,
-            details={"key_id": kid, "org": org, "tsas": [r.to_dict() for r in results]},
+        finish_signature(
+            bag,
+            Path(options.sign_key),
+            org=settings.organisation or "",
+            tsas=tsas,
+            custody_log=log,
+            actor=actor,
         )
+    custody.copy_into_bag(log, bag)  # again: a crash may have come between an event and its copy
 
 
 def _remove_temp_anchor_files(bag: Path) -> None:
     """Temporary files a crash left in ``provenance-anchors/`` (never anchors: not yet linked)."""
-    from archiver.anchors import ANCHORS_DIR, CHAINS_DIR
+    from archiver.attest.anchors import ANCHORS_DIR, CHAINS_DIR
 
     for folder in (bag / ANCHORS_DIR, bag / ANCHORS_DIR / CHAINS_DIR):
         if folder.is_dir() and not folder.is_symlink():

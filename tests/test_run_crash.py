@@ -23,9 +23,9 @@ import bagit
 import pytest
 from warcio.checker import Checker
 
-from archiver import custody
+from archiver.attest import custody
+from archiver.attest.keys import new_key_pair
 from archiver.cli import main
-from archiver.keys import new_key_pair
 from tests.helpers import archiver, capture_log
 from tests.servers import TestServer
 from tests.tsa import LocalTsa, start_tsa

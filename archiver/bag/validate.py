@@ -40,7 +40,7 @@ from archiver.bag.tagfiles import (
 from archiver.base.errors import EXIT_USAGE, ArchiverError
 from archiver.base.problems import Problem, Severity, one_line
 
-# Anchors over the tag manifests cannot be listed in them (archiver.anchors verifies them).
+# Anchors over the tag manifests cannot be listed in them (archiver.attest.anchors verifies them).
 ANCHORS_PREFIX = "provenance-anchors/"
 
 __all__ = ["BagReport", "validate_bag"]

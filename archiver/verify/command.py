@@ -7,9 +7,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from archiver import __version__, custody
+from archiver import __version__
+from archiver.attest import custody
+from archiver.attest.tokencheck import describe_check
 from archiver.base.errors import EXIT_INVALID, EXIT_OK
-from archiver.timestamp import describe_check
 from archiver.verify.report import VerifyReport, verify_bag
 
 

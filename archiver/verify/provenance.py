@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archiver import custody, signing, timestamp
-from archiver.anchors import (
+from archiver.attest import custody, custodycheck, signing
+from archiver.attest.anchors import (
     ANCHORS_DIR,
     BAG_COPY,
     CHAINS_DIR,
@@ -22,6 +22,12 @@ from archiver.anchors import (
     STATEMENT,
     anchors_dir,
 )
+from archiver.attest.tokencheck import (
+    covered_tag_manifests,
+    timestamp_problems,
+    verify_bag_timestamps,
+)
+from archiver.attest.tsa import ROOT_UNVERIFIED
 from archiver.bag.paths import unsafe_reason
 from archiver.base.problems import Problem
 
@@ -30,7 +36,7 @@ from archiver.base.problems import Problem
 class ProvenanceReport:
     """Everything ``archiver verify`` needs from the anchors folder, checked once."""
 
-    token_checks: list[Any] = field(default_factory=list)  # timestamp.TokenCheck
+    token_checks: list[Any] = field(default_factory=list)  # tokencheck.TokenCheck
     problems: list[Problem] = field(default_factory=list)
     signed_by: str | None = None  # key id of the bag statement's signer
 
@@ -51,12 +57,12 @@ def verify_provenance(
 ) -> ProvenanceReport:
     """Tokens, signature and custody copy of one bag; each problem reported once."""
     report = ProvenanceReport()
-    checks = timestamp.verify_bag_timestamps(bag, extra_roots=extra_roots)
+    checks = verify_bag_timestamps(bag, extra_roots=extra_roots)
     report.token_checks = checks
-    report.problems.extend(timestamp.timestamp_problems(checks))
-    if not timestamp.covered_tag_manifests(checks):
+    report.problems.extend(timestamp_problems(checks))
+    if not covered_tag_manifests(checks):
         unverified = any(
-            c.problem is not None and c.problem.code == timestamp.ROOT_UNVERIFIED for c in checks
+            c.problem is not None and c.problem.code == ROOT_UNVERIFIED for c in checks
         )
         report.problems.append(
             Problem(
@@ -83,13 +89,13 @@ def verify_provenance(
             report.signed_by = None
     log = custody_log or custody.default_log(bag)
     if log.is_file():
-        report.problems.extend(custody.verify_chain(log, display=log.name))
+        report.problems.extend(custodycheck.verify_chain(log, display=log.name))
     copy = anchors_dir(bag) / BAG_COPY
     if copy.is_file():
         report.problems.extend(
-            custody.verify_chain(copy, display=f"{ANCHORS_DIR}/{BAG_COPY}", excerpt=True)
+            custodycheck.verify_chain(copy, display=f"{ANCHORS_DIR}/{BAG_COPY}", excerpt=True)
         )
-    report.problems.extend(custody.cross_check_bag_copy(bag, log))
+    report.problems.extend(custodycheck.cross_check_bag_copy(bag, log))
     reported = {p.path for p in report.problems if p.code == "timestamp-missing"}
     report.problems.extend(missing_anchors(bag, log, reported))
     report.problems.extend(unexpected_anchor_files(bag))
@@ -103,7 +109,7 @@ def missing_anchors(bag: Path, log: Path | None, reported: Collection[str] = ())
     chained, and copied to the log beside the bags, so they are the record to check against.
     """
     expected: dict[str, str] = {}
-    for where, entry in custody.anchor_events(bag, log):
+    for where, entry in custodycheck.anchor_events(bag, log):
         details = entry.get("details")
         details = details if isinstance(details, dict) else {}
         event = str(entry.get("event"))

@@ -36,7 +36,7 @@ class VerifyReport:
     warc_files: int = 0
     warc_records: int = 0
     log_checked: bool = False
-    provenance: Any = None  # archiver.anchors.ProvenanceReport
+    provenance: Any = None  # archiver.attest.anchors.ProvenanceReport
 
     @property
     def valid(self) -> bool:

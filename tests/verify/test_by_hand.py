@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from archiver.attest.keys import new_key_pair
+from archiver.attest.signing import sign_bag
+from archiver.attest.timestamp import timestamp_bag
 from archiver.bag.validate import validate_bag
-from archiver.keys import new_key_pair
-from archiver.signing import sign_bag
-from archiver.timestamp import timestamp_bag
 from archiver.verify.provenance import verify_provenance
 from tests.helpers import REPO
 from tests.tsa import build_bag, openssl_env, start_tsa

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from archiver.attest.keys import key_id, keys_new_command, load_private_key, new_key_pair
+from archiver.attest.signing import canonical_json, sign_bag, sign_command, verify_bag_signatures
+from archiver.attest.timestamp import timestamp_bag
+from archiver.attest.tsa import TsaConfig
 from archiver.base.errors import ArchiverError
-from archiver.keys import key_id, keys_new_command, load_private_key, new_key_pair
-from archiver.signing import canonical_json, sign_bag, sign_command, verify_bag_signatures
-from archiver.timestamp import TsaConfig, timestamp_bag
 from archiver.verify.provenance import verify_provenance
 from tests.helpers import archiver
 from tests.tsa import LocalTsa, build_bag, closed_port_url, start_tsa
@@ -275,7 +276,7 @@ def test_keys_new_with_only_the_public_file_present_writes_nothing(
 def test_a_failed_public_write_takes_the_private_key_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import archiver.keys as keys
+    import archiver.attest.keys as keys
 
     real = keys.write_new
 

@@ -11,19 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from archiver.bag.validate import validate_bag
-from archiver.base.errors import EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
-from archiver.timestamp import (
+from archiver.attest.timestamp import timestamp_bag, timestamp_command
+from archiver.attest.tokencheck import describe_check, verify_bag_timestamps
+from archiver.attest.tsa import (
     TsaConfig,
-    describe_check,
     fingerprint,
     parse_tsa_option,
-    timestamp_bag,
-    timestamp_command,
     tsas_from_environment,
     tsas_from_options,
-    verify_bag_timestamps,
 )
+from archiver.bag.validate import validate_bag
+from archiver.base.errors import EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
 from archiver.verify.provenance import verify_provenance
 from tests.tsa import LocalTsa, build_bag, closed_port_url, start_tsa
 
@@ -159,7 +157,7 @@ def test_failed_timestamp_message_is_whole_and_leaves_no_empty_folder(
 
 
 def test_one_line_marks_what_it_cuts() -> None:
-    from archiver.timestamp import MAX_MESSAGE, one_line
+    from archiver.attest.tsa import MAX_MESSAGE, one_line
 
     assert one_line("a\n  b\tc") == "a b c"
     long = one_line("x" * 1000)

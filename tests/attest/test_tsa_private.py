@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from archiver.attest.timestamp import timestamp_bag
 from archiver.collection import load_collection
-from archiver.timestamp import timestamp_bag
 from tests.tsa import LocalTsa, build_bag, start_tsa
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from archiver import custody
+from archiver.attest import custody, custodycheck
 from archiver.base.errors import ArchiverError
 from archiver.verify.provenance import verify_provenance
 from tests.tsa import build_bag
@@ -44,7 +44,7 @@ def test_entries_are_chained(tmp_path: Path) -> None:
     tagmanifest = (bag / "tagmanifest-sha256.txt").read_bytes()
     assert first["tagmanifest_sha256"] == hashlib.sha256(tagmanifest).hexdigest()
     assert first["actor"] == "op-7f3a" and first["at"].endswith("Z")
-    assert custody.verify_chain(log) == []
+    assert custodycheck.verify_chain(log) == []
     assert custody.head_sha256(log) == hashlib.sha256(lines[-1] + b"\n").hexdigest()
 
 
@@ -53,7 +53,7 @@ def test_edited_line_breaks_the_chain_at_the_next_line(tmp_path: Path) -> None:
     lines = log.read_text().splitlines(keepends=True)
     lines[1] = lines[1].replace('"actor":"op-7f3a"', '"actor":"someone-else"')
     log.write_text("".join(lines))
-    problems = custody.verify_chain(log, display="custody-log.jsonl")
+    problems = custodycheck.verify_chain(log, display="custody-log.jsonl")
     assert [(p.code, p.path) for p in problems] == [
         ("custody-log-chain-broken", "custody-log.jsonl:3")
     ]
@@ -64,7 +64,7 @@ def test_deleted_line_is_caught(tmp_path: Path) -> None:
     lines = log.read_text().splitlines(keepends=True)
     del lines[1]
     log.write_text("".join(lines))
-    problems = custody.verify_chain(log, display="L")
+    problems = custodycheck.verify_chain(log, display="L")
     assert codes(problems) == {"custody-log-sequence", "custody-log-chain-broken"}
     assert {p.path for p in problems} == {"L:2", "L:3"}
 
@@ -74,7 +74,7 @@ def test_reordered_lines_are_caught(tmp_path: Path) -> None:
     lines = log.read_text().splitlines(keepends=True)
     lines[1], lines[2] = lines[2], lines[1]
     log.write_text("".join(lines))
-    problems = custody.verify_chain(log, display="L")
+    problems = custodycheck.verify_chain(log, display="L")
     assert "custody-log-sequence" in codes(problems)
     assert "custody-log-chain-broken" in codes(problems)
     assert "L:2" in {p.path for p in problems}
@@ -84,11 +84,11 @@ def test_torn_last_line_and_bad_json(tmp_path: Path) -> None:
     log, bag = make_log(tmp_path, 2)
     with open(log, "ab") as f:
         f.write(b'{"seq":3,"ev')
-    assert "custody-log-torn" in codes(custody.verify_chain(log))
+    assert "custody-log-torn" in codes(custodycheck.verify_chain(log))
     with pytest.raises(ArchiverError, match="last line is torn"):
         custody.append_event(log, "verified", bag=bag)
     log.write_bytes(log.read_bytes().rsplit(b"\n", 1)[0] + b"\nnot json\n")
-    assert "custody-log-bad-line" in codes(custody.verify_chain(log))
+    assert "custody-log-bad-line" in codes(custodycheck.verify_chain(log))
 
 
 def test_unknown_event_is_refused(tmp_path: Path) -> None:
@@ -98,7 +98,7 @@ def test_unknown_event_is_refused(tmp_path: Path) -> None:
 
 
 def test_missing_log() -> None:
-    assert codes(custody.verify_chain(Path("/nonexistent/custody.jsonl"))) == {
+    assert codes(custodycheck.verify_chain(Path("/nonexistent/custody.jsonl"))) == {
         "custody-log-missing"
     }
 
@@ -110,7 +110,7 @@ def test_bag_copy_catches_an_edited_last_line(tmp_path: Path) -> None:
     assert custody.copy_into_bag(log, bag) is not None
     copy = bag / "provenance-anchors" / "custody.jsonl"
     assert len(copy.read_text().splitlines()) == 4  # only this bag's events, byte for byte
-    assert custody.cross_check_bag_copy(bag, log) == []
+    assert custodycheck.cross_check_bag_copy(bag, log) == []
 
     # Rewrite the log's last line of this bag *and* everything after it consistently:
     lines = log.read_text().splitlines(keepends=True)
@@ -120,8 +120,8 @@ def test_bag_copy_catches_an_edited_last_line(tmp_path: Path) -> None:
     entry["prev_sha256"] = hashlib.sha256(rebuilt[-1].encode()).hexdigest()
     rebuilt.append(json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n")
     log.write_text("".join(rebuilt))
-    assert custody.verify_chain(log) == []  # the chain alone cannot see it...
-    problems = custody.cross_check_bag_copy(bag, log)  # ...the copy in the bag can
+    assert custodycheck.verify_chain(log) == []  # the chain alone cannot see it...
+    problems = custodycheck.cross_check_bag_copy(bag, log)  # ...the copy in the bag can
     assert [(p.code, p.path) for p in problems] == [
         ("custody-log-differs", "provenance-anchors/custody.jsonl:4")
     ]
@@ -159,16 +159,16 @@ def test_bag_copy_of_an_interleaved_log_is_a_valid_excerpt(tmp_path: Path) -> No
     custody.copy_into_bag(log, bag)
     copy = bag / "provenance-anchors" / "custody.jsonl"
     assert [json.loads(x)["seq"] for x in copy.read_text().splitlines()] == [1, 3, 5]
-    assert custody.verify_chain(copy, excerpt=True) == []
-    assert "custody-log-sequence" in codes(custody.verify_chain(copy))  # not a whole log
+    assert custodycheck.verify_chain(copy, excerpt=True) == []
+    assert "custody-log-sequence" in codes(custodycheck.verify_chain(copy))  # not a whole log
     report = verify_provenance(bag)
     assert not [p for p in report.problems if p.code.startswith("custody-")]
     # Moving lines in the copy is still seen, and so is a line cut out of it:
     lines = copy.read_text().splitlines(keepends=True)
     copy.write_text(lines[1] + lines[0] + lines[2])
-    assert "custody-log-sequence" in codes(custody.verify_chain(copy, excerpt=True))
+    assert "custody-log-sequence" in codes(custodycheck.verify_chain(copy, excerpt=True))
     copy.write_text(lines[0] + lines[2])
-    assert [(p.code, p.path) for p in custody.cross_check_bag_copy(bag, log)] == [
+    assert [(p.code, p.path) for p in custodycheck.cross_check_bag_copy(bag, log)] == [
         ("custody-log-differs", "provenance-anchors/custody.jsonl")
     ]
 

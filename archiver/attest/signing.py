@@ -21,8 +21,8 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 
-from archiver import custody
-from archiver.anchors import (
+from archiver.attest import custody
+from archiver.attest.anchors import (
     ANCHORS_DIR,
     KEY_ID,
     PUBLIC_KEY,
@@ -31,7 +31,18 @@ from archiver.anchors import (
     add_to_index,
     anchors_dir,
     locked,
+    read_index,
 )
+from archiver.attest.keys import (
+    key_id,
+    load_private_key,
+    load_public_key,
+    public_fingerprint,
+    public_pem,
+)
+from archiver.attest.timestamp import stamp_files
+from archiver.attest.tokencheck import TokenCheck, verify_bag_timestamps
+from archiver.attest.tsa import ROOT_UNVERIFIED, TsaConfig, TsaResult
 from archiver.bag.reader import (
     bag_info_value,
     check_tag_files,
@@ -43,21 +54,6 @@ from archiver.base import faults
 from archiver.base.errors import EXIT_OK, EXIT_USAGE, ArchiverError
 from archiver.base.fsutil import write_new
 from archiver.base.problems import Problem
-from archiver.keys import (
-    key_id,
-    load_private_key,
-    load_public_key,
-    public_fingerprint,
-    public_pem,
-)
-from archiver.timestamp import (
-    ROOT_UNVERIFIED,
-    TokenCheck,
-    TsaConfig,
-    TsaResult,
-    stamp_files,
-    verify_bag_timestamps,
-)
 
 STATEMENT_TYPE = "bag-statement/1"
 
@@ -158,19 +154,7 @@ def sign_bag(
         write_new(folder, STATEMENT, body)
         write_new(folder, SIGNATURE, signature)
         faults.point("sign.signature-written")
-        add_to_index(
-            bag,
-            [
-                {
-                    "type": "ed25519",
-                    "file": f"{ANCHORS_DIR}/{SIGNATURE}",
-                    "target": f"{ANCHORS_DIR}/{STATEMENT}",
-                    "key_id": kid,
-                    "public_key": f"{ANCHORS_DIR}/{PUBLIC_KEY}",
-                    "org": org,
-                }
-            ],
-        )
+        add_to_index(bag, [_signature_anchor(kid, org)])
         results = stamp_files(bag, [f"{ANCHORS_DIR}/{SIGNATURE}"], tsas, timeout=timeout)
         if custody_log is not None:
             custody.append_event(
@@ -182,6 +166,54 @@ def sign_bag(
             )
             custody.copy_into_bag(custody_log, bag)
     return SignResult(folder / STATEMENT, folder / SIGNATURE, folder / PUBLIC_KEY, kid, results)
+
+
+def _signature_anchor(kid: str, org: str) -> dict[str, str]:
+    """The index entry for the bag statement's signature."""
+    return {
+        "type": "ed25519",
+        "file": f"{ANCHORS_DIR}/{SIGNATURE}",
+        "target": f"{ANCHORS_DIR}/{STATEMENT}",
+        "key_id": kid,
+        "public_key": f"{ANCHORS_DIR}/{PUBLIC_KEY}",
+        "org": org,
+    }
+
+
+def finish_signature(
+    bag: Path,
+    key: Path,
+    *,
+    org: str,
+    tsas: Sequence[TsaConfig],
+    custody_log: Path,
+    actor: str = "",
+) -> None:
+    """Sign the bag, or finish a signature written before a crash but not yet recorded.
+
+    ``archiver run`` resumes through here: the index entry, tokens and custody event of a
+    signature whose files are already written are added once, never a second signature.
+    """
+    folder = bag / ANCHORS_DIR
+    if not ((folder / SIGNATURE).is_file() and (folder / STATEMENT).is_file()):
+        # A statement without its signature was never signed: written by this run, unrecorded.
+        for leftover in (PUBLIC_KEY, KEY_ID, STATEMENT):
+            (folder / leftover).unlink(missing_ok=True)
+        sign_bag(bag, key, org=org, tsas=tsas, custody_log=custody_log, actor=actor)
+        return
+    kid = (folder / KEY_ID).read_text("utf-8").strip()
+    org = (org or "").strip()
+    with locked(bag):
+        if not any(a.get("type") == "ed25519" for a in read_index(bag)["anchors"]):
+            add_to_index(bag, [_signature_anchor(kid, org)])
+        results = stamp_files(bag, [f"{ANCHORS_DIR}/{SIGNATURE}"], tsas) if tsas else []
+        custody.append_event(
+            custody_log,
+            "signed",
+            bag=bag,
+            actor=actor or kid,
+            details={"key_id": kid, "org": org, "tsas": [r.to_dict() for r in results]},
+        )
 
 
 def signature_problems(
