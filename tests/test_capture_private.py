@@ -18,7 +18,7 @@ import pytest
 import urllib3.util.connection
 
 from archiver.capture import Seed
-from archiver.capture.netpolicy import AddressPolicy, literal_address, why_private
+from archiver.net.netpolicy import AddressPolicy, literal_address, why_private
 from tests.capture.helpers import run_crawl
 from tests.servers import ForwardingProxy, Socks5Proxy, TestServer
 

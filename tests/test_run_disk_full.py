@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from archiver.capture import recorder
 from archiver.cli import main
+from archiver.net import exchange
 from tests.servers import Site, TestServer
 
 
@@ -37,23 +37,23 @@ def test_disk_full_stops_the_run_and_rerun_completes(
         "bag",
     ]
 
-    original = recorder.Exchange.add_response
+    original = exchange.Exchange.add_response
     written: dict[int, int] = {}
 
-    def request_head(ex: recorder.Exchange) -> bytes:
+    def request_head(ex: exchange.Exchange) -> bytes:
         pos = ex.request.tell()
         ex.request.seek(0)
         head = ex.request.read(200)
         ex.request.seek(pos)
         return head
 
-    def fill_up(self: recorder.Exchange, data: bytes) -> None:
+    def fill_up(self: exchange.Exchange, data: bytes) -> None:
         written[id(self)] = written.get(id(self), 0) + len(data)
         if written[id(self)] > 200 and b"/articles/one.html" in request_head(self):
             raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "spool"))
         original(self, data)
 
-    monkeypatch.setattr(recorder.Exchange, "add_response", fill_up)
+    monkeypatch.setattr(exchange.Exchange, "add_response", fill_up)
     assert main(args) == 3
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) >= 1 and "No space left on device" in err[-1]
@@ -64,7 +64,7 @@ def test_disk_full_stops_the_run_and_rerun_completes(
     )
     assert page not in logged, "a disk failure must not be journaled as a capture"
 
-    monkeypatch.setattr(recorder.Exchange, "add_response", original)
+    monkeypatch.setattr(exchange.Exchange, "add_response", original)
     assert main(args) == 0
     entries = [
         json.loads(x)

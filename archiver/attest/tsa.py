@@ -18,8 +18,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
 from archiver.base.errors import EXIT_USAGE, ArchiverError
-from archiver.capture.netpolicy import AddressPolicy, PrivateAddressError, refusal_message
-from archiver.capture.recorder import recording, recording_session
+from archiver.net.netpolicy import AddressPolicy, PrivateAddressError, refusal_message
+from archiver.net.recorder import recording
+from archiver.net.session import recording_session
 
 TSA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 

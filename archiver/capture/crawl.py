@@ -24,9 +24,9 @@ from archiver.base.facts import run_facts
 from archiver.base.settings import Settings
 from archiver.base.timefmt import utc_iso
 from archiver.capture.fetch import Fetcher, FetchResult, HostGate, host_key
-from archiver.capture.netpolicy import AddressPolicy
 from archiver.capture.records import build_entry, network_facts, ref_dict, write_fetch
 from archiver.capture.robots import MAX_ROBOTS_SIZE, RobotsFile, RobotsPolicy
+from archiver.net.netpolicy import AddressPolicy
 from archiver.warc.writer import RecordRef, WarcWriter
 
 MAX_CRAWL_DELAY = 30.0  # honour robots.txt Crawl-delay up to this many seconds

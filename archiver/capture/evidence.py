@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from archiver.capture.certs import PEM_CHAIN, pem_chain
 from archiver.capture.fetch import FetchResult, Hop, iso
-from archiver.capture.recorder import TLSInfo
+from archiver.net.certs import PEM_CHAIN, pem_chain
+from archiver.net.exchange import TLSInfo
 from archiver.warc.writer import NewRecord, new_record_id
 
 PROVENANCE_TYPE = "archiver/capture-provenance"

@@ -34,16 +34,10 @@ from requests.utils import select_proxy
 
 from archiver.base.errors import EXIT_RUN_FAILED, ArchiverError
 from archiver.base.settings import Settings
-from archiver.capture.netpolicy import AddressPolicy, PrivateAddressError, refusal_message
-from archiver.capture.recorder import (
-    DNSInfo,
-    Exchange,
-    Peer,
-    TLSInfo,
-    recording,
-    recording_session,
-    redact_proxy,
-)
+from archiver.net.exchange import DNSInfo, Exchange, Peer, TLSInfo, redact_proxy
+from archiver.net.netpolicy import AddressPolicy, PrivateAddressError, refusal_message
+from archiver.net.recorder import recording
+from archiver.net.session import recording_session
 
 READ_CHUNK = 1024 * 1024
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})

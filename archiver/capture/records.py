@@ -19,7 +19,7 @@ from typing import Any
 
 from archiver.capture.evidence import chain_record, dns_facts, provenance_record, tls_facts
 from archiver.capture.fetch import REDIRECT_STATUSES, FetchError, FetchResult, Hop, iso
-from archiver.capture.recorder import Peer
+from archiver.net.exchange import Peer
 from archiver.warc.writer import NewRecord, RecordRef, WarcWriter, new_record_id
 
 HTTP_REQUEST = "application/http;msgtype=request"

@@ -4,7 +4,7 @@ A document cited by someone else must not make the crawler reach into the operat
 network (``http://127.0.0.1/``, ``http://169.254.169.254/`` cloud metadata, a router on
 ``192.168.1.1``), and neither may a redirect, a link on the next hop, a robots.txt, or a name
 whose DNS answer changes between two look-ups (rebinding). So the rule is enforced where the
-socket connects (:mod:`archiver.capture.recorder`): every address ``getaddrinfo`` returned is
+socket connects (:mod:`archiver.net.recorder`): every address ``getaddrinfo`` returned is
 checked before connecting to it, and the peer of the connected socket is checked again.
 
 Behind a proxy that resolves names (HTTP proxies, ``socks5h``) this machine never learns the
