@@ -1056,7 +1056,7 @@ def _recover_staging(builder: Any, entries: list[dict[str, Any]]) -> None:
     whole text whose URL was not logged (taken back: the URL is captured and cleaned again).
     """
     from archiver.warc.naming import final_name
-    from archiver.warc.writer import salvage_open_file
+    from archiver.warc.salvage import salvage_open_file
 
     logged_end: dict[str, int] = {}
     texts: set[str] = set()

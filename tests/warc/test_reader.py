@@ -11,9 +11,9 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archiver.base.errors import ArchiverError
-from archiver.warc import NewRecord, WarcWriter
 from archiver.warc.digest import parse_label
 from archiver.warc.reader import WarcFormatError, WarcReader, iter_records, read_record_at
+from archiver.warc.writer import NewRecord, WarcWriter
 from tests.helpers import DATA
 
 WARCS = DATA / "warc"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from warcio.checker import Checker
 
-from archiver.warc import NewRecord, WarcWriter
 from archiver.warc.check import check_warc
+from archiver.warc.writer import NewRecord, WarcWriter
 from tests.helpers import DATA
 
 WARCS = DATA / "warc"

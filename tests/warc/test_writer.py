@@ -19,8 +19,9 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.checker import Checker
 
 from archiver.base.hashing import hash_file
-from archiver.warc import NewRecord, WarcWriter, salvage_open_file
 from archiver.warc.digest import Dechunker, parse_label
+from archiver.warc.salvage import salvage_open_file
+from archiver.warc.writer import NewRecord, WarcWriter
 
 NAME_RE = re.compile(r"^TEST-\d{20}-(\d{5})-host-1\.warc\.gz$")
 DATE_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
