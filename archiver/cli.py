@@ -24,7 +24,7 @@ from archiver.base.errors import (
 
 
 def _cmd_urls(args: argparse.Namespace) -> int:
-    from archiver.urls import urls_command
+    from archiver.collect.command import urls_command
 
     return urls_command(list(args.documents), as_json=args.json, show_all=args.all)
 

@@ -32,6 +32,7 @@ from urllib.parse import urldefrag, urlsplit
 
 from archiver import SOFTWARE, __version__
 from archiver.attest.signing import finish_signature
+from archiver.attest.tsa import tsas_from_table
 from archiver.bag.profile import PROFILE_IDENTIFIER
 from archiver.base import faults
 from archiver.base.errors import (
@@ -160,8 +161,9 @@ def _is_url(source: str) -> bool:
 
 def plan_run(sources: list[str], default_hops: int | None) -> RunPlan:
     """Turn the SOURCE arguments into seeds with citations; fail early on bad input."""
-    from archiver.collection import load_collection
-    from archiver.urls import find_urls, normalize_url
+    from archiver.collect.collection import load_collection
+    from archiver.collect.documents import find_urls
+    from archiver.collect.normalize import normalize_url
 
     seeds: dict[str, SeedPlan] = {}
     local_docs: list[tuple[str, Path]] = []
@@ -220,11 +222,17 @@ def plan_run(sources: list[str], default_hops: int | None) -> RunPlan:
                     f"{source}: one collection per run (bag each collection separately)", EXIT_USAGE
                 )
             coll = load_collection(path)
+            try:
+                coll_tsas = tsas_from_table(
+                    coll.tsa_tables, base=coll.toml_path.parent, refuse_private=True
+                )
+            except ArchiverError as exc:
+                raise ArchiverError(f"{coll.toml_path}: {exc}", EXIT_USAGE) from exc
             collection_toml = coll.toml_path
             names.append(coll.name)
             descriptions.append(coll.description or coll.title or coll.name)
             overrides.update(coll.capture_overrides)
-            collection_tsas = list(coll.tsas)
+            collection_tsas = coll_tsas
             curator_name = coll.curator.name or curator_name
             curator_email = coll.curator.email or curator_email
             organisation = coll.organisation or organisation
@@ -285,7 +293,7 @@ def build_settings(plan: RunPlan, options: RunOptions) -> Settings:
     Collection settings that change what is trusted apply only with the operator's consent;
     each one ignored is named on stderr, and the collection's [[tsa]] tables are dropped too.
     """
-    from archiver.collection import decide_capture
+    from archiver.collect.trust import decide_capture
     from archiver.usersettings import load_user_settings
 
     user = load_user_settings()
@@ -910,7 +918,7 @@ def _recover_hop_links(plan: RunPlan, entries: list[dict[str, Any]], warc_dir: P
     """
     from archiver.capture import Seed
     from archiver.capture.crawl import HTML_TYPES, MAX_LINK_SCAN
-    from archiver.urls import find_urls_in_html
+    from archiver.collect.html import find_urls_in_html
     from archiver.warc.reader import read_record_at
 
     by_url = {e["url"]: e for e in entries}

@@ -82,10 +82,10 @@ def load_user_settings(env: dict[str, str] | None = None) -> UserSettings:
                 value = parse_size(value)
             except ValueError as err:
                 _fail(path, f"'{key}': {err}")
-        from archiver.collection import _expected, _fits
+        from archiver.collect.trust import expected, fits
 
-        if not _fits(value, hints[key]):
-            _fail(path, f"'{key}' has the wrong type; {_expected(hints[key])}")
+        if not fits(value, hints[key]):
+            _fail(path, f"'{key}' has the wrong type; {expected(hints[key])}")
         if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
             _fail(path, f"'{key}' = {value} is negative; give 0 or more")
         values[key] = value

@@ -270,7 +270,7 @@ def crawl(
         ctype = (entry["content_type"] or "").split(";")[0].strip().lower()
         if ctype not in HTML_TYPES:
             return []
-        from archiver.urls import find_urls_in_html
+        from archiver.collect.html import find_urls_in_html
 
         with open(payload, "rb") as f:
             html = f.read(MAX_LINK_SCAN)

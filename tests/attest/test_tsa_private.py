@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from archiver.attest.timestamp import timestamp_bag
-from archiver.collection import load_collection
+from archiver.collect.collection import load_collection
+from archiver.run import plan_run
 from tests.tsa import LocalTsa, build_bag, start_tsa
 
 
@@ -51,16 +52,16 @@ def test_collection_tsa_tables_are_marked(tmp_path: Path, tsa: LocalTsa):
     (folder / "root.pem").write_bytes(tsa.root.read_bytes())
     (folder / "collection.toml").write_text(
         '[collection]\nname = "c"\n\n[[tsa]]\nname = "inside"\n'
-        f'url = "{tsa.url}"\nroots = ["root.pem"]\n',
+        f'url = "{tsa.url}"\nroots = ["root.pem"]\n\n[[url]]\nurl = "https://example.org/"\n',
         encoding="utf-8",
     )
-    [config] = load_collection(folder).tsas
+    [config] = plan_run([str(folder)], None).tsas
     assert config.refuse_private is True
 
 
 def test_collection_cannot_allow_private(tmp_path: Path):
     """Even with the operator's consent to collection settings, allow_private is not taken."""
-    from archiver.collection import decide_capture
+    from archiver.collect.trust import decide_capture
 
     folder = tmp_path / "coll"
     folder.mkdir()

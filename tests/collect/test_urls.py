@@ -7,16 +7,13 @@ import json
 import pytest
 
 from archiver.base.errors import EXIT_USAGE, ArchiverError
-from archiver.urls import (
-    Citation,
-    find_urls,
-    find_urls_in_html,
-    find_urls_in_pdf,
-    find_urls_in_text,
-    group_by_url,
-    normalize_url,
-    urls_command,
-)
+from archiver.collect.command import urls_command
+from archiver.collect.documents import find_urls, group_by_url
+from archiver.collect.html import find_urls_in_html
+from archiver.collect.normalize import normalize_url
+from archiver.collect.pdf import find_urls_in_pdf
+from archiver.collect.seeds import Citation
+from archiver.collect.text import find_urls_in_text
 from tests.helpers import DATA
 
 SEEDS = DATA / "seeds"

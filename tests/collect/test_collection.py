@@ -8,8 +8,8 @@ import pytest
 
 from archiver.base.errors import EXIT_USAGE, ArchiverError
 from archiver.base.settings import Settings
-from archiver.collection import Collection, load_collection
-from archiver.urls import find_urls, group_by_url
+from archiver.collect.collection import Collection, load_collection
+from archiver.collect.documents import find_urls, group_by_url
 from tests.helpers import DATA, REPO
 
 COLLECTIONS = REPO / "collections"
