@@ -45,7 +45,7 @@ from archiver.base.errors import (
 from archiver.base.fsutil import fsync_dir
 from archiver.base.settings import Settings, from_environment
 from archiver.base.timefmt import parse_iso, utc_iso
-from archiver.capturelog import LOG_NAME, Journal, dumps_entry, read_entries
+from archiver.capture.log import LOG_NAME, Journal, dumps_entry, read_entries
 from archiver.progress import OUTCOME_WORDS, LogTee, RunProgress
 
 # Run state lives beside the staging folder, never inside it, so it can never end up in the bag
@@ -642,7 +642,7 @@ def _run_command(options: RunOptions) -> int:
     from archiver.attest import custody
     from archiver.attest.tsa import tsas_from_options
     from archiver.bag.writer import BagBuilder
-    from archiver.capture import Seed, crawl
+    from archiver.capture.crawl import Seed, crawl
     from archiver.usersettings import load_user_settings
     from archiver.warc.writer import WarcWriter
 
@@ -916,8 +916,7 @@ def _recover_hop_links(plan: RunPlan, entries: list[dict[str, Any]], warc_dir: P
     page again from its WARC response record (the bytes as captured, content-coding removed)
     and finds the same links the crawl would have followed, with the same hop budget.
     """
-    from archiver.capture import Seed
-    from archiver.capture.crawl import HTML_TYPES, MAX_LINK_SCAN
+    from archiver.capture.crawl import HTML_TYPES, MAX_LINK_SCAN, Seed
     from archiver.collect.html import find_urls_in_html
     from archiver.warc.reader import read_record_at
 

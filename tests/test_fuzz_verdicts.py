@@ -200,7 +200,8 @@ def test_mutated_bag_always_gets_a_verdict(
 
 def capture_log_for(warc: Path) -> tuple[bytes, dict]:
     """A log line per response record of ``warc``, as a run would write, and the WARC index."""
-    from archiver.capturelog import IndexedRecord, dumps_entry
+    from archiver.capture.log import dumps_entry
+    from archiver.verify.capturelog import IndexedRecord
 
     index = {rid: IndexedRecord(warc.name, *entry) for rid, entry in check_warc(warc).index.items()}
     lines = []
@@ -231,7 +232,7 @@ def capture_log_for(warc: Path) -> tuple[bytes, dict]:
 def test_mutated_capture_log_always_gets_a_verdict(
     tmp_path_factory: pytest.TempPathFactory, ops
 ) -> None:
-    from archiver.capturelog import cross_check
+    from archiver.verify.capturelog import cross_check
 
     log, index = capture_log_for(WARCS / "warcio-example.warc.gz")
     bag = tmp_path_factory.mktemp("log")
@@ -261,7 +262,7 @@ def test_capture_log_with_wrong_shapes_gets_a_verdict(
     tmp_path_factory: pytest.TempPathFactory, key: str, field: str | None, value: object
 ) -> None:
     """Well-formed JSON of the wrong shape: a record that is a string, a status that is a list."""
-    from archiver.capturelog import cross_check
+    from archiver.verify.capturelog import cross_check
 
     log, index = capture_log_for(WARCS / "warcio-example.warc.gz")
     entry = json.loads(log.splitlines()[0])

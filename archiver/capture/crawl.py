@@ -23,7 +23,8 @@ from urllib.parse import urldefrag
 from archiver.base.facts import run_facts
 from archiver.base.settings import Settings
 from archiver.base.timefmt import utc_iso
-from archiver.capture.fetch import Fetcher, FetchResult, HostGate, host_key
+from archiver.capture.fetch import Fetcher, FetchResult
+from archiver.capture.hostgate import HostGate, host_key
 from archiver.capture.records import build_entry, network_facts, ref_dict, write_fetch
 from archiver.capture.robots import MAX_ROBOTS_SIZE, RobotsFile, RobotsPolicy
 from archiver.net.netpolicy import AddressPolicy

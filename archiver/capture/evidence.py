@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from archiver.capture.fetch import FetchResult, Hop, iso
+from archiver.base.timefmt import iso
+from archiver.capture.fetch import FetchResult, Hop
 from archiver.net.certs import PEM_CHAIN, pem_chain
 from archiver.net.exchange import TLSInfo
 from archiver.warc.writer import NewRecord, new_record_id

@@ -17,8 +17,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from archiver.base.timefmt import iso
 from archiver.capture.evidence import chain_record, dns_facts, provenance_record, tls_facts
-from archiver.capture.fetch import REDIRECT_STATUSES, FetchError, FetchResult, Hop, iso
+from archiver.capture.failures import FetchError
+from archiver.capture.fetch import REDIRECT_STATUSES, FetchResult, Hop
 from archiver.net.exchange import Peer
 from archiver.warc.writer import NewRecord, RecordRef, WarcWriter, new_record_id
 

@@ -20,7 +20,8 @@ from archiver.bag.profile import PROFILE_IDENTIFIER, check_profile
 from archiver.bag.validate import validate_bag
 from archiver.base.errors import EXIT_USAGE, ArchiverError
 from archiver.base.problems import Problem
-from archiver.capturelog import LOG_NAME, IndexedRecord, cross_check
+from archiver.capture.log import LOG_NAME
+from archiver.verify.capturelog import IndexedRecord, cross_check
 from archiver.verify.provenance import verify_provenance
 from archiver.warc.check import check_warc
 

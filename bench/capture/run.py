@@ -50,7 +50,7 @@ def page_urls(port: int, hosts: int = 50, pages: int = 1000) -> list[str]:
 
 def run_archiver(urls: list[str], work: Path, concurrency: int) -> tuple[float, int]:
     from archiver.base.settings import Settings
-    from archiver.capture import Seed, crawl
+    from archiver.capture.crawl import Seed, crawl
     from archiver.warc.writer import WarcWriter
 
     # The bench servers listen on loopback, which a capture refuses unless allowed.
@@ -116,7 +116,7 @@ def throughput(name: str, latency: float, concurrency: int) -> None:
 def child_capture(url: str, out: str) -> None:
     """Run in a child process: capture one URL (the 1 GB body), nothing else."""
     from archiver.base.settings import Settings
-    from archiver.capture import Seed, crawl
+    from archiver.capture.crawl import Seed, crawl
     from archiver.warc.writer import WarcWriter
 
     settings = Settings(

@@ -16,7 +16,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archiver.base.settings import Settings
-from archiver.capture import CaptureResult, Seed, crawl
+from archiver.capture.crawl import CaptureResult, Seed, crawl
 from archiver.warc.writer import WarcWriter
 from tests.helpers import REPO
 
@@ -112,3 +112,26 @@ def assert_valid_entry(entry: dict[str, Any]) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     validator = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
     assert not list(validator.iter_errors(entry)), list(validator.iter_errors(entry))
+
+
+def entry(url: str, **extra: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "url": url,
+        "outcome": "captured",
+        "started": "2026-11-20T00:00:00.000000Z",
+        "ended": "2026-11-20T00:00:01.000000Z",
+        "records": [
+            {
+                "warc_file": "a.warc.gz",
+                "record_id": f"<urn:uuid:{url[-1]}>",
+                "type": "response",
+                "offset": 100,
+                "length": 50,
+                "target_uri": url,
+            },
+        ],
+        "payload_sha256": "ab" * 32,
+        "text": None,
+    }
+    base.update(extra)
+    return base

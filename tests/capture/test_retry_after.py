@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from archiver.capture import Seed
-from archiver.capture.fetch import HostGate, retry_after_seconds
+from archiver.capture.crawl import Seed
+from archiver.capture.hostgate import HostGate
+from archiver.capture.retry import retry_after_seconds
 from tests.capture.helpers import assert_valid_entry, run_crawl
 from tests.servers import TestServer
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import urllib3.util.connection
 
-from archiver.capture import Seed
+from archiver.capture.crawl import Seed
 from archiver.net.netpolicy import AddressPolicy, literal_address, why_private
 from tests.capture.helpers import run_crawl
 from tests.servers import ForwardingProxy, Socks5Proxy, TestServer
@@ -292,7 +292,7 @@ def test_refused_answers_are_never_connected_to(
 
 
 def test_error_messages_drop_credentials():
-    from archiver.capture.fetch import _message
+    from archiver.capture.failures import _message
 
     err = OSError("Cannot connect to proxy http://user:s3cr3t@proxy.example:8080/ (refused)")
     assert "s3cr3t" not in _message(err) and "proxy.example:8080" in _message(err)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from archiver.capture import Seed
+from archiver.capture.crawl import Seed
 from tests.capture.helpers import assert_valid_entry, run_crawl
 from tests.servers import ForwardingProxy, Socks5Proxy, TestServer
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from archiver.capture import CaptureResult, Seed
+from archiver.capture.crawl import CaptureResult, Seed
 from archiver.warc.check import check_warc
 from tests.capture.helpers import SCHEMA, Run, b32, block_at, ref, run_crawl
 from tests.servers import CHUNKED_PIECES, ForwardingProxy, TestServer, TLSFiles, chunked_wire

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from archiver.base.settings import Settings
-from archiver.capture.fetch import Fetcher, FetchResult, HostGate, _Decoder, classify, host_key
+from archiver.capture.failures import classify
+from archiver.capture.fetch import Fetcher, FetchResult, _Decoder
+from archiver.capture.hostgate import HostGate, host_key
 from tests.servers import (
     CHUNKED_PIECES,
     ForwardingProxy,

@@ -6,48 +6,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from archiver.capturelog import IndexedRecord, Journal, cross_check, dumps_entry, read_entries
-
-
-def entry(url: str, **extra: object) -> dict[str, object]:
-    base: dict[str, object] = {
-        "url": url,
-        "outcome": "captured",
-        "started": "2026-11-20T00:00:00.000000Z",
-        "ended": "2026-11-20T00:00:01.000000Z",
-        "records": [
-            {
-                "warc_file": "a.warc.gz",
-                "record_id": f"<urn:uuid:{url[-1]}>",
-                "type": "response",
-                "offset": 100,
-                "length": 50,
-                "target_uri": url,
-            },
-        ],
-        "payload_sha256": "ab" * 32,
-        "text": None,
-    }
-    base.update(extra)
-    return base
-
-
-def test_journal_appends_and_skips_torn_line(tmp_path: Path) -> None:
-    path = tmp_path / "journal.jsonl"
-    j = Journal(path)
-    j.append(entry("https://e.org/1"))
-    j.append(entry("https://e.org/2"))
-    j.close()
-    with open(path, "ab") as f:
-        f.write(b'{"url": "https://e.org/3", "outc')  # crash mid-write
-    urls = [e["url"] for e in read_entries(path)]
-    assert urls == ["https://e.org/1", "https://e.org/2"]
-
-
-def test_dumps_entry_is_stable() -> None:
-    a = dumps_entry({"b": 1, "a": "é"})
-    assert a == dumps_entry({"a": "é", "b": 1})
-    assert a.endswith(b"\n") and "é".encode() in a
+from archiver.capture.log import dumps_entry
+from archiver.verify.capturelog import IndexedRecord, cross_check
+from tests.capture.helpers import entry
 
 
 def make_bag(tmp_path: Path, entries: list[dict[str, object]]) -> Path:

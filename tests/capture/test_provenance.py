@@ -23,7 +23,8 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archiver.base.facts import mask_password, run_facts, software
 from archiver.base.settings import Settings
-from archiver.capture import Fetcher, Seed
+from archiver.capture.crawl import Seed
+from archiver.capture.fetch import Fetcher
 from archiver.capture.records import build_entry, write_fetch
 from archiver.warc.check import check_warc
 from archiver.warc.writer import NewRecord, WarcWriter
