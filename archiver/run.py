@@ -975,7 +975,7 @@ def _write_summary(
     builder: Any, bag_info: list[tuple[str, str]], entries: list[dict[str, Any]], settings: Settings
 ) -> None:
     """The human-readable provenance summary goes into the payload, so the manifests cover it."""
-    from archiver.summary import render_summary
+    from archiver.bag.summary import render_summary
 
     facts = {**settings.to_dict(), "effective_user_agent": settings.effective_user_agent()}
     html, text = render_summary(bag_info, entries, facts)

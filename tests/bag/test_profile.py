@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from archiver.bag import BagBuilder, validate_bag
 from archiver.bag.profile import PROFILE_IDENTIFIER, check_profile
+from archiver.bag.validate import validate_bag
+from archiver.bag.writer import BagBuilder
 from archiver.base.errors import ArchiverError
 from tests.helpers import REPO
 

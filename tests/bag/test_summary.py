@@ -6,8 +6,8 @@ import re
 from html.parser import HTMLParser
 from typing import Any
 
+from archiver.bag.summary import render_summary
 from archiver.base.settings import Settings
-from archiver.summary import render_summary
 
 BAG_INFO = [
     ("Source-Organization", "Example Rights Watch"),

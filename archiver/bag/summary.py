@@ -17,6 +17,7 @@ from importlib import metadata
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from archiver.base.settings import Settings
 from archiver.base.timefmt import parse_iso
 
 NOT_GIVEN = "not recorded"
@@ -91,7 +92,6 @@ def _user_agent(settings: dict[str, Any]) -> str:
         return str(settings["effective_user_agent"])
     if settings.get("user_agent"):
         return str(settings["user_agent"])
-    from archiver.base.settings import Settings
 
     known = {k: v for k, v in settings.items() if k in Settings.__dataclass_fields__}
     try:

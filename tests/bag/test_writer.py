@@ -12,8 +12,8 @@ from pathlib import Path
 import bagit
 import pytest
 
-from archiver.bag import BagBuilder, validate_bag
-from archiver.bag.writer import JOURNAL_NAME
+from archiver.bag.validate import validate_bag
+from archiver.bag.writer import JOURNAL_NAME, BagBuilder
 from archiver.base.errors import ArchiverError
 from archiver.base.hashing import HashingWriter, hash_file
 from tests.helpers import REPO
@@ -184,7 +184,7 @@ def test_crash_in_another_process_then_resume(tmp_path: Path) -> None:
         f"""
         import os, sys
         sys.path.insert(0, {str(REPO)!r})
-        from archiver.bag import BagBuilder
+        from archiver.bag.writer import BagBuilder
         b = BagBuilder({str(final)!r})
         for i in range(3):
             with b.open_payload(f"warcs/{{i}}.bin") as w:
