@@ -16,11 +16,17 @@ from pathlib import Path
 from archiver import __version__
 from archiver.base.errors import (
     EXIT_INTERRUPTED,
+    EXIT_MEANINGS,
     EXIT_OK,
     EXIT_RUN_FAILED,
     EXIT_USAGE,
     ArchiverError,
 )
+from archiver.base.settings import parse_size
+
+# Each verb imports its stage inside its _cmd_* function, and only there: `archiver --help` and a
+# verb that needs no network or extractor libraries then start without loading requests,
+# trafilatura or cryptography. These are the only in-function archiver imports in the package.
 
 
 def _cmd_urls(args: argparse.Namespace) -> int:
@@ -30,7 +36,8 @@ def _cmd_urls(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from archiver.run import RunOptions, run_command
+    from archiver.run.command import run_command
+    from archiver.run.options import RunOptions
 
     options = RunOptions(
         sources=list(args.sources),
@@ -220,8 +227,6 @@ TSA_HELP = (
 
 def _size(text: str) -> int:
     """argparse type for byte sizes: 10MB, 500MiB, 1234."""
-    from archiver.base.settings import parse_size
-
     try:
         return parse_size(text)
     except ValueError as err:
@@ -413,8 +418,6 @@ def build_parser() -> argparse.ArgumentParser:
 def json_failure(code: int, error: str) -> str:
     """The --json summary of a run that ended without a bag."""
     import json
-
-    from archiver.base.errors import EXIT_MEANINGS
 
     return json.dumps(
         {"bag": None, "exit_code": code, "meaning": EXIT_MEANINGS.get(code, ""), "error": error}

@@ -27,7 +27,7 @@ def test_ruff_check_is_clean() -> None:
 
 def test_package_imports_without_optional_state() -> None:
     proc = subprocess.run(
-        [sys.executable, "-c", "import archiver.cli, archiver.run, archiver.verify.report"],
+        [sys.executable, "-c", "import archiver.cli, archiver.run.command, archiver.verify.report"],
         cwd=REPO,
         capture_output=True,
         text=True,

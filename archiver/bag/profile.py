@@ -21,7 +21,7 @@ from archiver.base.problems import Problem
 # The repo keeps the profile in manifests/; the package carries a byte-identical copy
 # (tests/test_manifests.py keeps them equal) so an installed archiver finds it too.
 DEFAULT_PROFILE = Path(__file__).resolve().parents[1] / "schemas" / "archiver-bagit-profile.json"
-# What a conforming bag's bag-info.txt gives as BagIt-Profile-Identifier (archiver.run uses it).
+# What a conforming bag's bag-info.txt gives as BagIt-Profile-Identifier (`archiver run` uses it).
 PROFILE_IDENTIFIER = "https://archiver.invalid/manifests/archiver-bagit-profile.json"
 _RESERVED_TAG_FILES = ("bagit.txt", "bag-info.txt", "fetch.txt")
 

@@ -2,7 +2,7 @@
 
 Settings come from (lowest to highest precedence) built-in defaults, the collection's
 ``[capture]`` table (only the keys a collection may set, see ``COLLECTION_TRUSTED_KEYS``), the
-operator's own settings file (``archiver.usersettings``), the environment (``HTTP(S)_PROXY``,
+operator's own settings file (``archiver.run.usersettings``), the environment (``HTTP(S)_PROXY``,
 ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``, ``ARCHIVER_OPERATOR``, ``ARCHIVER_CONTACT``,
 ``ARCHIVER_ALLOW_PRIVATE``) and command-line options. The settings in force are written into
 every WARC's warcinfo record and the bag, so a reader knows how a capture was made.

@@ -27,6 +27,7 @@ from archiver.capture.fetch import Fetcher, FetchResult
 from archiver.capture.hostgate import HostGate, host_key
 from archiver.capture.records import build_entry, network_facts, ref_dict, write_fetch
 from archiver.capture.robots import MAX_ROBOTS_SIZE, RobotsFile, RobotsPolicy
+from archiver.collect.html import find_urls_in_html
 from archiver.net.netpolicy import AddressPolicy
 from archiver.warc.writer import RecordRef, WarcWriter
 
@@ -271,7 +272,6 @@ def crawl(
         ctype = (entry["content_type"] or "").split(";")[0].strip().lower()
         if ctype not in HTML_TYPES:
             return []
-        from archiver.collect.html import find_urls_in_html
 
         with open(payload, "rb") as f:
             html = f.read(MAX_LINK_SCAN)

@@ -17,7 +17,9 @@ from typing import Any
 
 from archiver import __version__
 from archiver.clean.encoding import charset_from_content_type, decode_html
+from archiver.clean.html import extract_html
 from archiver.clean.language import detect_language
+from archiver.clean.pdf import PAGE_BREAK, extract_pdf
 
 EXTRACTOR_NAME = "archiver.clean"
 # Larger payloads are not cleaned: memory stays bounded, and no real article is this big.
@@ -209,8 +211,6 @@ def _extract(
 
 
 def _from_pdf(data: bytes) -> Extraction:
-    from archiver.clean.pdf import PAGE_BREAK, extract_pdf
-
     result = extract_pdf(data)
     language, probability = detect_language(result.text.replace(PAGE_BREAK, "\n"))
     meta = {**result.metadata, "pages": result.pages}
@@ -238,8 +238,6 @@ def _from_html(
     http_charset: str | None,
     capture_date: datetime | None,
 ) -> Extraction:
-    from archiver.clean.html import extract_html
-
     decoded = decode_html(data, http_charset or charset_from_content_type(content_type))
     result = extract_html(decoded.text, url or None, capture_date)
     language, probability = detect_language(result.text)

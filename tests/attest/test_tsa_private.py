@@ -12,7 +12,7 @@ import pytest
 
 from archiver.attest.timestamp import timestamp_bag
 from archiver.collect.collection import load_collection
-from archiver.run import plan_run
+from archiver.run.plan import plan_run
 from tests.tsa import LocalTsa, build_bag, start_tsa
 
 

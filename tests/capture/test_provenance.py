@@ -369,7 +369,7 @@ def test_provenance_record_per_url(tmp_path: Path, make_server, tls_files: TLSFi
 
 
 def test_warcinfo_carries_software_and_options(tmp_path: Path):
-    from archiver.run import RunPlan, warcinfo_fields
+    from archiver.run.plan import RunPlan, warcinfo_fields
 
     settings = Settings(operator="op-1", proxy="socks5h://tor:hunter2@127.0.0.1:9050")
     plan = RunPlan("case", "a test", {}, [], None, {})

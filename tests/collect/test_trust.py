@@ -316,7 +316,9 @@ def test_settings_file_anyone_can_write_is_refused(tmp_path: Path) -> None:
 
 def test_user_settings_map_onto_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """allow_private and identity come from the operator's file; a collection cannot set them."""
-    from archiver.run import RunOptions, build_settings, plan_run
+    from archiver.run.options import RunOptions
+    from archiver.run.plan import plan_run
+    from archiver.run.settings import build_settings
 
     settings = tmp_path / "settings.toml"
     settings.write_text(

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from archiver.progress import LogTee, RunProgress, human_bytes
+from archiver.run.progress import LogTee, RunProgress, human_bytes
 
 
 def test_plain_lines_and_summary() -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from archiver.base.errors import EXIT_USAGE, ArchiverError
 from archiver.base.settings import SIZE_KEYS, Settings, parse_size
+from archiver.collect.trust import expected, fits
 
 ENV_VAR = "ARCHIVER_CONFIG"
 _OWN_KEYS = {"trust_collection_settings"}
@@ -82,7 +83,6 @@ def load_user_settings(env: dict[str, str] | None = None) -> UserSettings:
                 value = parse_size(value)
             except ValueError as err:
                 _fail(path, f"'{key}': {err}")
-        from archiver.collect.trust import expected, fits
 
         if not fits(value, hints[key]):
             _fail(path, f"'{key}' has the wrong type; {expected(hints[key])}")
