@@ -105,3 +105,11 @@ def test_imports_follow_the_pipeline_order() -> None:
         if _layer(target) > _layer(module)
     ]
     assert not wrong, "imports against the layer order:\n" + "\n".join(wrong)
+
+
+def test_stage_packages_hold_only_a_docstring() -> None:
+    """A stage's ``__init__`` says what it takes in and hands on; it re-exports nothing."""
+    for path in sorted(PACKAGE.glob("*/__init__.py")):
+        body = ast.parse(path.read_text("utf-8")).body
+        assert body and isinstance(body[0], ast.Expr), f"{path}: no docstring"
+        assert len(body) == 1, f"{path}: holds code; put it in a module of the package"

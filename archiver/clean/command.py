@@ -36,9 +36,9 @@ from archiver.base.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverE
 from archiver.base.fsutil import fsync_dir
 from archiver.base.hashing import FileDigests, HashingWriter
 from archiver.base.timefmt import parse_iso
-from archiver.clean import Extraction, may_be_cleanable, sniff_kind, unreadable
 from archiver.clean.contentcoding import UnsupportedEncoding, decode_head
 from archiver.clean.encoding import charset_from_content_type
+from archiver.clean.extract import Extraction, may_be_cleanable, sniff_kind, unreadable
 from archiver.clean.sidecar import SourceRef, TextOutput, write_outputs
 from archiver.clean.workers import CleanJob, CleanLimits, CleanPool
 from archiver.warc.arc import arc_date_to_iso, arc_record_id, looks_like_arc

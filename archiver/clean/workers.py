@@ -35,7 +35,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from archiver.clean import (
+from archiver.clean.contentcoding import DecodedBody, decode_body, decode_head
+from archiver.clean.extract import (
     MAX_HTML_BYTES,
     MAX_PDF_BYTES,
     Extraction,
@@ -44,7 +45,6 @@ from archiver.clean import (
     sniff_kind,
     unreadable,
 )
-from archiver.clean.contentcoding import DecodedBody, decode_body, decode_head
 from archiver.clean.language import detect_language
 
 # Documented defaults (docs/clean.md): enough for any real article or report, far below what a

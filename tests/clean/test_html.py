@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from archiver.clean import extract
+from archiver.clean.extract import extract
 from tests.clean.helpers import (
     ARABIC,
     CHINESE,

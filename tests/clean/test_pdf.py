@@ -10,7 +10,7 @@ import io
 
 import pytest
 
-from archiver.clean import extract
+from archiver.clean.extract import extract
 from tests.clean.helpers import REPORT_INFO, REPORT_PAGES, make_pdf
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from archiver import __version__
 from archiver.base.hashing import FileDigests, HashingWriter
-from archiver.clean import extract
+from archiver.clean.extract import extract
 from archiver.clean.sidecar import SourceRef, record_uuid, text_bytes, write_outputs
 
 PAGE = (
