@@ -14,17 +14,30 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from archiver import __version__
-from archiver.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
+from archiver.base.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_MEANINGS,
+    EXIT_OK,
+    EXIT_RUN_FAILED,
+    EXIT_USAGE,
+    ArchiverError,
+)
+from archiver.base.settings import parse_size
+
+# Each verb imports its stage inside its _cmd_* function, and only there: `archiver --help` and a
+# verb that needs no network or extractor libraries then start without loading requests,
+# trafilatura or cryptography. These are the only in-function archiver imports in the package.
 
 
 def _cmd_urls(args: argparse.Namespace) -> int:
-    from archiver.urls import urls_command
+    from archiver.collect.command import urls_command
 
     return urls_command(list(args.documents), as_json=args.json, show_all=args.all)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from archiver.run import RunOptions, run_command
+    from archiver.run.command import run_command
+    from archiver.run.options import RunOptions
 
     options = RunOptions(
         sources=list(args.sources),
@@ -115,7 +128,7 @@ def _add_clean_options(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from archiver.verify import verify_command
+    from archiver.verify.command import verify_command
 
     return verify_command(
         Path(args.bag),
@@ -136,7 +149,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_custody_record(args: argparse.Namespace) -> int:
-    from archiver.custody import record_command
+    from archiver.attest.custodycommand import record_command
 
     return record_command(
         Path(args.bag),
@@ -148,13 +161,13 @@ def _cmd_custody_record(args: argparse.Namespace) -> int:
 
 
 def _cmd_custody_check(args: argparse.Namespace) -> int:
-    from archiver.custody import check_command
+    from archiver.attest.custodycommand import check_command
 
     return check_command(Path(args.log))
 
 
 def _cmd_custody_repair(args: argparse.Namespace) -> int:
-    from archiver.custody import repair_command
+    from archiver.attest.custodycommand import repair_command
 
     return repair_command(Path(args.log), actor=args.actor or "")
 
@@ -171,13 +184,14 @@ def _cmd_clean(args: argparse.Namespace) -> int:
 
 
 def _cmd_keys_new(args: argparse.Namespace) -> int:
-    from archiver.keys import keys_new_command
+    from archiver.attest.keys import keys_new_command
 
     return keys_new_command(Path(args.out), args.name)
 
 
 def _cmd_timestamp(args: argparse.Namespace) -> int:
-    from archiver.timestamp import timestamp_command, tsas_from_options
+    from archiver.attest.timestamp import timestamp_command
+    from archiver.attest.tsa import tsas_from_options
 
     return timestamp_command(
         Path(args.bag),
@@ -190,8 +204,8 @@ def _cmd_timestamp(args: argparse.Namespace) -> int:
 
 
 def _cmd_sign(args: argparse.Namespace) -> int:
-    from archiver.signing import sign_command
-    from archiver.timestamp import tsas_from_options
+    from archiver.attest.signing import sign_command
+    from archiver.attest.tsa import tsas_from_options
 
     return sign_command(
         Path(args.bag),
@@ -213,8 +227,6 @@ TSA_HELP = (
 
 def _size(text: str) -> int:
     """argparse type for byte sizes: 10MB, 500MiB, 1234."""
-    from archiver.config import parse_size
-
     try:
         return parse_size(text)
     except ValueError as err:
@@ -406,8 +418,6 @@ def build_parser() -> argparse.ArgumentParser:
 def json_failure(code: int, error: str) -> str:
     """The --json summary of a run that ended without a bag."""
     import json
-
-    from archiver.errors import EXIT_MEANINGS
 
     return json.dumps(
         {"bag": None, "exit_code": code, "meaning": EXIT_MEANINGS.get(code, ""), "error": error}

@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO / "tests" / "data"
+
 
 def archiver(
     *args: str,

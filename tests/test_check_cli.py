@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 
 from archiver.warc.digest import label
-from tests.helpers import archiver
+from tests.helpers import DATA, archiver
 
-DATA = Path(__file__).parent / "data" / "warc"
+WARCS = DATA / "warc"
 
 
 def record(n: int, body: bytes) -> bytes:
@@ -28,14 +28,14 @@ def record(n: int, body: bytes) -> bytes:
 
 
 def test_sound_files_exit_0_and_name_every_file() -> None:
-    files = [DATA / "warcio-example.warc.gz", DATA / "pywb-example-wpull.warc.gz"]
+    files = [WARCS / "warcio-example.warc.gz", WARCS / "pywb-example-wpull.warc.gz"]
     proc = archiver("check", *map(str, files))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count("OK: ") == 2 and "Traceback" not in proc.stderr
 
 
 def test_problems_exit_1_with_json() -> None:
-    proc = archiver("check", "--json", str(DATA / "warcio-example-trunc.warc"))
+    proc = archiver("check", "--json", str(WARCS / "warcio-example-trunc.warc"))
     assert proc.returncode == 1
     report = json.loads(proc.stdout)
     (f,) = report["files"]

@@ -90,7 +90,7 @@ def test_internal_error_is_one_line_not_exit_1(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import sys, archiver.verify as v\n"
+            "import sys, archiver.verify.report as v\n"
             "def boom(*a, **k): raise RuntimeError('simulated bug')\n"
             "v.verify_bag = boom\n"
             "from archiver.cli import main\n"
@@ -191,7 +191,7 @@ def test_max_size_accepts_units(tmp_path: Path, given: str, size: int) -> None:
 
 
 def test_parse_size_units() -> None:
-    from archiver.config import parse_size
+    from archiver.base.settings import parse_size
 
     assert parse_size("10 kb") == 10_000 and parse_size("2GiB") == 2 * 2**30
     assert parse_size("1.5MB") == 1_500_000

@@ -27,14 +27,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archiver.errors import ArchiverError
-from archiver.problems import Problem
-from archiver.verify import verify_bag
+from archiver.base.errors import ArchiverError
+from archiver.base.problems import Problem
+from archiver.verify.report import verify_bag
 from archiver.warc.check import check_warc
-from tests.helpers import archiver
+from tests.helpers import DATA, archiver
 
-DATA = Path(__file__).parent / "data" / "warc"
-SEEDS = sorted(p for p in DATA.glob("*.warc*") if p.stat().st_size < 64 * 1024)
+WARCS = DATA / "warc"
+SEEDS = sorted(p for p in WARCS.glob("*.warc*") if p.stat().st_size < 64 * 1024)
 GUARD_SECONDS = 20  # far above any real check of these files: only a hang reaches it
 # ARCHIVER_FUZZ_EXAMPLES=5000 explores far longer (run by hand before a release).
 FUZZ = settings(
@@ -141,7 +141,7 @@ def test_mutated_warc_always_gets_a_verdict(tmp_path: Path, seed: Path, layer: s
 def make_bag(root: Path) -> Path:
     """A small 1.0 bag with a WARC, a capture-log line and both manifest kinds."""
     files = {
-        "data/warcs/a.warc.gz": (DATA / "warcio-example.warc.gz").read_bytes(),
+        "data/warcs/a.warc.gz": (WARCS / "warcio-example.warc.gz").read_bytes(),
         "data/notes.txt": b"notes\n",
     }
     for rel, data in files.items():
@@ -200,7 +200,8 @@ def test_mutated_bag_always_gets_a_verdict(
 
 def capture_log_for(warc: Path) -> tuple[bytes, dict]:
     """A log line per response record of ``warc``, as a run would write, and the WARC index."""
-    from archiver.capturelog import IndexedRecord, dumps_entry
+    from archiver.capture.log import dumps_entry
+    from archiver.verify.capturelog import IndexedRecord
 
     index = {rid: IndexedRecord(warc.name, *entry) for rid, entry in check_warc(warc).index.items()}
     lines = []
@@ -231,9 +232,9 @@ def capture_log_for(warc: Path) -> tuple[bytes, dict]:
 def test_mutated_capture_log_always_gets_a_verdict(
     tmp_path_factory: pytest.TempPathFactory, ops
 ) -> None:
-    from archiver.capturelog import cross_check
+    from archiver.verify.capturelog import cross_check
 
-    log, index = capture_log_for(DATA / "warcio-example.warc.gz")
+    log, index = capture_log_for(WARCS / "warcio-example.warc.gz")
     bag = tmp_path_factory.mktemp("log")
     (bag / "data").mkdir()
     (bag / "data" / "capture-log.jsonl").write_bytes(log)
@@ -261,9 +262,9 @@ def test_capture_log_with_wrong_shapes_gets_a_verdict(
     tmp_path_factory: pytest.TempPathFactory, key: str, field: str | None, value: object
 ) -> None:
     """Well-formed JSON of the wrong shape: a record that is a string, a status that is a list."""
-    from archiver.capturelog import cross_check
+    from archiver.verify.capturelog import cross_check
 
-    log, index = capture_log_for(DATA / "warcio-example.warc.gz")
+    log, index = capture_log_for(WARCS / "warcio-example.warc.gz")
     entry = json.loads(log.splitlines()[0])
     if key == "records" and field is not None:
         entry["records"][0][field] = value

@@ -5,11 +5,10 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import REPO
 
 
 def test_ruff_check_is_clean() -> None:
@@ -18,7 +17,7 @@ def test_ruff_check_is_clean() -> None:
         pytest.skip("ruff is not installed (pip install '.[test]')")
     proc = subprocess.run(
         [ruff, "check", "archiver", "tests", "bench"],
-        cwd=ROOT,
+        cwd=REPO,
         capture_output=True,
         text=True,
         check=False,
@@ -28,8 +27,8 @@ def test_ruff_check_is_clean() -> None:
 
 def test_package_imports_without_optional_state() -> None:
     proc = subprocess.run(
-        [sys.executable, "-c", "import archiver.cli, archiver.run, archiver.verify"],
-        cwd=ROOT,
+        [sys.executable, "-c", "import archiver.cli, archiver.run.command, archiver.verify.report"],
+        cwd=REPO,
         capture_output=True,
         text=True,
         check=False,

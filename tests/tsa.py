@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archiver.timestamp import TsaConfig
+from archiver.attest.tsa import TsaConfig
 
 TSA_CNF = """\
 [ tsa ]

@@ -1,12 +1,5 @@
-"""BagIt 1.0: build bags from digests recorded while writing, and validate any bag strictly.
+"""BagIt 1.0: build, read and validate bags; the writer and the sealed-bag reader mirror each other.
 
-``BagBuilder`` stages and seals bags (``writer``); ``validate_bag`` checks one against RFC 8493
-and reports every problem (``validate``); ``check_profile`` checks a bag against a
-bagit-profiles 1.4.0 profile (``profile``).
+Takes in payload files and their digests (from run); hands on a sealed bag, and for any bag a
+report of every problem (validate) or its tag files (reader).
 """
-
-from archiver.bag.profile import PROFILE_IDENTIFIER, check_profile
-from archiver.bag.validate import BagReport, validate_bag
-from archiver.bag.writer import BagBuilder
-
-__all__ = ["PROFILE_IDENTIFIER", "BagBuilder", "BagReport", "check_profile", "validate_bag"]

@@ -13,7 +13,7 @@ import sys
 
 from archiver.bag.profile import check_profile
 from archiver.bag.validate import validate_bag
-from archiver.errors import EXIT_INVALID, EXIT_OK, ArchiverError
+from archiver.base.errors import EXIT_INVALID, EXIT_OK, ArchiverError
 
 
 def main(argv: list[str] | None = None) -> int:

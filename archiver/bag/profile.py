@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from archiver.bag.tagfiles import parse_bag_info, parse_bagit_txt, read_tag_lines
-from archiver.errors import EXIT_USAGE, ArchiverError
-from archiver.problems import Problem
+from archiver.base.errors import EXIT_USAGE, ArchiverError
+from archiver.base.problems import Problem
 
 # The repo keeps the profile in manifests/; the package carries a byte-identical copy
 # (tests/test_manifests.py keeps them equal) so an installed archiver finds it too.
 DEFAULT_PROFILE = Path(__file__).resolve().parents[1] / "schemas" / "archiver-bagit-profile.json"
-# What a conforming bag's bag-info.txt gives as BagIt-Profile-Identifier (archiver.run uses it).
+# What a conforming bag's bag-info.txt gives as BagIt-Profile-Identifier (`archiver run` uses it).
 PROFILE_IDENTIFIER = "https://archiver.invalid/manifests/archiver-bagit-profile.json"
 _RESERVED_TAG_FILES = ("bagit.txt", "bag-info.txt", "fetch.txt")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from archiver.problems import Problem
+from archiver.base.problems import Problem
 
 
 @dataclass

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from archiver.problems import Problem
+from archiver.bag.paths import encode_path
+from archiver.base.problems import Problem
 
 BOM_UTF8 = b"\xef\xbb\xbf"
 BAGIT_TXT_1_0 = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
@@ -322,7 +323,5 @@ def format_bag_info(items: list[tuple[str, str]]) -> str:
 
 def format_manifest(entries: list[tuple[str, str]]) -> str:
     """``<hex>  <path>`` lines (two spaces, as sha256sum writes), sorted by encoded path."""
-    from archiver.bag.paths import encode_path
-
     encoded = sorted((encode_path(path), digest) for path, digest in entries)
     return "".join(f"{digest}  {path}\n" for path, digest in encoded)

@@ -13,9 +13,7 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from archiver.bag import paths as bagpaths
 from archiver.bag.fixity import (
@@ -37,10 +35,11 @@ from archiver.bag.tagfiles import (
     parse_manifest_line,
     read_tag_lines,
 )
-from archiver.errors import EXIT_USAGE, ArchiverError
-from archiver.problems import Problem, Severity, one_line
+from archiver.bag.walk import _Manifest, _Walk, _walk
+from archiver.base.errors import EXIT_USAGE, ArchiverError
+from archiver.base.problems import Problem, Severity, one_line
 
-# Anchors over the tag manifests cannot be listed in them (archiver.anchors verifies them).
+# Anchors over the tag manifests cannot be listed in them (archiver.attest.anchors verifies them).
 ANCHORS_PREFIX = "provenance-anchors/"
 
 __all__ = ["BagReport", "validate_bag"]
@@ -48,63 +47,6 @@ __all__ = ["BagReport", "validate_bag"]
 _MANIFEST_NAME = re.compile(r"^(tag)?manifest-(.+)\.txt$")
 _SINGLETONS = ("Bagging-Date", "Bag-Size", "Payload-Oxum", "Bag-Group-Identifier", "Bag-Count")
 _MAX_BAGIT_TXT = 64 * 1024
-
-
-@dataclass
-class _Manifest:
-    rel: str
-    kind: Literal["payload", "tag"]
-    algorithm: str | None  # hashlib name; None when unknown
-    # resolved bag-relative path -> [(checksum, line)]
-    entries: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
-
-
-@dataclass
-class _Walk:
-    files: dict[str, int] = field(default_factory=dict)  # regular files -> size
-    dirs: set[str] = field(default_factory=set)
-
-
-def _walk(root: str, problems: list[Problem]) -> _Walk:
-    """List every entry under the bag with lstat semantics; never descend through a link."""
-    walk = _Walk()
-    stack = [""]
-    while stack:
-        d = stack.pop()
-        try:
-            it = os.scandir(os.path.join(root, d) if d else root)
-        except OSError as e:
-            problems.append(Problem("dir-unreadable", d, f"cannot list: {e.strerror}"))
-            continue
-        with it:
-            for entry in it:
-                rel = f"{d}/{entry.name}" if d else entry.name
-                shown = bagpaths.encode_path(rel)
-                try:
-                    if entry.is_symlink():
-                        problems.append(
-                            Problem(
-                                "symlink-in-bag",
-                                shown,
-                                "is a symbolic link; a bag must hold real files (not followed)",
-                            )
-                        )
-                    elif entry.is_dir(follow_symlinks=False):
-                        walk.dirs.add(rel)
-                        stack.append(rel)
-                    elif entry.is_file(follow_symlinks=False):
-                        walk.files[rel] = entry.stat(follow_symlinks=False).st_size
-                    else:
-                        problems.append(
-                            Problem(
-                                "special-file-in-bag",
-                                shown,
-                                "is a device, FIFO or socket; a bag must hold regular files",
-                            )
-                        )
-                except OSError as e:
-                    problems.append(Problem("file-unreadable", shown, f"cannot stat: {e.strerror}"))
-    return walk
 
 
 class _Validator:

@@ -17,16 +17,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archiver import SOFTWARE, faults
+from archiver import SOFTWARE
 from archiver.bag.paths import check_payload_relpath
 from archiver.bag.tagfiles import BAGIT_TXT_1_0, format_bag_info, format_manifest
-from archiver.errors import EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
-from archiver.hashing import (
+from archiver.base import faults
+from archiver.base.errors import EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
+from archiver.base.fsutil import fsync_dir
+from archiver.base.hashing import (
     BLOCK_SIZE,
     DEFAULT_ALGORITHMS,
     FileDigests,
     HashingWriter,
-    fsync_dir,
     hash_file,
 )
 

@@ -20,13 +20,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urldefrag
 
-from archiver.capture.fetch import Fetcher, FetchResult, HostGate, host_key
-from archiver.capture.netpolicy import AddressPolicy
+from archiver.base.facts import run_facts
+from archiver.base.settings import Settings
+from archiver.base.timefmt import utc_iso
+from archiver.capture.fetch import Fetcher, FetchResult
+from archiver.capture.hostgate import HostGate, host_key
 from archiver.capture.records import build_entry, network_facts, ref_dict, write_fetch
 from archiver.capture.robots import MAX_ROBOTS_SIZE, RobotsFile, RobotsPolicy
-from archiver.config import Settings
-from archiver.provenance import run_facts
-from archiver.timefmt import utc_iso
+from archiver.collect.html import find_urls_in_html
+from archiver.net.netpolicy import AddressPolicy
 from archiver.warc.writer import RecordRef, WarcWriter
 
 MAX_CRAWL_DELAY = 30.0  # honour robots.txt Crawl-delay up to this many seconds
@@ -270,7 +272,6 @@ def crawl(
         ctype = (entry["content_type"] or "").split(";")[0].strip().lower()
         if ctype not in HTML_TYPES:
             return []
-        from archiver.urls import find_urls_in_html
 
         with open(payload, "rb") as f:
             html = f.read(MAX_LINK_SCAN)

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from archiver.capture.certs import PEM_CHAIN, pem_chain
-from archiver.capture.fetch import FetchResult, Hop, iso
-from archiver.capture.recorder import TLSInfo
+from archiver.base.timefmt import iso
+from archiver.capture.fetch import FetchResult, Hop
+from archiver.net.certs import PEM_CHAIN, pem_chain
+from archiver.net.exchange import TLSInfo
 from archiver.warc.writer import NewRecord, new_record_id
 
 PROVENANCE_TYPE = "archiver/capture-provenance"
@@ -110,7 +111,7 @@ def provenance_record(
     """One JSON ``metadata`` record with everything known about how ``result.url`` was fetched.
 
     ``hop_records`` are each hop's records (same order as ``result.hops``), ``summary`` the
-    outcome fields of the log entry, ``facts`` the run-wide facts (archiver.provenance), and
+    outcome fields of the log entry, ``facts`` the run-wide facts (archiver.base.facts), and
     ``others`` the failure records of the URL, used to tie the record when nothing responded.
     """
     hops = []

@@ -7,19 +7,12 @@ whose exchanges still hold whatever bytes crossed the wire, because a failure is
 
 from __future__ import annotations
 
-import contextlib
-import email.utils
-import errno
 import hashlib
-import re
-import socket
-import ssl
 import tempfile
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,37 +25,29 @@ import urllib3.exceptions
 from requests.cookies import extract_cookies_to_jar
 from requests.utils import select_proxy
 
-from archiver.capture.netpolicy import AddressPolicy, PrivateAddressError, refusal_message
-from archiver.capture.recorder import (
-    DNSInfo,
-    Exchange,
-    Peer,
-    TLSInfo,
-    recording,
-    recording_session,
-    redact_proxy,
+from archiver.base.settings import Settings
+from archiver.base.timefmt import iso
+from archiver.capture.failures import (
+    FetchError,
+    _check_url,
+    _exception_chain,
+    _message,
+    _raise_if_local,
+    classify,
 )
-from archiver.config import Settings
-from archiver.errors import EXIT_RUN_FAILED, ArchiverError
+from archiver.capture.hostgate import HostGate, host_key
+from archiver.capture.retry import retry_after_seconds
+from archiver.net.exchange import DNSInfo, Exchange, Peer, TLSInfo, redact_proxy
+from archiver.net.netpolicy import AddressPolicy, PrivateAddressError, refusal_message
+from archiver.net.recorder import recording
+from archiver.net.session import recording_session
 
 READ_CHUNK = 1024 * 1024
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,application/pdf;q=0.9,*/*;q=0.8"
 # Proxy schemes where the proxy, not this machine, resolves the origin's name.
 PROXY_RESOLVES = ("http", "https", "socks5h", "socks4a")
-_SPACE = re.compile(r"\s")
 RETRY_STATUSES = frozenset({429, 503})  # answers whose Retry-After is honoured
-MAX_SLOWDOWN = 30.0  # a Retry-After slows the host's later requests by at most this much
-
-
-@dataclass
-class FetchError:
-    cls: str  # "dns", "connection-refused", "tls", "timeout", ... (see docs/capture.md)
-    message: str
-    at: datetime
-
-    def to_dict(self) -> dict[str, str]:
-        return {"class": self.cls, "message": self.message, "at": iso(self.at)}
 
 
 @dataclass
@@ -114,11 +99,6 @@ class FetchResult:
             self.payload_path = None
 
 
-def iso(moment: datetime) -> str:
-    """UTC ISO 8601 with a ``Z``, microseconds kept."""
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
-
-
 def cleanable(content_type: str | None) -> bool:
     """Is a decoded copy of this body worth keeping for the cleaner and for hop links?
 
@@ -132,120 +112,6 @@ def cleanable(content_type: str | None) -> bool:
         or ctype.endswith(("+xml", "/xml", "/json"))
         or ctype in ("application/pdf", "application/xhtml+xml", "application/octet-stream")
     )
-
-
-def host_key(url: str) -> str:
-    """The politeness unit: one connection at a time per host name."""
-    return (urlsplit(url).hostname or "").lower()
-
-
-class HostGate:
-    """One request at a time per host, with a minimum pause between requests to one host."""
-
-    def __init__(self, delay: float = 0.0) -> None:
-        self.delay = delay
-        self._lock = threading.Lock()
-        self._hosts: dict[str, threading.Lock] = {}
-        self._last: dict[str, float] = {}
-        self._not_before: dict[str, float] = {}  # Retry-After: no request to the host before
-        self.extra_delay: dict[str, float] = {}  # e.g. robots.txt Crawl-delay, per host
-
-    def next_allowed(self, host: str) -> float:
-        with self._lock:
-            last = self._last.get(host)
-            wait = max(self.delay, self.extra_delay.get(host, 0.0))
-            not_before = self._not_before.get(host, 0.0)
-        return max(0.0 if last is None else last + wait, not_before)
-
-    def back_off(self, host: str, wait: float, slow_down: float) -> None:
-        """The host asked us to wait (Retry-After): no request to it for ``wait`` seconds, and
-        a pause of at least ``slow_down`` (at most MAX_SLOWDOWN) between its later requests."""
-        with self._lock:
-            until = time.monotonic() + wait
-            self._not_before[host] = max(self._not_before.get(host, 0.0), until)
-            slower = min(slow_down, MAX_SLOWDOWN)
-            self.extra_delay[host] = max(self.extra_delay.get(host, 0.0), slower)
-
-    def lock_for(self, host: str) -> threading.Lock:
-        """The host's lock, without the politeness pause (for housekeeping)."""
-        with self._lock:
-            return self._hosts.setdefault(host, threading.Lock())
-
-    @contextmanager
-    def hold(self, host: str) -> Iterator[None]:
-        with self.lock_for(host):
-            pause = self.next_allowed(host) - time.monotonic()
-            if pause > 0:
-                time.sleep(pause)
-            try:
-                yield
-            finally:
-                with self._lock:
-                    self._last[host] = time.monotonic()
-
-
-def classify(exc: BaseException) -> str:
-    """Map an exception from requests/urllib3/socket/ssl to a stable error class."""
-    chain = list(_exception_chain(exc))
-    if any(isinstance(e, PrivateAddressError) for e in chain):
-        return "private-address"
-    if any(isinstance(e, urllib3.exceptions.NameResolutionError | socket.gaierror) for e in chain):
-        return "dns"
-    if any(
-        isinstance(e, requests.exceptions.ProxyError | urllib3.exceptions.ProxyError) for e in chain
-    ) or any(type(e).__module__ == "socks" for e in chain):
-        return "proxy"
-    if any(
-        isinstance(e, ssl.SSLError | ssl.CertificateError | requests.exceptions.SSLError)
-        for e in chain
-    ):
-        return "tls"
-    if any(isinstance(e, ConnectionRefusedError) for e in chain):
-        return "connection-refused"
-    if any(isinstance(e, ConnectionResetError | BrokenPipeError) for e in chain):
-        return "connection-reset"
-    # urllib3's NewConnectionError subclasses its ConnectTimeoutError: only the cause counts.
-    if any(
-        isinstance(
-            e,
-            TimeoutError
-            | socket.timeout
-            | urllib3.exceptions.TimeoutError
-            | requests.exceptions.Timeout,
-        )
-        and not isinstance(e, urllib3.exceptions.NewConnectionError)
-        for e in chain
-    ):
-        return "timeout"
-    if any(isinstance(e, ConnectionAbortedError) for e in chain):
-        return "connection-aborted"
-    if any(
-        isinstance(e, urllib3.exceptions.ProtocolError | requests.exceptions.ChunkedEncodingError)
-        for e in chain
-    ):
-        return "disconnect"
-    return "network"
-
-
-def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    todo: list[Any] = [exc]
-    while todo:
-        e = todo.pop()
-        if not isinstance(e, BaseException) or id(e) in seen:
-            continue
-        seen.add(id(e))
-        yield e
-        todo.extend([e.__cause__, e.__context__, getattr(e, "reason", None), *e.args])
-
-
-_USERINFO = re.compile(r"(?<=//)[^/\s@'\"]+@")
-
-
-def _message(exc: BaseException) -> str:
-    """One line for the log; credentials in any URL it quotes (a proxy's) are dropped first."""
-    text = _USERINFO.sub("", " ".join(str(exc).split()))
-    return text[:500] or type(exc).__name__
 
 
 class _Decoder:
@@ -681,77 +547,3 @@ class Fetcher:
                 if result.payload_path is not None:
                     result.payload_path.unlink(missing_ok=True)
                 result.payload_path = Path(out.name)
-
-
-def retry_after_seconds(value: str, date: str | None = None) -> float | None:
-    """Seconds to wait for a ``Retry-After`` value (RFC 9110 §10.2.3): delay-seconds or an
-    HTTP-date, the latter measured from the response's own ``Date`` when it has one (so a
-    skewed clock on either side does not matter). None when it is neither."""
-    text = value.strip()
-    if text.isdigit():
-        return float(int(text))
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    now = datetime.now(UTC)
-    if date:
-        with contextlib.suppress(TypeError, ValueError, IndexError):
-            sent = email.utils.parsedate_to_datetime(date)
-            if sent is not None:
-                now = sent if sent.tzinfo else sent.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
-
-
-_LOCAL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
-
-
-def local_storage_error(exc: BaseException | None) -> OSError | None:
-    """The disk-full (quota, read-only) error behind ``exc``, if any: urllib3 wraps it."""
-    seen: set[int] = set()
-    stack = [exc]
-    while stack:
-        e = stack.pop()
-        if e is None or id(e) in seen:
-            continue
-        seen.add(id(e))
-        if isinstance(e, OSError) and e.errno in _LOCAL_ERRNOS:
-            return e
-        stack.extend([e.__cause__, e.__context__])
-        stack.extend(a for a in getattr(e, "args", ()) if isinstance(a, BaseException))
-    return None
-
-
-def _raise_if_local(exc: BaseException, url: str) -> None:
-    """Our disk failing is not the server failing: stop the run instead of recording it."""
-    local = local_storage_error(exc)
-    if local is not None:
-        raise ArchiverError(
-            f"{local.filename or 'the output disk'}: {local.strerror} while capturing {url}; "
-            "that URL was not recorded. Free space and run the same command again to resume",
-            EXIT_RUN_FAILED,
-        ) from exc
-
-
-def _check_url(url: str) -> tuple[str, str] | None:
-    """Return (class, message) when ``url`` cannot be fetched at all."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port  # raises ValueError for a bad port
-    except ValueError as exc:
-        return "invalid-url", f"{url!r} is not a valid URL ({exc}); correct it in the source"
-    del port
-    if parts.scheme.lower() not in ("http", "https"):
-        return (
-            "unsupported-scheme",
-            f"{url!r} uses scheme {parts.scheme or '(none)'!r}; only http and https are captured",
-        )
-    if not parts.hostname:
-        return "invalid-url", f"{url!r} has no host name; correct it in the source"
-    if _SPACE.search(url):
-        return "invalid-url", f"{url!r} contains white space; correct it in the source"
-    return None

@@ -17,9 +17,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from archiver.base.timefmt import iso
 from archiver.capture.evidence import chain_record, dns_facts, provenance_record, tls_facts
-from archiver.capture.fetch import REDIRECT_STATUSES, FetchError, FetchResult, Hop, iso
-from archiver.capture.recorder import Peer
+from archiver.capture.failures import FetchError
+from archiver.capture.fetch import REDIRECT_STATUSES, FetchResult, Hop
+from archiver.net.exchange import Peer
 from archiver.warc.writer import NewRecord, RecordRef, WarcWriter, new_record_id
 
 HTTP_REQUEST = "application/http;msgtype=request"
@@ -167,7 +169,7 @@ def write_fetch(
 ) -> list[RecordRef]:
     """Write every hop's records (and a metadata record for a fetch-level failure) as one group.
 
-    With ``facts`` (archiver.provenance.run_facts), a provenance ``metadata`` record for the URL
+    With ``facts`` (archiver.base.facts.run_facts), a provenance ``metadata`` record for the URL
     ends the group and its id is kept in ``result.provenance_record_id``; ``robots`` is the
     decision that let the URL be fetched.
     """

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from protego import Protego
 
-from archiver.config import Settings
+from archiver.base.settings import Settings
 
 MAX_ROBOTS_SIZE = 500 * 1024  # RFC 9309 §2.5: parse at least 500 KiB
 

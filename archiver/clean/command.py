@@ -32,14 +32,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from archiver.clean import Extraction, may_be_cleanable, sniff_kind, unreadable
+from archiver.base.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
+from archiver.base.fsutil import fsync_dir
+from archiver.base.hashing import FileDigests, HashingWriter
+from archiver.base.timefmt import parse_iso
 from archiver.clean.contentcoding import UnsupportedEncoding, decode_head
 from archiver.clean.encoding import charset_from_content_type
+from archiver.clean.extract import Extraction, may_be_cleanable, sniff_kind, unreadable
 from archiver.clean.sidecar import SourceRef, TextOutput, write_outputs
 from archiver.clean.workers import CleanJob, CleanLimits, CleanPool
-from archiver.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
-from archiver.hashing import FileDigests, HashingWriter, fsync_dir
-from archiver.timefmt import parse_iso
+from archiver.warc.arc import arc_date_to_iso, arc_record_id, looks_like_arc
+from archiver.warc.check import check_warc
 
 READ_BLOCK = 1024 * 1024
 
@@ -280,8 +283,6 @@ def _digest_failures(path: Path) -> dict[str, str]:
     A text cleaned from such a record is still written (it may be all that is left), but its
     sidecar says the bytes no longer match what the capturing tool recorded.
     """
-    from archiver.warc.check import check_warc
-
     try:
         return check_warc(path).digest_failures
     except Exception:  # noqa: BLE001 - cleaning must not depend on the checker working
@@ -295,8 +296,6 @@ def _arc_as_warc(record: Any, file_name: str, offset: int) -> bool:
     same file names its texts the same way.
     """
     from warcio.statusandheaders import StatusAndHeaders
-
-    from archiver.warc.arc import arc_date_to_iso, arc_record_id
 
     if record.rec_type == "arc_header":
         return False
@@ -325,8 +324,6 @@ def _clean_file(
     """Clean one WARC (or ARC): up to ``window`` records are being cleaned at once (one per
     worker and one waiting), and their texts are written in the order of the records."""
     from warcio.archiveiterator import ArchiveIterator
-
-    from archiver.warc.arc import looks_like_arc
 
     is_arc = looks_like_arc(path)
     failures = {} if is_arc else _digest_failures(path)

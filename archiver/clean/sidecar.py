@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-from archiver.clean import Extraction
+from archiver.clean.extract import Extraction
 
 SIDECAR_FORMAT = "archiver.clean.sidecar/1"
 _UUID_RE = re.compile(

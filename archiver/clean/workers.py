@@ -35,14 +35,17 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from archiver.clean import (
+from archiver.clean.contentcoding import DecodedBody, decode_body, decode_head
+from archiver.clean.extract import (
     MAX_HTML_BYTES,
     MAX_PDF_BYTES,
     Extraction,
+    engine_versions,
     extract,
     sniff_kind,
     unreadable,
 )
+from archiver.clean.language import detect_language
 
 # Documented defaults (docs/clean.md): enough for any real article or report, far below what a
 # bomb asks for. The memory cap is on top of the worker's own loaded footprint (~60-200 MB).
@@ -114,8 +117,6 @@ class CleanJob:
 
 def run_job(job: CleanJob) -> Extraction:
     """Decode (bounded), sniff, size-check and extract: the same code in a worker or in-process."""
-    from archiver.clean.contentcoding import DecodedBody, decode_body, decode_head
-
     with open(job.path, "rb") as f:
         head = decode_head(f, job.coding, 1024)
         kind = sniff_kind(head, job.content_type)
@@ -351,9 +352,6 @@ def _warm_up() -> None:
     import pypdfium2  # noqa: F401
     import readability  # noqa: F401
     import trafilatura  # noqa: F401
-
-    from archiver.clean import engine_versions
-    from archiver.clean.language import detect_language
 
     detect_language("warm up the language model with a short English sentence")
     engine_versions("html")

@@ -17,11 +17,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from archiver.errors import ArchiverError
-from archiver.problems import Problem, one_line
+from archiver.base.errors import ArchiverError
+from archiver.base.problems import Problem, one_line
 from archiver.warc.arc import looks_like_arc, read_arc
 from archiver.warc.digest import PayloadHasher, label, parse_label
-from archiver.warc.reader import STEP, WarcReader, WarcRecord
+from archiver.warc.reader import WarcReader
+from archiver.warc.record import WarcRecord
+from archiver.warc.sources import STEP
 
 # Findings that do not put the recorded bytes in doubt: reported, but a check still passes.
 _WARNING_CODES = {

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from archiver import __version__
-from archiver.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE
-from archiver.problems import Problem
+from archiver.base.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE
+from archiver.base.problems import Problem
 from archiver.warc.check import WarcCheck, check_warc
 
 

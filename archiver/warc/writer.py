@@ -26,14 +26,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from archiver import faults
-from archiver.errors import EXIT_RUN_FAILED, ArchiverError
-from archiver.hashing import FileDigests, HashingWriter, fsync_dir, hash_file
-from archiver.timefmt import utc_iso
+from archiver.base import faults
+from archiver.base.errors import EXIT_RUN_FAILED, ArchiverError
+from archiver.base.fsutil import fsync_dir
+from archiver.base.hashing import FileDigests, HashingWriter, hash_file
+from archiver.base.timefmt import utc_iso
 from archiver.warc.digest import PayloadHasher, label, sha256_label
-from archiver.warc.naming import OPEN_SUFFIX, final_name, warc_file_name
+from archiver.warc.naming import OPEN_SUFFIX, warc_file_name
+from archiver.warc.salvage import PIECE, salvage_open_file
 
-PIECE = 1024 * 1024
 WARC_VERSION = b"WARC/1.1"
 CONFORMS_TO = "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
 _COMPRESS_LEVEL = 6  # zlib default: level 9 costs ~3x the CPU for ~2% smaller files
@@ -343,76 +344,10 @@ def _pieces(block: bytes | BinaryIO, length: int):
         yield piece
 
 
-def salvage_open_file(path: Path, logged_end: int | None = None) -> Path | None:
-    """Keep the complete gzip members (records) of a leftover ``.open`` file and seal it.
-
-    Truncates after the last complete member, fsyncs, renames to the final name and fsyncs the
-    directory. With ``logged_end`` (a resumed run: where the last record its capture log names
-    ends), complete records after it are cut off too: no log entry names them and their URL is
-    captured again. The first record (warcinfo) is always kept. Returns the final path, or None
-    when not even one record is complete (the file is then left as it is).
-    """
-    path = Path(path)
-    ends = _complete_member_ends(path)
-    if not ends:
-        return None
-    good_end = ends[-1]
-    if logged_end is not None:
-        good_end = max(ends[0], min(good_end, logged_end))
-    with open(path, "r+b") as f:
-        f.truncate(good_end)
-        f.flush()
-        os.fsync(f.fileno())
-    final = path.with_name(final_name(path.name))
-    os.replace(path, final)
-    fsync_dir(path.parent)
-    return final
-
-
-def _complete_member_ends(path: Path) -> list[int]:
-    """Byte offsets just past each gzip member that decompresses completely, in order.
-
-    Output is drained in bounded steps (``max_length``) so a member that expands to gigabytes
-    never sits in memory; the drain stops at the member's end, where the input left over is in
-    ``unused_data`` (``unconsumed_tail`` no longer shrinks there, so it cannot end the loop).
-    """
-    ends: list[int] = []
-    pos = 0  # file offset of buf[0]
-    d = zlib.decompressobj(31)
-    with open(path, "rb") as f:
-        buf = b""
-        while True:
-            if not buf:
-                buf = f.read(PIECE)
-                if not buf:
-                    return ends
-            try:
-                data = buf
-                while True:
-                    d.decompress(data, PIECE)
-                    if d.eof:
-                        break
-                    data = d.unconsumed_tail
-                    if not data:
-                        break
-            except zlib.error:
-                return ends
-            if d.eof:
-                rest = d.unused_data  # a suffix of buf: the bytes after this member
-                pos += len(buf) - len(rest)
-                ends.append(pos)
-                buf = rest
-                d = zlib.decompressobj(31)
-            else:
-                pos += len(buf)
-                buf = b""
-
-
 __all__ = [
     "NewRecord",
     "RecordRef",
     "WarcWriter",
-    "salvage_open_file",
     "new_record_id",
     "warc_date",
 ]

@@ -49,8 +49,8 @@ def page_urls(port: int, hosts: int = 50, pages: int = 1000) -> list[str]:
 
 
 def run_archiver(urls: list[str], work: Path, concurrency: int) -> tuple[float, int]:
-    from archiver.capture import Seed, crawl
-    from archiver.config import Settings
+    from archiver.base.settings import Settings
+    from archiver.capture.crawl import Seed, crawl
     from archiver.warc.writer import WarcWriter
 
     # The bench servers listen on loopback, which a capture refuses unless allowed.
@@ -115,8 +115,8 @@ def throughput(name: str, latency: float, concurrency: int) -> None:
 
 def child_capture(url: str, out: str) -> None:
     """Run in a child process: capture one URL (the 1 GB body), nothing else."""
-    from archiver.capture import Seed, crawl
-    from archiver.config import Settings
+    from archiver.base.settings import Settings
+    from archiver.capture.crawl import Seed, crawl
     from archiver.warc.writer import WarcWriter
 
     settings = Settings(

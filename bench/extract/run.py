@@ -86,7 +86,7 @@ def extractors() -> dict[str, Callable[[bytes, str], str]]:
     import trafilatura
     from readability import Document
 
-    from archiver.clean import extract
+    from archiver.clean.extract import extract
 
     def ours(raw: bytes, url: str) -> str:
         result = extract(raw, url, "text/html")

@@ -1,4 +1,4 @@
-"""Main-content link extraction: archiver.urls.find_urls_in_html vs trafilatura (include_links).
+"""Main-content link extraction: archiver.collect.html.find_urls_in_html vs trafilatura links.
 
 Input: the 128 pages of bench/data/extract-bench-dev (HTML + ground-truth articleBody).
 Quality proxy: a link counts as "in the article" when its anchor text (>= 4 chars) occurs in
@@ -17,7 +17,7 @@ import trafilatura
 from bs4 import BeautifulSoup
 from lxml import etree
 
-from archiver import urls as U
+from archiver.collect import documents as U
 
 DATA = Path(sys.argv[1])
 gt = json.loads((DATA / "ground-truth.json").read_text())

@@ -30,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from archiver.bag import BagBuilder  # noqa: E402
+from archiver.bag.writer import BagBuilder  # noqa: E402
 
 CACHE = Path("/tmp/archiver-bench-verify")
 

@@ -36,8 +36,8 @@ from warcio.checker import Checker  # noqa: E402
 from warcio.statusandheaders import StatusAndHeaders  # noqa: E402
 from warcio.warcwriter import WARCWriter  # noqa: E402
 
-from archiver.warc import NewRecord, WarcWriter  # noqa: E402
 from archiver.warc.check import check_warc  # noqa: E402
+from archiver.warc.writer import NewRecord, WarcWriter  # noqa: E402
 
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n"
 

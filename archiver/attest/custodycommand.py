@@ -1,0 +1,117 @@
+"""The `archiver custody record|check|repair` verbs over the custody log."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from archiver.attest.custody import (
+    LOG_NAME,
+    TORN_SUFFIX,
+    _parse,
+    _write_event,
+    append_event,
+    default_log,
+)
+from archiver.attest.custodycheck import verify_chain
+from archiver.bag.reader import require_sealed_bag
+from archiver.base.errors import EXIT_USAGE, ArchiverError
+from archiver.base.fsutil import free_name, write_new
+
+
+def record_command(bag: Path, event: str, *, log: Path | None, actor: str, note: str | None) -> int:
+    """``archiver custody record``: add a hand-off event (exported, received, ...) for a bag."""
+    require_sealed_bag(bag)
+    target = log or default_log(bag)
+    entry = append_event(
+        target, event, bag=bag, actor=actor, details={"note": note} if note else None
+    )
+    print(f"custody: {event} recorded as seq {entry['seq']} in {target}")
+    return 0
+
+
+def _is_custody_entry(entry: dict[str, Any] | None) -> bool:
+    return entry is not None and {"seq", "prev_sha256", "event"} <= entry.keys()
+
+
+def _require_log(log: Path) -> bytes:
+    """The bytes of a custody log; anything else is bad input (exit 2), never "BROKEN"."""
+    if not log.is_file():
+        raise ArchiverError(f"{log}: no such custody log", EXIT_USAGE)
+    try:
+        data = log.read_bytes()
+    except OSError as err:
+        raise ArchiverError(f"{log}: cannot read the custody log ({err.strerror})") from err
+    whole = data.split(b"\n")[:-1]
+    looks_torn_first = not whole and data.startswith(b"{")  # the very first append was cut off
+    if data and not looks_torn_first and not any(_is_custody_entry(_parse(r)) for r in whole):
+        raise ArchiverError(
+            f"{log}: not a custody log (no line is a custody event); give the "
+            f"{LOG_NAME} beside the bags",
+            EXIT_USAGE,
+        )
+    return data
+
+
+def check_command(log: Path) -> int:
+    """``archiver custody check``: is the log's hash chain intact? Exit 0 yes, 1 no, 2 not a log."""
+    data = _require_log(log)
+    problems = verify_chain(log)
+    for problem in problems:
+        print(problem)
+    errors = [p for p in problems if p.severity == "error"]
+    lines = sum(1 for raw in data.split(b"\n") if raw.strip())
+    print(f"{'INTACT' if not errors else 'BROKEN'}: {log} — {lines} events, {len(errors)} errors")
+    if any(p.code == "custody-log-torn" for p in problems):
+        print(f"the last line is torn: repair it with `archiver custody repair {log}`")
+    return 1 if errors else 0
+
+
+def repair_command(log: Path, *, actor: str = "") -> int:
+    """``archiver custody repair LOG``: cut off a torn last line, keep it, and record that.
+
+    Only a torn last line (an append interrupted by a crash) is repaired. The removed bytes go
+    to a dated side file beside the log, and a ``repaired`` event naming their size and SHA-256
+    is chained on, so the repair is itself on the record. Anything else is left for a person.
+    """
+    _require_log(log)
+    with open(log, "r+b") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        data = f.read()
+        cut = data.rfind(b"\n") + 1
+        torn = data[cut:]
+        if not torn:
+            print(f"custody: {log} has no torn line; nothing to repair")
+            return 0
+        now = datetime.now(UTC)
+        side_name = free_name(log.parent, f"{log.name}{TORN_SUFFIX}{now:%Y%m%dT%H%M%SZ}", "")
+        write_new(log.parent, side_name, torn, mode=0o644)
+        f.truncate(cut)
+        f.flush()
+        os.fsync(f.fileno())
+        kept = data[:cut]
+        last = _parse(kept.split(b"\n")[-2]) if kept else None
+        entry = _write_event(
+            f,
+            kept,
+            "repaired",
+            bag=None,
+            actor=actor,
+            details={
+                "reason": "torn last line (an interrupted append) removed",
+                "removed_bytes": len(torn),
+                "removed_sha256": hashlib.sha256(torn).hexdigest(),
+                "removed_after_seq": last.get("seq") if last else None,
+                "kept_in": side_name,
+            },
+            at=now,
+        )
+    print(
+        f"custody: removed a torn last line of {len(torn)} bytes from {log} (kept in "
+        f"{log.parent / side_name}); recorded as seq {entry['seq']} ('repaired')"
+    )
+    return 0

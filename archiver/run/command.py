@@ -1,0 +1,313 @@
+"""``archiver run``: sources -> cited URLs -> WARC capture -> clean text -> one sealed BagIt bag.
+
+The bag is assembled in a staging folder beside its final name and renamed into place only when
+complete. Everything is written once: WARCs, texts and sidecars go straight into the staging
+payload through hashing writers, so sealing never re-reads the payload. An interrupted run leaves
+its staging folder, journal and closed WARCs; running the same command again resumes it and only
+captures the URLs that are not done yet.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import platform
+import shutil
+import sys
+import threading
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from archiver import SOFTWARE, __version__
+from archiver.attest import custody
+from archiver.attest.tsa import tsas_from_options
+from archiver.bag.profile import PROFILE_IDENTIFIER
+from archiver.bag.writer import BagBuilder
+from archiver.base import faults
+from archiver.base.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_MEANINGS,
+    EXIT_OK,
+    EXIT_RUN_FAILED,
+    EXIT_USAGE,
+    ArchiverError,
+)
+from archiver.base.settings import Settings
+from archiver.base.timefmt import parse_iso, utc_iso
+from archiver.capture.crawl import Seed, crawl
+from archiver.capture.log import LOG_NAME, dumps_entry, read_entries
+from archiver.run.console import (
+    install_stop_handler,
+    print_plan,
+    print_result,
+    restore_stop_handler,
+    run_output,
+)
+from archiver.run.finish import anchor, write_summary
+from archiver.run.options import RunOptions
+from archiver.run.plan import plan_run, warcinfo_fields
+from archiver.run.progress import RunProgress
+from archiver.run.resume import recover_hop_links, recover_staging
+from archiver.run.settings import build_settings
+from archiver.run.sink import RunJournal, Runner
+from archiver.run.state import (
+    JOURNAL_SUFFIX,
+    STATE_SUFFIX,
+    check_bag_name,
+    clean_up_state,
+    drop_torn_tail,
+    find_resumable,
+    is_sealed_run,
+    lock_run,
+    run_file,
+    write_json_atomic,
+)
+from archiver.run.usersettings import load_user_settings
+from archiver.warc.writer import WarcWriter
+
+
+def run_command(options: RunOptions) -> int:
+    """``archiver run``; with --log/--quiet, stderr goes through a ``LogTee`` for the run."""
+    with run_output(options) as tee:
+        code = _run_command(options)
+        if tee is not None:
+            tee.log_text(f"archiver: run ended with exit code {code} ({EXIT_MEANINGS[code]})\n")
+        return code
+
+
+def _run_command(options: RunOptions) -> int:
+    # --hops, else the user settings file's hops, beat a collection's [capture] hops.
+    plan = plan_run(
+        options.sources,
+        options.hops if options.hops is not None else load_user_settings().settings.get("hops"),
+    )
+    settings = build_settings(plan, options)
+    # --tsa, else ARCHIVER_TSA, else the collection's [[tsa]] tables; checked before capturing.
+    tsas = tsas_from_options(options.tsa) or plan.tsas
+    if settings.allow_private:  # the operator's opt-in covers a collection's TSA URLs too
+        tsas = [dataclasses.replace(t, refuse_private=False) for t in tsas]
+    options.sign_key = options.sign_key or os.environ.get("ARCHIVER_SIGN_KEY") or None
+    if options.sign_key and not Path(options.sign_key).is_file():
+        raise ArchiverError(
+            f"{options.sign_key}: signing key not found (--sign-key or ARCHIVER_SIGN_KEY)",
+            EXIT_USAGE,
+        )
+    if options.dry_run:
+        return print_plan(plan, settings, tsas, options)
+    out = options.out
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ArchiverError(
+            f"{out}: cannot create output folder ({err.strerror})", EXIT_RUN_FAILED
+        ) from err
+    if not os.access(out, os.W_OK):
+        raise ArchiverError(f"{out}: output folder is not writable", EXIT_RUN_FAILED)
+    # The custody events are written after sealing: a log they cannot be added to is found
+    # now, not after a long capture.
+    custody.check_appendable(out / custody.LOG_NAME)
+
+    fingerprint = plan.fingerprint()
+    state = find_resumable(out, fingerprint)
+    started = datetime.now(UTC)
+    if state is not None:
+        name = state["name"]
+        lock = lock_run(out, name)
+        run_id = state["run_id"]
+        started = parse_iso(state["started"]) or started
+        if is_sealed_run(out / name, run_id):
+            try:
+                return _finish_sealed(out, name, state, settings, tsas, options)
+            finally:
+                lock.close()
+        if (out / f".{name}.partial").is_dir():
+            builder = BagBuilder.resume(out / name)
+        else:  # stopped before the staging folder was made
+            builder = BagBuilder(out / name)
+        print(f"archiver: resuming interrupted run {name}", file=sys.stderr)
+    else:
+        name = check_bag_name(options.name or f"{plan.name}-{started.strftime('%Y%m%dT%H%M%SZ')}")
+        if (out / name).exists():
+            raise ArchiverError(f"{out / name}: already exists; a sealed bag is never overwritten")
+        lock = lock_run(out, name)
+        run_id = f"urn:uuid:{uuid.uuid4()}"
+        state = {
+            "name": name,
+            "run_id": run_id,
+            "fingerprint": fingerprint,
+            "started": utc_iso(started),
+            "sources": options.sources,
+            "software": SOFTWARE,
+        }
+        # State first: whatever happens next, a re-run of the same command finds this run.
+        write_json_atomic(run_file(out, name, STATE_SUFFIX), state)
+        try:
+            builder = BagBuilder(out / name)
+        except BaseException:  # e.g. another run's staging folder under that name: not ours
+            run_file(out, name, STATE_SUFFIX).unlink(missing_ok=True)
+            lock.close()
+            raise
+
+    try:
+        staging: Path = builder.staging
+        journal_path = run_file(out, name, JOURNAL_SUFFIX)
+        drop_torn_tail(journal_path)
+        recover_staging(builder, list(read_entries(journal_path)))
+        for name_in_bag, doc in plan.local_documents:
+            if f"sources/{name_in_bag}" not in builder.recorded:
+                builder.add_payload_file(f"sources/{name_in_bag}", doc)
+        if plan.collection_toml is not None and "collection.toml" not in builder.recorded:
+            builder.add_payload_file("collection.toml", plan.collection_toml)
+        done_entries = [e for e in read_entries(journal_path) if "url" in e]
+        done = {e["url"] for e in done_entries}
+
+        runner = Runner(plan, settings, options)
+        runner.builder = builder
+        runner.journal = RunJournal(journal_path)
+        todo = [
+            Seed(url=s.url, citations=s.citations, hops=s.hops)
+            for u, s in plan.seeds.items()
+            if u not in done
+        ]
+        if done:
+            # Links found on pages captured before the interruption are found again from the
+            # captured bytes: without them a resumed run would silently capture less.
+            found = recover_hop_links(plan, done_entries, staging / "data" / "warcs")
+            todo.extend(found)
+            more = f"; {len(found)} links found on them are still to be captured" if found else ""
+            print(
+                f"archiver: {len(done)} URLs were done before the interruption{more}",
+                file=sys.stderr,
+            )
+        runner.progress = RunProgress(len(todo), options.progress)
+
+        if not settings.contact_email and not settings.user_agent:
+            print(
+                "archiver: no contact email (--contact-email or ARCHIVER_CONTACT): the User-Agent "
+                "will not tell site owners how to reach you",
+                file=sys.stderr,
+            )
+        writer = WarcWriter(
+            staging / "data" / "warcs",
+            prefix=settings.warc_prefix,
+            hostname=settings.hostname,
+            warcinfo=warcinfo_fields(settings, plan),
+            max_file_size=settings.max_warc_size,
+            on_file_closed=lambda path, digests: builder.record_payload(
+                f"warcs/{path.name}", digests
+            ),
+        )
+        stop = threading.Event()
+        previous = install_stop_handler(stop)
+        # Bodies spool on the output disk, not in /tmp: a 1 GB response must not fill a small /tmp.
+        spool = out / f".{name}.spool"
+        spool.mkdir(exist_ok=True)
+        try:
+            crawl(
+                todo,
+                settings,
+                writer,
+                runner.on_result,
+                stop=stop,
+                skip=done,
+                spool_dir=spool,
+                on_discovered=runner.progress.add_total,
+            )
+        finally:
+            runner.close()  # cleaning workers
+            shutil.rmtree(spool, ignore_errors=True)
+            writer.close()
+            runner.journal.close()
+            runner.progress.close()
+            restore_stop_handler(previous)
+        if stop.is_set():
+            print(
+                f"archiver: interrupted; what was captured is kept in {staging}. "
+                "Run the same command again to complete it.",
+                file=sys.stderr,
+            )
+            return EXIT_INTERRUPTED
+
+        # The end of capture is fixed once: a seal that failed (disk full) and is retried by a
+        # re-run writes the same capture log, summary and bag-info facts.
+        if "ended" not in state:
+            state["ended"] = utc_iso(datetime.now(UTC))
+            write_json_atomic(run_file(out, name, STATE_SUFFIX), state)
+        ended = parse_iso(state["ended"]) or datetime.now(UTC)
+        entries = list(read_entries(journal_path))
+        bag_info = [
+            ("Source-Organization", settings.organisation or "(not given)"),
+            ("Contact-Name", settings.contact_name or settings.operator or "(not given)"),
+            ("Contact-Email", settings.contact_email or "(not given)"),
+            ("External-Description", " ".join(plan.description.split())),
+            ("External-Identifier", run_id),
+            ("Bagging-Date", ended.strftime("%Y-%m-%d")),
+            ("Bag-Software-Agent", f"{SOFTWARE} (https://archiver.invalid/)"),
+            ("BagIt-Profile-Identifier", PROFILE_IDENTIFIER),
+            ("Capture-Start", utc_iso(started)),
+            ("Capture-End", utc_iso(ended)),
+            ("Capture-Operator", settings.operator or "(not given)"),
+            ("Capture-Software", f"archiver {__version__}; Python {platform.python_version()}"),
+        ]
+        if LOG_NAME not in builder.recorded:
+            with builder.open_payload(LOG_NAME) as log:
+                for entry in entries:
+                    log.write(dumps_entry(entry))
+            faults.point("run.capture-log-written")
+        if "provenance-summary.html" not in builder.recorded:
+            write_summary(builder, bag_info, entries, settings)
+            faults.point("run.summary-written")
+        try:
+            bag_path = builder.seal(bag_info)
+        except OSError as err:
+            raise ArchiverError(
+                f"{staging}: could not seal the bag ({err.strerror}); everything is kept: "
+                "free space and run the same command again",
+                EXIT_RUN_FAILED,
+            ) from err
+        # The run's state stays until every step after sealing is done: a re-run finishes them.
+        anchor(bag_path, out, entries, settings, tsas, options, started, ended)
+        for line in runner.progress.summary_lines():
+            print(line, file=sys.stderr)
+        if runner.text_errors:
+            print(
+                f"  {runner.text_errors} texts could not be extracted (see capture log)",
+                file=sys.stderr,
+            )
+        faults.point("run.before-cleanup")
+        clean_up_state(out, name)
+        print_result(bag_path, entries, runner.text_errors, options)
+        return EXIT_OK
+    finally:
+        lock.close()  # released on every path, also when the run fails
+
+
+def _finish_sealed(
+    out: Path,
+    name: str,
+    state: dict[str, Any],
+    settings: Settings,
+    tsas: list[Any],
+    options: RunOptions,
+) -> int:
+    """Complete a run stopped after its bag was sealed: never touches payload or manifests.
+
+    Only what is missing is done: custody events not yet in the log, the timestamp, the
+    signature, the bag's copy of its custody events, and removing the run's state files.
+    """
+    bag = out / name
+    print(
+        f"archiver: {bag} was sealed before the interruption; finishing its custody events, "
+        "timestamps and signature",
+        file=sys.stderr,
+    )
+    entries = list(read_entries(bag / "data" / LOG_NAME))
+    started = parse_iso(state.get("started")) or datetime.now(UTC)
+    ended = parse_iso(state.get("ended")) or started
+    anchor(bag, out, entries, settings, tsas, options, started, ended)
+    faults.point("run.before-cleanup")
+    clean_up_state(out, name)
+    print_result(bag, entries, 0, options)
+    return EXIT_OK

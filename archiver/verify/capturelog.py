@@ -1,0 +1,337 @@
+"""The capture log: one JSON object per URL saying what happened to it, and where the evidence is.
+
+During a run the log is an append-only journal, fsynced after every entry, so an interrupted run
+knows which URLs are done and a re-run completes the rest. When the run is sealed the journal is
+written into the bag as ``data/capture-log.jsonl``. ``cross_check`` ties the log back to the
+WARC records and text files it names, which is what lets a reader trust the log as an index.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urldefrag, urlsplit
+
+from archiver.base.hashing import hash_file
+from archiver.base.problems import Problem, one_line
+from archiver.capture.log import LOG_NAME, OUTCOMES, REQUIRED_FIELDS
+
+
+@dataclass(frozen=True)
+class IndexedRecord:
+    """What a WARC check learned about one record, keyed by WARC-Record-ID."""
+
+    warc_file: str
+    offset: int
+    type: str
+    target_uri: str | None
+    payload_sha256: str | None
+    status: int | None = None  # HTTP status of a response record
+
+
+def cross_check(
+    bag_root: Path,
+    records: Mapping[str, IndexedRecord],
+    log_relpath: str = f"data/{LOG_NAME}",
+) -> list[Problem]:
+    """Check every log entry against the WARC index and the text files in the bag.
+
+    ``records`` maps WARC-Record-ID to what the WARC checker found, so this never re-reads WARCs.
+    """
+    problems: list[Problem] = []
+    log_path = bag_root / log_relpath
+    if not log_path.is_file():
+        return [Problem("capture-log-missing", log_relpath, "the bag has no capture log")]
+
+    referenced: set[str] = set()
+    texts_referenced: set[str] = set()
+    first_line_of: dict[str, int] = {}
+    with open(log_path, "rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            where = f"{log_relpath}:{lineno}"
+            try:
+                entry = json.loads(raw)
+            except ValueError as err:
+                problems.append(Problem("capture-log-bad-json", where, f"not JSON: {err}"))
+                continue
+            if not isinstance(entry, dict):
+                problems.append(Problem("capture-log-bad-entry", where, "entry is not an object"))
+                continue
+            url = entry.get("url")
+            if isinstance(url, str):
+                if url in first_line_of:
+                    problems.append(
+                        Problem(
+                            "capture-log-duplicate-url",
+                            where,
+                            f"{url} is logged again (first at line {first_line_of[url]})",
+                        )
+                    )
+                else:
+                    first_line_of[url] = lineno
+            problems.extend(_check_entry(bag_root, entry, where, records, referenced))
+            text = entry.get("text")
+            if isinstance(text, dict):
+                for key in ("path", "sidecar"):
+                    if isinstance(text.get(key), str):
+                        texts_referenced.add(text[key])
+
+    for record_id, rec in records.items():
+        if rec.type == "response" and record_id not in referenced:
+            problems.append(
+                Problem(
+                    "capture-log-unlisted-record",
+                    f"data/warcs/{rec.warc_file}",
+                    f"response record {record_id} for {rec.target_uri} is not in the capture log",
+                    "warning",
+                )
+            )
+    text_dir = bag_root / "data" / "text"
+    if text_dir.is_dir():
+        for p in sorted(text_dir.iterdir()):
+            rel = p.relative_to(bag_root / "data").as_posix()
+            if p.is_file() and rel not in texts_referenced:
+                problems.append(
+                    Problem(
+                        "capture-log-unlisted-text",
+                        f"data/{rel}",
+                        "text file is not named by any capture-log entry",
+                    )
+                )
+    return [_tidy(p) for p in problems]
+
+
+_MAX_MESSAGE = 600
+
+
+def _tidy(p: Problem) -> Problem:
+    """One line, bounded: messages quote URLs from the log, which may be 100 KB or forged."""
+    message = one_line(p.message)
+    if len(message) > _MAX_MESSAGE:
+        message = f"{message[:_MAX_MESSAGE]}... ({len(message)} characters)"
+    return Problem(p.code, one_line(p.path)[:_MAX_MESSAGE], message, p.severity)
+
+
+def _check_entry(
+    bag_root: Path,
+    entry: dict[str, Any],
+    where: str,
+    records: Mapping[str, IndexedRecord],
+    referenced: set[str],
+) -> Iterable[Problem]:
+    missing = [k for k in REQUIRED_FIELDS if k not in entry]
+    if missing:
+        yield Problem("capture-log-bad-entry", where, f"missing field(s): {', '.join(missing)}")
+        return
+    wrong = _wrong_shapes(entry)
+    if wrong:
+        yield Problem("capture-log-bad-entry", where, f"wrong type of value: {', '.join(wrong)}")
+        return
+    if entry["outcome"] not in OUTCOMES:
+        yield Problem("capture-log-bad-entry", where, f"unknown outcome {entry['outcome']!r}")
+    url = entry["url"]
+    last_response: IndexedRecord | None = None
+    for ref in entry.get("records") or []:
+        rid = ref.get("record_id")
+        rec = records.get(rid) if isinstance(rid, str) else None
+        if rec is None:
+            yield Problem(
+                "capture-log-record-missing",
+                where,
+                f"{url}: record {rid} ({ref.get('type')}) is not in any WARC of the bag",
+            )
+            continue
+        referenced.add(rid)
+        if ref.get("warc_file") != rec.warc_file or ref.get("offset") != rec.offset:
+            yield Problem(
+                "capture-log-record-moved",
+                where,
+                f"{url}: record {rid} is at {rec.warc_file}@{rec.offset}, "
+                f"log says {ref.get('warc_file')}@{ref.get('offset')}",
+            )
+        if ref.get("type") != rec.type:
+            yield Problem(
+                "capture-log-record-type",
+                where,
+                f"{url}: record {rid} is a {rec.type} record, log says {ref.get('type')}",
+            )
+        if rec.type == "response":
+            last_response = rec
+    found = [records[r["record_id"]] for r in entry["records"] if r.get("record_id") in records]
+    if len(found) == len(entry["records"]):  # missing records are reported above, once
+        yield from _check_facts(entry, where, url, found)
+    logged_sha = entry.get("payload_sha256")
+    if (
+        logged_sha
+        and last_response is not None
+        and last_response.payload_sha256
+        and last_response.payload_sha256 != logged_sha
+    ):
+        yield Problem(
+            "capture-log-payload-mismatch",
+            where,
+            f"{url}: payload sha256 in the log differs from the WARC record's payload digest",
+        )
+    text = entry.get("text")
+    if isinstance(text, dict):
+        yield from _check_text(bag_root, text, where, url)
+
+
+def _check_facts(
+    entry: dict[str, Any], where: str, url: str, recs: list[IndexedRecord]
+) -> Iterable[Problem]:
+    """The log's facts (URLs, status, outcome) must be what the WARC records themselves say.
+
+    The robots.txt fetch of a site is logged with the first URL the run met there, ahead of
+    that URL's own records; those records say nothing about the page, so they are set aside.
+    """
+    robots, recs = split_robots_records(url, recs)
+    if robots and entry.get("outcome") == "captured" and not recs:
+        yield Problem(
+            "capture-log-outcome-mismatch",
+            where,
+            f"{url}: logged as captured but only robots.txt records were written",
+        )
+        return
+    targets = {r.target_uri for r in recs}
+    if recs and url not in targets:
+        yield Problem(
+            "capture-log-url-mismatch", where, f"{url}: no record of this entry targets this URL"
+        )
+    responses = [r for r in recs if r.type == "response"]
+    if not responses:
+        if entry.get("outcome") in ("captured", "http-error"):
+            yield Problem(
+                "capture-log-outcome-mismatch",
+                where,
+                f"{url}: logged as {entry['outcome']} but no response record was written",
+            )
+        return
+    final = responses[-1]
+    final_url = entry.get("final_url")
+    if final_url and final.target_uri and final_url != final.target_uri:
+        yield Problem(
+            "capture-log-url-mismatch",
+            where,
+            f"{url}: final_url {final_url} is not the last response's URI {final.target_uri}",
+        )
+    status = entry.get("status")
+    if final.status is not None and status != final.status:
+        yield Problem(
+            "capture-log-status-mismatch",
+            where,
+            f"{url}: logged status {status}, but the WARC response says {final.status}",
+        )
+    outcome = entry.get("outcome")
+    if final.status is not None and final.status < 300:
+        expected = {"captured"}
+    elif final.status is not None and final.status >= 400:
+        expected = {"http-error"}
+    else:  # a redirect as the last response: too many redirects, or a loop
+        expected = {"failed", "captured", "http-error"}
+    if outcome not in expected:
+        yield Problem(
+            "capture-log-outcome-mismatch",
+            where,
+            f"{url}: logged as {outcome}, but the final response has status {final.status}",
+        )
+
+
+_SHAPES: dict[str, tuple[type, ...]] = {
+    "url": (str,),
+    "outcome": (str,),
+    "records": (list,),
+    "status": (int, type(None)),
+    "final_url": (str, type(None)),
+    "payload_sha256": (str, type(None)),
+    "text": (dict, type(None)),
+}
+_REF_SHAPES: dict[str, tuple[type, ...]] = {
+    "record_id": (str,),
+    "type": (str, type(None)),
+    "warc_file": (str, type(None)),
+    "offset": (int, type(None)),
+}
+
+
+def _wrong_shapes(entry: dict[str, Any]) -> list[str]:
+    """Fields whose JSON type is not what a run writes (a forged or damaged line)."""
+    wrong = [
+        k
+        for k, types in _SHAPES.items()
+        if k in entry and (not isinstance(entry[k], types) or isinstance(entry[k], bool))
+    ]
+    for i, ref in enumerate(entry.get("records") if isinstance(entry.get("records"), list) else []):
+        if not isinstance(ref, dict):
+            wrong.append(f"records[{i}]")
+            continue
+        wrong.extend(
+            f"records[{i}].{k}"
+            for k, types in _REF_SHAPES.items()
+            if not isinstance(ref.get(k), types) or isinstance(ref.get(k), bool)
+        )
+    text = entry.get("text")
+    if isinstance(text, dict):
+        wrong.extend(
+            f"text.{k}"
+            for k in ("path", "sidecar", "sha256")
+            if k in text and not isinstance(text[k], (str, type(None)))
+        )
+    return wrong
+
+
+def split_robots_records(
+    url: str, recs: list[IndexedRecord]
+) -> tuple[list[IndexedRecord], list[IndexedRecord]]:
+    """(robots.txt records, the URL's own records) of one entry, in log order.
+
+    A capture logs ``[robots.txt fetch..., own fetch...]``; the own fetch starts with a record
+    targeting the URL itself (its first request). When there is none (blocked by robots.txt,
+    or the connection failed before a request was written) every record belongs to the
+    robots.txt fetch. Nothing is set aside unless the leading record targets a ``/robots.txt``
+    URL, so a log cannot hide a page's response by calling it robots evidence.
+    """
+    if not recs or not _is_robots_url(recs[0].target_uri) or _same_url(recs[0].target_uri, url):
+        return [], recs
+    for i, rec in enumerate(recs):
+        if _same_url(rec.target_uri, url):
+            return recs[:i], recs[i:]
+    return recs, []
+
+
+def _is_robots_url(uri: str | None) -> bool:
+    if not uri:
+        return False
+    parts = urlsplit(uri)
+    return parts.path == "/robots.txt" and parts.scheme.lower() in ("http", "https")
+
+
+def _same_url(a: str | None, b: str) -> bool:
+    return a is not None and urldefrag(a)[0] == urldefrag(b)[0]
+
+
+def _check_text(bag_root: Path, text: dict[str, Any], where: str, url: str) -> Iterable[Problem]:
+    data = bag_root / "data"
+    for key in ("path", "sidecar"):
+        rel = text.get(key)
+        if not isinstance(rel, str):
+            yield Problem("capture-log-bad-entry", where, f"{url}: text.{key} is missing")
+            continue
+        target = (data / rel).resolve()
+        if not target.is_relative_to(data.resolve()):
+            yield Problem("capture-log-unsafe-path", where, f"{url}: text.{key} leaves the bag")
+            continue
+        if not target.is_file():
+            yield Problem("capture-log-text-missing", f"data/{rel}", f"{url}: file is missing")
+            continue
+        if key == "path" and text.get("sha256"):
+            actual = hash_file(target, ("sha256",)).digests["sha256"]
+            if actual != text["sha256"]:
+                yield Problem(
+                    "capture-log-text-mismatch",
+                    f"data/{rel}",
+                    f"{url}: text differs from the sha256 the capture log recorded",
+                )
