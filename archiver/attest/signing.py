@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from archiver.attest import custody
 from archiver.attest.anchors import (
@@ -236,7 +237,6 @@ def signature_problems(
         public = load_public_key(folder / PUBLIC_KEY)
     except (OSError, ArchiverError) as err:
         return [Problem("signature-unreadable", st_rel, f"statement, signature or key: {err}")]
-    kid = key_id(public)
     try:
         public.verify(signature, body)
     except InvalidSignature:
@@ -255,6 +255,26 @@ def signature_problems(
         signer = dict(statement["signer"])
     except (ValueError, AssertionError, KeyError, TypeError):
         return problems + [Problem("signature-unreadable", st_rel, "not a bag-statement/1")]
+    problems += _key_problems(
+        public, signer, trusted_keys, sig_rel, st_rel, signature_ok=not problems
+    )
+    problems += _tagmanifest_problems(bag, named, signer)
+    problems += _signature_token_problems(checks, sig_rel, include_token_problems)
+    return problems
+
+
+def _key_problems(
+    public: Ed25519PublicKey,
+    signer: dict[str, Any],
+    trusted_keys: Sequence[Path],
+    sig_rel: str,
+    st_rel: str,
+    *,
+    signature_ok: bool,
+) -> list[Problem]:
+    """Is the signing key the one the statement names, and is it trusted from outside the bag?"""
+    kid = key_id(public)
+    problems: list[Problem] = []
     if signer.get("key_id") != kid:
         problems.append(
             Problem(
@@ -273,7 +293,7 @@ def signature_problems(
                     f"signed with {kid}, which is not among the trusted keys given",
                 )
             )
-    elif not problems:
+    elif signature_ok and not problems:
         # A valid signature by the key the bag carries proves only that *someone* holding that
         # key signed: whoever rewrote the bag could have put their own key beside it.
         problems.append(
@@ -286,6 +306,14 @@ def signature_problems(
                 "warning",
             )
         )
+    return problems
+
+
+def _tagmanifest_problems(
+    bag: Path, named: dict[str, str], signer: dict[str, Any]
+) -> list[Problem]:
+    """Tag manifests changed, gone or added since the statement was signed."""
+    problems: list[Problem] = []
     current = tagmanifest_digests(bag)
     for name, digest in sorted(named.items()):
         if name not in current:
@@ -305,6 +333,14 @@ def signature_problems(
         problems.append(
             Problem("signature-tagmanifest-mismatch", name, "not covered by the signed statement")
         )
+    return problems
+
+
+def _signature_token_problems(
+    checks: Sequence[TokenCheck], sig_rel: str, include_token_problems: bool
+) -> list[Problem]:
+    """The signature's own timestamp tokens: their problems, and a warning if none verifies."""
+    problems: list[Problem] = []
     sig_checks = [c for c in checks if c.target == sig_rel]
     if include_token_problems:
         problems.extend(c.problem for c in sig_checks if c.problem is not None)
