@@ -72,6 +72,15 @@ def parse_bagit_txt(data: bytes, problems: list[Problem]) -> BagitTxt:
             version_text = version_text or m.group(1)
         elif m := _LOOSE_ENCODING.match(line):
             enc_text = enc_text or m.group(1)
+    version = _bagit_version(version_text, problems)
+    _check_bagit_txt_shape(lines, version >= (1, 0), problems)
+    encoding = _tag_encoding(enc_text, problems)
+    return BagitTxt(version, encoding, version_text)
+
+
+def _bagit_version(version_text: str, problems: list[Problem]) -> tuple[int, int]:
+    """The declared BagIt-Version as (major, minor); (1, 0) when missing or unreadable."""
+    p = "bagit.txt"
     version = (1, 0)
     vm = re.fullmatch(r"(\d+)\.(\d+)", version_text)
     if not version_text:
@@ -95,7 +104,12 @@ def parse_bagit_txt(data: bytes, problems: list[Problem]) -> BagitTxt:
                     "(0.93-0.97 or 1.0): the bag's rules are unknown, so it cannot be VALID",
                 )
             )
-    strict = version >= (1, 0)
+    return version
+
+
+def _check_bagit_txt_shape(lines: list[str], strict: bool, problems: list[Problem]) -> None:
+    """Exactly the two lines, one space after each colon (only a warning before BagIt 1.0)."""
+    p = "bagit.txt"
     shape_ok = (
         len(lines) == 2
         and bool(_VERSION_LINE.match(lines[0]))
@@ -115,6 +129,11 @@ def parse_bagit_txt(data: bytes, problems: list[Problem]) -> BagitTxt:
             problems.append(Problem("bagit-txt-malformed", p, msg))
         else:
             problems.append(Problem("bagit-txt-whitespace", p, msg, "warning"))
+
+
+def _tag_encoding(enc_text: str, problems: list[Problem]) -> str:
+    """The Python codec name of the declared tag file encoding; utf-8 when missing or unknown."""
+    p = "bagit.txt"
     encoding = "utf-8"
     if not enc_text:
         problems.append(
@@ -140,7 +159,7 @@ def parse_bagit_txt(data: bytes, problems: list[Problem]) -> BagitTxt:
                     "warning",
                 )
             )
-    return BagitTxt(version, encoding, version_text)
+    return encoding
 
 
 def read_tag_lines(

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from archiver.base.errors import ArchiverError
-from archiver.base.problems import Problem, one_line
+from archiver.base.problems import Problem, Severity, one_line
 from archiver.warc.arc import looks_like_arc, read_arc
 from archiver.warc.digest import PayloadHasher, label
 from archiver.warc.headercheck import Add, check_headers, excerpt, parse_digest
@@ -81,7 +81,7 @@ def check_warc(
     result = WarcCheck(shown)
 
     def add(code: str, message: str) -> None:
-        severity = "warning" if code in _WARNING_CODES else "error"
+        severity: Severity = "warning" if code in _WARNING_CODES else "error"
         result.problems.append(Problem(code, shown, one_line(message), severity))
 
     if looks_like_arc(path):

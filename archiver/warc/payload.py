@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zlib
+from typing import Any
 
 from archiver.warc.digest import (
     Dechunker,
@@ -79,7 +80,7 @@ class PayloadReader(io.RawIOBase):
         del self._out[:n]
         return out
 
-    def readinto(self, b) -> int:  # type: ignore[override]
+    def readinto(self, b: Any) -> int:
         data = self.read(len(b))
         b[: len(data)] = data
         return len(data)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 from archiver.base.errors import EXIT_USAGE, ArchiverError
 from archiver.warc.digest import (
@@ -127,7 +128,9 @@ def _next_record(src: PlainSource, reader: WarcReader, resync: bool = True) -> W
             return rec
 
 
-def _parse_record(src: PlainSource, reader: WarcReader, resync: bool) -> WarcRecord | None | bool:
+def _parse_record(
+    src: PlainSource, reader: WarcReader, resync: bool
+) -> WarcRecord | None | Literal[False]:
     """A record, None at the end, or False for a header to skip (bad Content-Length)."""
     start = _find_version_line(src, reader, resync)
     if start is None:
@@ -202,7 +205,7 @@ def _find_version_line(
 
 def _read_header_fields(
     src: PlainSource, reader: WarcReader, offset: int, resync: bool
-) -> list[tuple[str, str]] | None | bool:
+) -> list[tuple[str, str]] | None | Literal[False]:
     """The header fields up to the blank line; None or False (skip) as ``_parse_record``."""
     fields: list[tuple[str, str]] = []
     total = 0
