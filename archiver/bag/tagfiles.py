@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from archiver.base.problems import Problem
+from archiver.base.problems import Problem, Severity
 
 BOM_UTF8 = b"\xef\xbb\xbf"
 BAGIT_TXT_1_0 = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
@@ -181,7 +181,7 @@ def read_tag_lines(
                 line = raw.rstrip("\r\n") if raw.endswith("\n") else raw.rstrip("\r")
                 if n == 1 and line.startswith("\ufeff"):
                     if encoding == "utf-8":
-                        sev = "error" if version >= (1, 0) else "warning"
+                        sev: Severity = "error" if version >= (1, 0) else "warning"
                         problems.append(
                             Problem("tag-file-bom", rel, "starts with a UTF-8 byte-order mark", sev)
                         )
