@@ -248,6 +248,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"archiver: {message} (see `{self.prog} --help`)\n")
 
 
+Subparsers: typing.TypeAlias = "argparse._SubParsersAction[_Parser]"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="archiver",
@@ -256,14 +259,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-V", "--version", action="version", version=f"archiver {__version__}")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
     verbs.required = True
+    _add_urls(verbs)
+    _add_run(verbs)
+    _add_verify(verbs)
+    _add_check(verbs)
+    _add_custody(verbs)
+    _add_timestamp(verbs)
+    _add_sign(verbs)
+    _add_keys(verbs)
+    _add_clean(verbs)
+    return parser
 
-    p = verbs.add_parser("urls", help="print the URLs documents cite, with where they are cited")
+
+def _add_urls(sub: Subparsers) -> None:
+    p = sub.add_parser("urls", help="print the URLs documents cite, with where they are cited")
     p.add_argument("documents", nargs="+", metavar="DOC", help="text, Markdown, HTML or PDF file")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--all", action="store_true", help="list every place a URL is cited")
     p.set_defaults(func=_cmd_urls)
 
-    p = verbs.add_parser("run", help="capture, clean and bag everything the sources cite")
+
+def _add_run(sub: Subparsers) -> None:
+    p = sub.add_parser("run", help="capture, clean and bag everything the sources cite")
     p.add_argument(
         "sources",
         nargs="+",
@@ -273,6 +290,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs", help="folder that receives the bag (default: runs)")
     p.add_argument("--name", help="bag name (default: <collection>-<UTC time>)")
     p.add_argument("--hops", type=int, help="links to follow from documents given by URL (1)")
+    _add_network_options(p)
+    _add_identity_options(p)
+    _add_trust_options(p)
+    p.add_argument("--no-clean", action="store_true", help="skip text extraction")
+    _add_clean_options(p)
+    p.add_argument(
+        "--progress",
+        choices=["auto", "live", "plain", "none"],
+        default="auto",
+        help="live display on a terminal, plain lines otherwise (auto)",
+    )
+    _add_output_options(p)
+    p.set_defaults(func=_cmd_run)
+
+
+def _add_network_options(p: argparse.ArgumentParser) -> None:
     net = p.add_argument_group("network")
     net.add_argument("--proxy", help="proxy URL: http://host:port or socks5h://host:port (Tor)")
     net.add_argument("--ca-bundle", help="PEM file of trusted CA certificates")
@@ -302,11 +335,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="also capture loopback, private and link-local addresses (your own intranet); "
         "refused by default, recorded",
     )
+
+
+def _add_identity_options(p: argparse.ArgumentParser) -> None:
     who = p.add_argument_group("who is capturing (recorded in the WARCs and the bag)")
     who.add_argument("--operator", help="person or role running the capture")
     who.add_argument("--organisation", help="Source-Organization for bag-info.txt")
     who.add_argument("--contact-name", help="Contact-Name for bag-info.txt")
     who.add_argument("--contact-email", help="contact email (also sent in User-Agent and From)")
+
+
+def _add_trust_options(p: argparse.ArgumentParser) -> None:
     trust = p.add_argument_group("trusted time and signature (docs/provenance.md)")
     trust.add_argument("--tsa", action="append", metavar="NAME=URL,ROOT.pem", help=TSA_HELP)
     trust.add_argument("--sign-key", metavar="KEY.pem", help="Ed25519 key to sign the bag with")
@@ -316,14 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="use the collection's proxy, TLS, robots.txt, identity and [[tsa]] settings "
         "(otherwise ignored with a warning; docs/collections.md)",
     )
-    p.add_argument("--no-clean", action="store_true", help="skip text extraction")
-    _add_clean_options(p)
-    p.add_argument(
-        "--progress",
-        choices=["auto", "live", "plain", "none"],
-        default="auto",
-        help="live display on a terminal, plain lines otherwise (auto)",
-    )
+
+
+def _add_output_options(p: argparse.ArgumentParser) -> None:
     out = p.add_argument_group("output")
     out.add_argument(
         "--dry-run",
@@ -342,9 +376,10 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument(
         "--log", metavar="FILE", help="append progress lines and warnings, timestamped, to FILE"
     )
-    p.set_defaults(func=_cmd_run)
 
-    p = verbs.add_parser("verify", help="check a bag: BagIt fixity, WARC digests, capture log")
+
+def _add_verify(sub: Subparsers) -> None:
+    p = sub.add_parser("verify", help="check a bag: BagIt fixity, WARC digests, capture log")
     p.add_argument("bag", metavar="BAG")
     p.add_argument("--json", action="store_true", help="machine-readable report")
     p.add_argument("--processes", type=int, help="hashing threads (default: all cores)")
@@ -359,14 +394,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--actor", help="who verified (recorded with --record)")
     p.set_defaults(func=_cmd_verify)
 
-    p = verbs.add_parser(
+
+def _add_check(sub: Subparsers) -> None:
+    p = sub.add_parser(
         "check", help="check WARC (or ARC) files outside a bag: framing, headers, digests"
     )
     p.add_argument("warcs", nargs="+", metavar="WARC")
     p.add_argument("--json", action="store_true", help="machine-readable report")
     p.set_defaults(func=_cmd_check)
 
-    p = verbs.add_parser("custody", help="record hand-offs and check the custody log")
+
+def _add_custody(sub: Subparsers) -> None:
+    p = sub.add_parser("custody", help="record hand-offs and check the custody log")
     cust = p.add_subparsers(dest="custody_verb", metavar="ACTION")
     cust.required = True
     c = cust.add_parser("record", help="record an event for a sealed bag (e.g. exported)")
@@ -386,19 +425,25 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--actor", help="who is repairing it (recorded)")
     c.set_defaults(func=_cmd_custody_repair)
 
-    p = verbs.add_parser("timestamp", help="add RFC 3161 timestamps to a sealed bag")
+
+def _add_timestamp(sub: Subparsers) -> None:
+    p = sub.add_parser("timestamp", help="add RFC 3161 timestamps to a sealed bag")
     p.add_argument("bag", metavar="BAG")
     _add_anchor_options(p)
     p.set_defaults(func=_cmd_timestamp)
 
-    p = verbs.add_parser("sign", help="sign a sealed bag (Ed25519) and timestamp the signature")
+
+def _add_sign(sub: Subparsers) -> None:
+    p = sub.add_parser("sign", help="sign a sealed bag (Ed25519) and timestamp the signature")
     p.add_argument("bag", metavar="BAG")
     p.add_argument("--key", required=True, metavar="KEY.pem", help="private key file")
     p.add_argument("--org", default="", help="organisation named in the signed statement")
     _add_anchor_options(p)
     p.set_defaults(func=_cmd_sign)
 
-    p = verbs.add_parser("keys", help="manage signing keys")
+
+def _add_keys(sub: Subparsers) -> None:
+    p = sub.add_parser("keys", help="manage signing keys")
     keys = p.add_subparsers(dest="keys_verb", metavar="ACTION")
     keys.required = True
     k = keys.add_parser("new", help="make an Ed25519 key pair (the private key never enters a bag)")
@@ -406,13 +451,14 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--name", default="archiver-signing", help="file name stem")
     k.set_defaults(func=_cmd_keys_new)
 
-    p = verbs.add_parser("clean", help="extract text from the HTML and PDF records of WARCs")
+
+def _add_clean(sub: Subparsers) -> None:
+    p = sub.add_parser("clean", help="extract text from the HTML and PDF records of WARCs")
     p.add_argument("warcs", nargs="+", metavar="WARC")
     p.add_argument("--out", required=True, help="folder for the .txt and .json files")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     _add_clean_options(p)
     p.set_defaults(func=_cmd_clean)
-    return parser
 
 
 def json_failure(code: int, error: str) -> str:

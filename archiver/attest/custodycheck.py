@@ -47,61 +47,84 @@ def verify_chain(path: Path, display: str | None = None, *, excerpt: bool = Fals
             problems.append(Problem("custody-log-bad-line", here, "not a JSON object"))
             last_seq = 0  # the next line's link cannot be judged from an unreadable line
         elif excerpt:
+            problems += _excerpt_link_problems(entry, here, prev, last_seq)
             seq = entry.get("seq")
-            if not isinstance(seq, int) or seq <= last_seq:
-                problems.append(
-                    Problem(
-                        "custody-log-sequence",
-                        here,
-                        f"seq is {seq!r} after {last_seq}: a line was inserted or moved",
-                    )
-                )
-            elif seq == last_seq + 1 and entry.get("prev_sha256") != prev:
-                problems.append(
-                    Problem(
-                        "custody-log-chain-broken",
-                        here,
-                        "prev_sha256 does not match the line before: that line was edited",
-                    )
-                )
             last_seq = seq if isinstance(seq, int) else last_seq
-        if entry is not None and not excerpt:
-            if entry.get("seq") != n:
-                problems.append(
-                    Problem(
-                        "custody-log-sequence",
-                        here,
-                        f"seq is {entry.get('seq')!r}, expected {n}: a line was deleted, "
-                        "inserted or moved",
-                    )
-                )
-            if entry.get("prev_sha256") != prev:
-                problems.append(
-                    Problem(
-                        "custody-log-chain-broken",
-                        here,
-                        "prev_sha256 does not match the line before: that line was edited, "
-                        "deleted or moved",
-                    )
-                )
+        else:
+            problems += _link_problems(entry, here, n, prev)
         if entry is not None:
-            if entry.get("event") not in EVENTS:
-                problems.append(
-                    Problem("custody-log-bad-line", here, f"unknown event {entry.get('event')!r}")
-                )
+            problems += _event_problems(entry, here, last_at)
             at = entry.get("at")
             if isinstance(at, str):
-                if at < last_at:
-                    problems.append(
-                        Problem(
-                            "custody-log-time-order",
-                            here,
-                            f"time {at} is before the previous event's {last_at}",
-                            "warning",
-                        )
-                    )
                 last_at = max(last_at, at)
         prev = line_sha256(raw + b"\n")
+    return problems
+
+
+def _excerpt_link_problems(
+    entry: dict[str, Any], here: str, prev: str, last_seq: int
+) -> list[Problem]:
+    """In a bag's excerpt seq must rise, and a line that follows its predecessor must link."""
+    seq = entry.get("seq")
+    if not isinstance(seq, int) or seq <= last_seq:
+        return [
+            Problem(
+                "custody-log-sequence",
+                here,
+                f"seq is {seq!r} after {last_seq}: a line was inserted or moved",
+            )
+        ]
+    if seq == last_seq + 1 and entry.get("prev_sha256") != prev:
+        return [
+            Problem(
+                "custody-log-chain-broken",
+                here,
+                "prev_sha256 does not match the line before: that line was edited",
+            )
+        ]
+    return []
+
+
+def _link_problems(entry: dict[str, Any], here: str, n: int, prev: str) -> list[Problem]:
+    """In the whole log line ``n`` has seq ``n`` and names the previous line's hash."""
+    problems: list[Problem] = []
+    if entry.get("seq") != n:
+        problems.append(
+            Problem(
+                "custody-log-sequence",
+                here,
+                f"seq is {entry.get('seq')!r}, expected {n}: a line was deleted, inserted or moved",
+            )
+        )
+    if entry.get("prev_sha256") != prev:
+        problems.append(
+            Problem(
+                "custody-log-chain-broken",
+                here,
+                "prev_sha256 does not match the line before: that line was edited, "
+                "deleted or moved",
+            )
+        )
+    return problems
+
+
+def _event_problems(entry: dict[str, Any], here: str, last_at: str) -> list[Problem]:
+    """A known event, and (a warning) a time not before the previous event's."""
+    problems: list[Problem] = []
+    if entry.get("event") not in EVENTS:
+        problems.append(
+            Problem("custody-log-bad-line", here, f"unknown event {entry.get('event')!r}")
+        )
+    at = entry.get("at")
+    if isinstance(at, str) and at < last_at:
+        problems.append(
+            Problem(
+                "custody-log-time-order",
+                here,
+                f"time {at} is before the previous event's {last_at}",
+                "warning",
+            )
+        )
     return problems
 
 

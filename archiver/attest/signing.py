@@ -1,4 +1,4 @@
-"""The organisation's signed statement about a bag, and its verification.
+"""The organisation's signed statement about a bag (checked by ``signaturecheck``).
 
 A timestamp says *when*; a signature says *who* vouches for the bag. The statement names the
 bag and the digest of each tag manifest (which cover every payload byte), is written once as
@@ -19,8 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-
 from archiver.attest import custody
 from archiver.attest.anchors import (
     ANCHORS_DIR,
@@ -29,20 +27,16 @@ from archiver.attest.anchors import (
     SIGNATURE,
     STATEMENT,
     add_to_index,
-    anchors_dir,
     locked,
     read_index,
 )
 from archiver.attest.keys import (
     key_id,
     load_private_key,
-    load_public_key,
-    public_fingerprint,
     public_pem,
 )
 from archiver.attest.timestamp import stamp_files
-from archiver.attest.tokencheck import TokenCheck, verify_bag_timestamps
-from archiver.attest.tsa import ROOT_UNVERIFIED, TsaConfig, TsaResult
+from archiver.attest.tsa import TsaConfig, TsaResult
 from archiver.bag.reader import (
     bag_info_value,
     check_tag_files,
@@ -53,7 +47,6 @@ from archiver.bag.reader import (
 from archiver.base import faults
 from archiver.base.errors import EXIT_OK, EXIT_USAGE, ArchiverError
 from archiver.base.fsutil import write_new
-from archiver.base.problems import Problem
 
 STATEMENT_TYPE = "bag-statement/1"
 
@@ -214,123 +207,6 @@ def finish_signature(
             actor=actor or kid,
             details={"key_id": kid, "org": org, "tsas": [r.to_dict() for r in results]},
         )
-
-
-def signature_problems(
-    bag: Path,
-    checks: Sequence[TokenCheck],
-    *,
-    trusted_keys: Sequence[Path] = (),
-    include_token_problems: bool = True,
-) -> list[Problem]:
-    """Problems with the bag statement, given the token checks already made for the bag."""
-    folder = anchors_dir(bag)
-    st_rel, sig_rel = f"{ANCHORS_DIR}/{STATEMENT}", f"{ANCHORS_DIR}/{SIGNATURE}"
-    statement_path = folder / STATEMENT
-    if not statement_path.exists() and not (folder / SIGNATURE).exists():
-        return []
-    problems: list[Problem] = []
-    try:
-        body = statement_path.read_bytes()
-        signature = (folder / SIGNATURE).read_bytes()
-        public = load_public_key(folder / PUBLIC_KEY)
-    except (OSError, ArchiverError) as err:
-        return [Problem("signature-unreadable", st_rel, f"statement, signature or key: {err}")]
-    kid = key_id(public)
-    try:
-        public.verify(signature, body)
-    except InvalidSignature:
-        problems.append(
-            Problem(
-                "signature-invalid",
-                sig_rel,
-                f"the Ed25519 signature does not match {STATEMENT} and {PUBLIC_KEY}: the "
-                "statement or the signature was changed",
-            )
-        )
-    try:
-        statement = json.loads(body)
-        assert isinstance(statement, dict) and statement.get("type") == STATEMENT_TYPE
-        named: dict[str, str] = dict(statement["tagmanifests"])
-        signer = dict(statement["signer"])
-    except (ValueError, AssertionError, KeyError, TypeError):
-        return problems + [Problem("signature-unreadable", st_rel, "not a bag-statement/1")]
-    if signer.get("key_id") != kid:
-        problems.append(
-            Problem(
-                "signature-key-mismatch",
-                st_rel,
-                f"the statement names key {signer.get('key_id')}, the bag carries {kid}",
-            )
-        )
-    if trusted_keys:
-        trusted = {key_id(load_public_key(p)) for p in trusted_keys}
-        if kid not in trusted:
-            problems.append(
-                Problem(
-                    "signature-untrusted-key",
-                    sig_rel,
-                    f"signed with {kid}, which is not among the trusted keys given",
-                )
-            )
-    elif not problems:
-        # A valid signature by the key the bag carries proves only that *someone* holding that
-        # key signed: whoever rewrote the bag could have put their own key beside it.
-        problems.append(
-            Problem(
-                "signature-key-unverified",
-                sig_rel,
-                f"signed by the key stored in the bag, {kid} ({PUBLIC_KEY}, "
-                f"{public_fingerprint(public)}); compare it with the fingerprint the "
-                "organisation publishes, or pass --trusted-key",
-                "warning",
-            )
-        )
-    current = tagmanifest_digests(bag)
-    for name, digest in sorted(named.items()):
-        if name not in current:
-            problems.append(
-                Problem("signature-tagmanifest-mismatch", name, "signed, but no longer in the bag")
-            )
-        elif current[name] != digest:
-            problems.append(
-                Problem(
-                    "signature-tagmanifest-mismatch",
-                    name,
-                    "differs from the digest in the signed statement: the bag changed after "
-                    f"{signer.get('org') or signer.get('key_id')} signed it",
-                )
-            )
-    for name in sorted(set(current) - set(named)):
-        problems.append(
-            Problem("signature-tagmanifest-mismatch", name, "not covered by the signed statement")
-        )
-    sig_checks = [c for c in checks if c.target == sig_rel]
-    if include_token_problems:
-        problems.extend(c.problem for c in sig_checks if c.problem is not None)
-    if not any(c.ok for c in sig_checks):
-        unverified = any(c.problem and c.problem.code == ROOT_UNVERIFIED for c in sig_checks)
-        problems.append(
-            Problem(
-                "signature-not-timestamped",
-                sig_rel,
-                "no token verified against an independently obtained root covers the "
-                "signature, so when it was made is unproven; pass --tsa-root"
-                if unverified
-                else "no valid timestamp token covers the signature, so when it was made is "
-                "unproven",
-                "warning",
-            )
-        )
-    return problems
-
-
-def verify_bag_signatures(
-    bag: Path, *, extra_roots: Sequence[Path] = (), trusted_keys: Sequence[Path] = ()
-) -> list[Problem]:
-    """Signature valid over the statement bytes, digests = current tag manifests, tokens valid."""
-    checks = verify_bag_timestamps(bag, extra_roots=extra_roots)
-    return signature_problems(bag, checks, trusted_keys=trusted_keys)
 
 
 def sign_command(

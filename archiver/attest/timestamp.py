@@ -69,7 +69,6 @@ def stamp_files(
     The caller holds ``anchors.locked(bag)``.
     """
     folder = anchors_dir(bag, create=True)
-    chains = folder / CHAINS_DIR
     results: list[TsaResult] = []
     for tsa in tsas:
         result = TsaResult(tsa.name, tsa.url, ok=False)
@@ -77,41 +76,10 @@ def stamp_files(
         try:
             roots = _load_pems(tsa.roots)
             for target in targets:
-                data = (bag / target).read_bytes()
-                sha512 = "sha512" in Path(target).name
-                response = request_token(data, tsa, sha512=sha512, timeout=timeout)
-                gen = _gen_time(response)
-                stem = f"{Path(target).name}.{tsa.name}.{_compact(gen)}"
-                name = free_name(folder, stem, TOKEN_SUFFIX)
-                write_new(folder, name, response.as_bytes())
-                faults.point("timestamp.token-written")
-                embedded = [
-                    x509.load_der_x509_certificate(der) for der in response.signed_data.certificates
-                ]
-                chains.mkdir(exist_ok=True)  # only once there is a chain to keep
-                merge_pem(chains / f"{tsa.name}.chain.pem", [_pem(c) for c in embedded])
-                merge_pem(chains / f"{tsa.name}.roots.pem", [_pem(c) for c in roots])
-                rel = f"{ANCHORS_DIR}/{name}"
-                result.files.append(rel)
-                result.gen_time = _iso(gen)
-                anchors.append(
-                    {
-                        "type": "rfc3161",
-                        "file": rel,
-                        "target": target,
-                        "target_digest": f"{'sha512' if sha512 else 'sha256'}:"
-                        + hashlib.new("sha512" if sha512 else "sha256", data).hexdigest(),
-                        "tsa": tsa.name,
-                        "tsa_url": tsa.url,
-                        "gen_time": _iso(gen),
-                        "serial": str(response.tst_info.serial_number),
-                        "policy": response.tst_info.policy.dotted_string,
-                        "chain": f"{ANCHORS_DIR}/{CHAINS_DIR}/{tsa.name}.chain.pem",
-                        "roots": f"{ANCHORS_DIR}/{CHAINS_DIR}/{tsa.name}.roots.pem",
-                        "root_fingerprints": [fingerprint(r) for r in roots],
-                        "verified_at": _iso(datetime.now(UTC)),
-                    }
-                )
+                anchor = _stamp_one(bag, folder, target, tsa, roots, timeout)
+                result.files.append(anchor["file"])
+                result.gen_time = anchor["gen_time"]
+                anchors.append(anchor)
             result.ok = True
         except (TsaError, ArchiverError, OSError) as err:
             result.error = one_line(str(err))
@@ -129,6 +97,46 @@ def stamp_files(
         add_to_index(bag, anchors, failures)
         results.append(result)
     return results
+
+
+def _stamp_one(
+    bag: Path,
+    folder: Path,
+    target: str,
+    tsa: TsaConfig,
+    roots: list[x509.Certificate],
+    timeout: float,
+) -> dict[str, Any]:
+    """Get one token over ``target``, store it and the TSA's chain; its ``anchors.json`` entry."""
+    chains = folder / CHAINS_DIR
+    data = (bag / target).read_bytes()
+    sha512 = "sha512" in Path(target).name
+    response = request_token(data, tsa, sha512=sha512, timeout=timeout)
+    gen = _gen_time(response)
+    stem = f"{Path(target).name}.{tsa.name}.{_compact(gen)}"
+    name = free_name(folder, stem, TOKEN_SUFFIX)
+    write_new(folder, name, response.as_bytes())
+    faults.point("timestamp.token-written")
+    embedded = [x509.load_der_x509_certificate(der) for der in response.signed_data.certificates]
+    chains.mkdir(exist_ok=True)  # only once there is a chain to keep
+    merge_pem(chains / f"{tsa.name}.chain.pem", [_pem(c) for c in embedded])
+    merge_pem(chains / f"{tsa.name}.roots.pem", [_pem(c) for c in roots])
+    return {
+        "type": "rfc3161",
+        "file": f"{ANCHORS_DIR}/{name}",
+        "target": target,
+        "target_digest": f"{'sha512' if sha512 else 'sha256'}:"
+        + hashlib.new("sha512" if sha512 else "sha256", data).hexdigest(),
+        "tsa": tsa.name,
+        "tsa_url": tsa.url,
+        "gen_time": _iso(gen),
+        "serial": str(response.tst_info.serial_number),
+        "policy": response.tst_info.policy.dotted_string,
+        "chain": f"{ANCHORS_DIR}/{CHAINS_DIR}/{tsa.name}.chain.pem",
+        "roots": f"{ANCHORS_DIR}/{CHAINS_DIR}/{tsa.name}.roots.pem",
+        "root_fingerprints": [fingerprint(r) for r in roots],
+        "verified_at": _iso(datetime.now(UTC)),
+    }
 
 
 def timestamp_bag(

@@ -161,8 +161,6 @@ def check_token(
     chains only to a root stored in the bag is not ``ok`` and gets a ``timestamp-root-unverified``
     warning naming that root; its imprint and time are still checked, and their failures win.
     """
-    from rfc3161_client import VerificationError, VerifierBuilder, decode_timestamp_response
-
     rel = token_file.relative_to(bag).as_posix()
     parsed = _split_token_name(token_file.name)
     target_name, tsa = parsed if parsed else ("", "")
@@ -174,20 +172,15 @@ def check_token(
     if parsed is None:
         return fail("timestamp-unreadable", "token file name is not <file>.<tsa>.<time>.tsr")
     try:
-        response = decode_timestamp_response(token_file.read_bytes())
-        gen_dt = _gen_time(response)
-        info = response.tst_info
-        algorithm = _OIDS.get(info.message_imprint.hash_algorithm.dotted_string)
-        imprint = info.message_imprint.message
+        response, gen_dt, algorithm, imprint = _read_token(token_file)
     except Exception as err:  # damaged DER: the Rust decoder raises several types
         return fail("timestamp-unreadable", f"not a readable RFC 3161 response ({_short(err)})")
     gen = _iso(gen_dt)
-    target_path = bag / target
-    if not target_path.is_file():
+    if not (bag / target).is_file():
         return fail("timestamp-target-missing", f"the file it covers, {target}, is missing", gen)
     if algorithm is None:
         return fail("timestamp-unreadable", "unsupported imprint hash algorithm", gen)
-    digest = hashlib.new(algorithm, target_path.read_bytes()).digest()
+    digest = hashlib.new(algorithm, (bag / target).read_bytes()).digest()
     if digest != imprint:
         return fail(
             "timestamp-imprint-mismatch",
@@ -203,18 +196,9 @@ def check_token(
             f"no root to check {tsa}'s chain against (none stored in the bag, none given)",
             gen,
         )
-    verified_with = ""
-    independent = False
-    last_error = ""
-    for n, (root, label) in enumerate([*trusted, *stored]):
-        verifier = VerifierBuilder(roots=[root], intermediates=list(intermediates)).build()
-        try:
-            verifier.verify(response, digest)
-        except VerificationError as err:
-            last_error = _short(err)
-            continue
-        verified_with, independent = label, n < len(trusted)
-        break
+    verified_with, independent, last_error = _verify_against(
+        response, digest, [*trusted, *stored], len(trusted), intermediates
+    )
     if not verified_with:
         return fail(
             "timestamp-untrusted-chain",
@@ -222,39 +206,63 @@ def check_token(
             f"({last_error})",
             gen,
         )
+    problem = _time_or_trust_problem(bag, rel, gen_dt, verified_with, independent)
+    return TokenCheck(rel, tsa, target, gen, problem is None, problem, verified_with)
+
+
+def _read_token(token_file: Path) -> tuple[Any, datetime, str | None, bytes]:
+    """The response, its genTime, imprint hash algorithm (None: unsupported) and imprint."""
+    from rfc3161_client import decode_timestamp_response
+
+    response = decode_timestamp_response(token_file.read_bytes())
+    info = response.tst_info
+    algorithm = _OIDS.get(info.message_imprint.hash_algorithm.dotted_string)
+    return response, _gen_time(response), algorithm, info.message_imprint.message
+
+
+def _verify_against(
+    response: Any,
+    digest: bytes,
+    roots: list[tuple[x509.Certificate, str]],
+    independent_count: int,
+    intermediates: list[x509.Certificate],
+) -> tuple[str, bool, str]:
+    """Try each root in order; (label of the first that verifies, independent?, last error)."""
+    from rfc3161_client import VerificationError, VerifierBuilder
+
+    last_error = ""
+    for n, (root, label) in enumerate(roots):
+        verifier = VerifierBuilder(roots=[root], intermediates=list(intermediates)).build()
+        try:
+            verifier.verify(response, digest)
+        except VerificationError as err:
+            last_error = _short(err)
+            continue
+        return label, n < independent_count, last_error
+    return "", False, last_error
+
+
+def _time_or_trust_problem(
+    bag: Path, rel: str, gen_dt: datetime, verified_with: str, independent: bool
+) -> Problem | None:
+    """An impossible genTime (before capture) is an error; a bag-stored-only root a warning."""
     start = _capture_start(bag)
     if start is not None and gen_dt + CLOCK_TOLERANCE < start:
-        return TokenCheck(
+        return Problem(
+            "timestamp-before-capture",
             rel,
-            tsa,
-            target,
-            gen,
-            False,
-            Problem(
-                "timestamp-before-capture",
-                rel,
-                f"genTime {gen} is before the bag's Capture-Start {_iso(start)}: impossible for "
-                "a genuine token over this capture",
-            ),
-            verified_with,
+            f"genTime {_iso(gen_dt)} is before the bag's Capture-Start {_iso(start)}: impossible "
+            "for a genuine token over this capture",
         )
     if not independent:
-        return TokenCheck(
+        return Problem(
+            ROOT_UNVERIFIED,
             rel,
-            tsa,
-            target,
-            gen,
-            False,
-            Problem(
-                ROOT_UNVERIFIED,
-                rel,
-                f"verifies only against {verified_with}, which whoever changed the bag could "
-                "have replaced; pass --tsa-root with a root obtained independently",
-                "warning",
-            ),
-            verified_with,
+            f"verifies only against {verified_with}, which whoever changed the bag could "
+            "have replaced; pass --tsa-root with a root obtained independently",
+            "warning",
         )
-    return TokenCheck(rel, tsa, target, gen, True, None, verified_with)
+    return None
 
 
 def verify_bag_timestamps(bag: Path, *, extra_roots: Sequence[Path] = ()) -> list[TokenCheck]:

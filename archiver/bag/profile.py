@@ -11,6 +11,7 @@ import fnmatch
 import json
 import os
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ DEFAULT_PROFILE = Path(__file__).resolve().parents[1] / "schemas" / "archiver-ba
 # What a conforming bag's bag-info.txt gives as BagIt-Profile-Identifier (`archiver run` uses it).
 PROFILE_IDENTIFIER = "https://archiver.invalid/manifests/archiver-bagit-profile.json"
 _RESERVED_TAG_FILES = ("bagit.txt", "bag-info.txt", "fetch.txt")
+_Add = Callable[[str, str, str], None]  # report a rule broken: (code, path, message)
 
 
 def load_profile(profile_path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -63,16 +65,24 @@ def check_profile(
             f"{bag_path}: not a bag directory; give the folder that holds bagit.txt", EXIT_USAGE
         )
     problems: list[Problem] = []
-    ignored: list[Problem] = []  # RFC problems are validate_bag's business
 
     def add(code: str, path: str, message: str) -> None:
         problems.append(Problem(f"profile-{code}", path, message))
 
-    identifier = profile["BagIt-Profile-Info"].get("BagIt-Profile-Identifier", "")
     files = _files(root)
     root_files = [f for f in files if "/" not in f]
     payload = [f for f in files if f.startswith("data/")]
+    _check_bag_info_rules(root, profile, add)
+    _check_manifest_rules(root_files, profile, add)
+    _check_fetch_and_payload_rules(root, root_files, payload, profile, add)
+    _check_file_rules(files, payload, profile, add)
+    return problems
 
+
+def _check_bag_info_rules(root: Path, profile: dict[str, Any], add: _Add) -> None:
+    """Accept-BagIt-Version, the declared profile identifier, and each Bag-Info element rule."""
+    ignored: list[Problem] = []  # RFC problems are validate_bag's business
+    identifier = profile["BagIt-Profile-Info"].get("BagIt-Profile-Identifier", "")
     bagit = None
     if (root / "bagit.txt").is_file():
         bagit = parse_bagit_txt((root / "bagit.txt").read_bytes()[:65536], ignored)
@@ -111,7 +121,9 @@ def check_profile(
         if rule.get("repeatable") is False and len(got) > 1:
             add("tag-repeated", "bag-info.txt", f"{tag} appears {len(got)} times; allowed once")
 
-    # manifests
+
+def _check_manifest_rules(root_files: list[str], profile: dict[str, Any], add: _Add) -> None:
+    """Manifests-/Tag-Manifests- Required and Allowed algorithms."""
     for kind, prefix in (("Manifests", "manifest-"), ("Tag-Manifests", "tagmanifest-")):
         present = sorted(f[len(prefix) : -4] for f in root_files if f.startswith(prefix))
         present = [a for a in present if f"{prefix}{a}.txt" in root_files]
@@ -128,7 +140,11 @@ def check_profile(
                         f"{alg} is not among the allowed {kind.lower()}: {allowed_algs}",
                     )
 
-    # fetch.txt, payload, serialization
+
+def _check_fetch_and_payload_rules(
+    root: Path, root_files: list[str], payload: list[str], profile: dict[str, Any], add: _Add
+) -> None:
+    """fetch.txt allowed or required, Data-Empty, Serialization."""
     has_fetch = "fetch.txt" in root_files
     if has_fetch and profile.get("Allow-Fetch.txt", True) is False:
         add("fetch-not-allowed", "fetch.txt", "the profile does not allow fetch.txt")
@@ -141,7 +157,11 @@ def check_profile(
     if profile.get("Serialization") == "required":
         add("serialization", "", "the profile requires a serialized (archived) bag")
 
-    # tag and payload files
+
+def _check_file_rules(
+    files: list[str], payload: list[str], profile: dict[str, Any], add: _Add
+) -> None:
+    """Tag-Files- and Payload-Files- Required and Allowed patterns."""
     tag_files = [f for f in files if not f.startswith("data/")]
     for required in profile.get("Tag-Files-Required", []):
         if required not in tag_files:
@@ -160,4 +180,3 @@ def check_profile(
         for f in payload:
             if not any(fnmatch.fnmatchcase(f, g) for g in allowed_payload):
                 add("payload-file-allowed", f, "this payload file is not allowed by the profile")
-    return problems

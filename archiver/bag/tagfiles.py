@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from archiver.bag.paths import encode_path
-from archiver.base.problems import Problem
+from archiver.base.problems import Problem, Severity
 
 BOM_UTF8 = b"\xef\xbb\xbf"
 BAGIT_TXT_1_0 = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
@@ -73,6 +73,15 @@ def parse_bagit_txt(data: bytes, problems: list[Problem]) -> BagitTxt:
             version_text = version_text or m.group(1)
         elif m := _LOOSE_ENCODING.match(line):
             enc_text = enc_text or m.group(1)
+    version = _bagit_version(version_text, problems)
+    _check_bagit_txt_shape(lines, version >= (1, 0), problems)
+    encoding = _tag_encoding(enc_text, problems)
+    return BagitTxt(version, encoding, version_text)
+
+
+def _bagit_version(version_text: str, problems: list[Problem]) -> tuple[int, int]:
+    """The declared BagIt-Version as (major, minor); (1, 0) when missing or unreadable."""
+    p = "bagit.txt"
     version = (1, 0)
     vm = re.fullmatch(r"(\d+)\.(\d+)", version_text)
     if not version_text:
@@ -96,7 +105,12 @@ def parse_bagit_txt(data: bytes, problems: list[Problem]) -> BagitTxt:
                     "(0.93-0.97 or 1.0): the bag's rules are unknown, so it cannot be VALID",
                 )
             )
-    strict = version >= (1, 0)
+    return version
+
+
+def _check_bagit_txt_shape(lines: list[str], strict: bool, problems: list[Problem]) -> None:
+    """Exactly the two lines, one space after each colon (only a warning before BagIt 1.0)."""
+    p = "bagit.txt"
     shape_ok = (
         len(lines) == 2
         and bool(_VERSION_LINE.match(lines[0]))
@@ -116,6 +130,11 @@ def parse_bagit_txt(data: bytes, problems: list[Problem]) -> BagitTxt:
             problems.append(Problem("bagit-txt-malformed", p, msg))
         else:
             problems.append(Problem("bagit-txt-whitespace", p, msg, "warning"))
+
+
+def _tag_encoding(enc_text: str, problems: list[Problem]) -> str:
+    """The Python codec name of the declared tag file encoding; utf-8 when missing or unknown."""
+    p = "bagit.txt"
     encoding = "utf-8"
     if not enc_text:
         problems.append(
@@ -141,7 +160,7 @@ def parse_bagit_txt(data: bytes, problems: list[Problem]) -> BagitTxt:
                     "warning",
                 )
             )
-    return BagitTxt(version, encoding, version_text)
+    return encoding
 
 
 def read_tag_lines(
@@ -163,7 +182,7 @@ def read_tag_lines(
                 line = raw.rstrip("\r\n") if raw.endswith("\n") else raw.rstrip("\r")
                 if n == 1 and line.startswith("\ufeff"):
                     if encoding == "utf-8":
-                        sev = "error" if version >= (1, 0) else "warning"
+                        sev: Severity = "error" if version >= (1, 0) else "warning"
                         problems.append(
                             Problem("tag-file-bom", rel, "starts with a UTF-8 byte-order mark", sev)
                         )

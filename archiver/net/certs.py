@@ -41,7 +41,8 @@ def certificate_chain(sock: ssl.SSLSocket, *, verified: bool = False) -> list[by
 def _der(cert: Any) -> bytes:
     if isinstance(cert, bytes):
         return cert
-    return cert.public_bytes(ssl._ssl.ENCODING_DER)  # type: ignore[attr-defined]
+    der: bytes = cert.public_bytes(ssl._ssl.ENCODING_DER)  # type: ignore[attr-defined]
+    return der
 
 
 def pem_chain(chain: list[bytes]) -> bytes:

@@ -61,9 +61,10 @@ def why_private(address: str | ipaddress.IPv4Address | ipaddress.IPv6Address) ->
     try:
         ip = ipaddress.ip_address(address) if isinstance(address, str) else address
     except ValueError:
-        ip = literal_address(str(address))
-        if ip is None:
+        literal = literal_address(str(address))
+        if literal is None:
             return "not an IP address"
+        ip = literal
     if isinstance(ip, ipaddress.IPv6Address):
         embedded = ip.ipv4_mapped or ip.sixtofour
         if embedded is None and ip in _NAT64:
@@ -84,7 +85,7 @@ def why_private(address: str | ipaddress.IPv4Address | ipaddress.IPv6Address) ->
         (v4 and ip in _CGNAT, "a carrier-grade NAT address (RFC 6598)"),
         (v4 and any(ip in n for n in _RFC1918), "a private address (RFC 1918)"),
         (not v4 and ip in _UNIQUE_LOCAL, "a unique-local address (fc00::/7)"),
-        (not v4 and ip.is_site_local, "a site-local address"),
+        (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local, "a site-local address"),
         (ip.is_reserved, "a reserved address"),
         (ip.is_private or not ip.is_global, "not a public address"),
     )

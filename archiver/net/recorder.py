@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import urllib3.connection
 import urllib3.connectionpool
@@ -138,10 +138,17 @@ class _TeeReader:
 class _TeeHTTPResponse(http.client.HTTPResponse):
     def __init__(self, sock: socket.socket, *args: Any, exchange: Exchange, **kw: Any) -> None:
         super().__init__(sock, *args, **kw)
-        self.fp = _TeeReader(self.fp, exchange)
+        # http.client only calls read/readline/readinto/peek/close on fp: the tee has them all
+        self.fp = cast(io.BufferedReader, _TeeReader(self.fp, exchange))
 
 
-class RecordingMixin:
+if TYPE_CHECKING:  # the mixin always sits on a urllib3 HTTPConnection; tell the type checker
+    _ConnectionBase = urllib3.connection.HTTPConnection
+else:
+    _ConnectionBase = object
+
+
+class RecordingMixin(_ConnectionBase):
     """Adds byte recording to a urllib3 connection class (see the module docstring)."""
 
     _archiver_exchange: Exchange | None = None
@@ -154,7 +161,8 @@ class RecordingMixin:
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self.response_class = self._archiver_response
+        # http.client only calls response_class(sock, ...): a factory bound to this connection
+        self.response_class = self._archiver_response  # type: ignore[assignment]
 
     # -- connecting -------------------------------------------------------------------------
     def _new_conn(self) -> socket.socket:
@@ -162,10 +170,10 @@ class RecordingMixin:
         if self._archiver_resolves_here():
             sock = self._archiver_connect_resolved()
         else:
-            sock = super()._new_conn()  # type: ignore[misc]
+            sock = super()._new_conn()
         proxy_url = self._archiver_proxy_url
         if proxy_url is None and getattr(self, "proxy", None) is not None:
-            proxy_url = redact_proxy(str(self.proxy))  # type: ignore[attr-defined]
+            proxy_url = redact_proxy(str(self.proxy))
         try:
             # The socket's own peer. PySocks overrides getpeername() (and, by calling it,
             # get_proxy_peername()) to return the *target*, so ask the base class.
@@ -182,7 +190,7 @@ class RecordingMixin:
             reason = policy.refusal(peer.ip, peer.port)
             if reason is not None:
                 sock.close()
-                raise NewConnectionError(self, reason) from PrivateAddressError(reason)  # type: ignore[arg-type]
+                raise NewConnectionError(self, reason) from PrivateAddressError(reason)
         if rec is not None and peer is not None:
             rec.last_peer = peer
         return sock
@@ -197,7 +205,7 @@ class RecordingMixin:
     def _archiver_connect_resolved(self) -> socket.socket:
         """Resolve with getaddrinfo ourselves, note every answer, then connect to each address
         in turn (as urllib3 would) through urllib3's own connect, so its errors stay the same."""
-        host: str = self._dns_host  # type: ignore[attr-defined]
+        host: str = self._dns_host
         name = host.strip("[]").rstrip(".") or host
         at = datetime.now(UTC)
         try:
@@ -207,14 +215,14 @@ class RecordingMixin:
             resolver = "system"
         rec = _current()
         try:
-            infos = socket.getaddrinfo(name, self.port, allowed_gai_family(), socket.SOCK_STREAM)  # type: ignore[attr-defined]
+            infos = socket.getaddrinfo(name, self.port, allowed_gai_family(), socket.SOCK_STREAM)
         except UnicodeError:
-            return super()._new_conn()  # type: ignore[misc]  # urllib3 reports the bad name
+            return super()._new_conn()  # urllib3 reports the bad name
         except socket.gaierror as e:
             self._archiver_dns = DNSInfo(name, [], None, at, resolver, _one_line(e))
             if rec is not None:
                 rec.last_dns = self._archiver_dns
-            raise NameResolutionError(self.host, self, e) from e  # type: ignore[attr-defined,arg-type]
+            raise NameResolutionError(self.host, self, e) from e
         answers = list(dict.fromkeys(str(info[4][0]) for info in infos))
         dns = self._archiver_dns = DNSInfo(name, answers, None, at, resolver)
         if rec is not None:
@@ -223,18 +231,18 @@ class RecordingMixin:
         policy = rec.policy if rec is not None else None
         refused: list[str] = []
         for address in answers:
-            reason = policy.refusal(address, self.port) if policy is not None else None  # type: ignore[attr-defined]
+            reason = policy.refusal(address, self.port) if policy is not None else None
             if reason is not None:  # never connected to, not even to see whether it answers
                 refused.append(reason)
                 continue
-            self._dns_host = address  # type: ignore[attr-defined]
+            self._dns_host = address
             try:
-                sock = super()._new_conn()  # type: ignore[misc]
+                sock = super()._new_conn()
             except ConnectTimeoutError as e:  # includes NewConnectionError (refused, ...)
                 failure = e
                 continue
             finally:
-                self._dns_host = host  # type: ignore[attr-defined]
+                self._dns_host = host
             dns.connected = address
             return sock
         if failure is None and refused:
@@ -244,14 +252,14 @@ class RecordingMixin:
                 if resolver == "literal"
                 else f"{name} resolved only to refused addresses ({said})"
             )
-            raise NewConnectionError(self, reason) from PrivateAddressError(reason)  # type: ignore[arg-type]
-        raise failure or NewConnectionError(self, f"{name} resolved to no address")  # type: ignore[arg-type]
+            raise NewConnectionError(self, reason) from PrivateAddressError(reason)
+        raise failure or NewConnectionError(self, f"{name} resolved to no address")
 
     def _tunnel(self) -> None:
         # The CONNECT request/response to a proxy is not part of the origin exchange.
         self._archiver_in_tunnel = True
         try:
-            super()._tunnel()  # type: ignore[misc]
+            super()._tunnel()
         finally:
             self._archiver_in_tunnel = False
 
@@ -261,13 +269,13 @@ class RecordingMixin:
         self._archiver_exchange = rec.new_exchange() if rec is not None else None
         if self._archiver_exchange is not None:
             self._archiver_exchange.connection = self
-        super().putrequest(*args, **kw)  # type: ignore[misc]
+        super().putrequest(*args, **kw)
 
     def send(self, data: Any) -> None:
         if not isinstance(data, bytes | bytearray | memoryview):
             # http.client would stream a file-like body without us seeing the bytes.
             raise TypeError("a recording connection sends byte strings only")
-        super().send(data)  # type: ignore[misc]
+        super().send(data)
         ex = self._archiver_exchange
         if ex is not None and not self._archiver_in_tunnel:
             ex.add_request(data)

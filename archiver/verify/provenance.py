@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archiver.attest import custody, custodycheck, signing
+from archiver.attest import custody, custodycheck, signaturecheck
 from archiver.attest.anchors import (
     ANCHORS_DIR,
     BAG_COPY,
@@ -77,7 +77,7 @@ def verify_provenance(
             )
         )
     report.problems.extend(
-        signing.signature_problems(
+        signaturecheck.signature_problems(
             bag, checks, trusted_keys=trusted_keys, include_token_problems=False
         )
     )

@@ -17,6 +17,7 @@ import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 ALGORITHMS = {"sha1": "sha1", "sha256": "sha256", "sha512": "sha512"}
@@ -50,7 +51,7 @@ def parse_label(value: str) -> tuple[str, bytes] | None:
         return None
     size = hashlib.new(algo).digest_size
     text = text.strip()
-    candidates = []
+    candidates: list[Callable[[], bytes]] = []
     if len(text) == size * 2:
         candidates.append(lambda: bytes.fromhex(text))
     candidates.append(lambda: base64.b32decode(text.upper() + "=" * (-len(text) % 8)))

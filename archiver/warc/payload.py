@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zlib
+from typing import Any, Protocol
 
 from archiver.warc.digest import (
     Dechunker,
@@ -24,7 +25,7 @@ class PayloadReader(io.RawIOBase):
         self._eof = False
         self.error: str | None = None
         self._dechunk = Dechunker() if head is not None and head.chunked else None
-        self._decoders = []
+        self._decoders: list[_Decoder] = []
         self.content_encoding_removed = False
         if decode_content and head is not None:
             codings = [
@@ -34,9 +35,10 @@ class PayloadReader(io.RawIOBase):
                 if c.strip() and c.strip().lower() != "identity"
             ]
             decoders = [_decoder(c) for c in reversed(codings)]
-            if all(d is not None for d in decoders):
-                self._decoders = decoders
-                self.content_encoding_removed = bool(decoders)
+            usable = [d for d in decoders if d is not None]
+            if len(usable) == len(decoders):  # all known: otherwise the body stays as stored
+                self._decoders = usable
+                self.content_encoding_removed = bool(usable)
 
     def readable(self) -> bool:
         return True
@@ -79,13 +81,17 @@ class PayloadReader(io.RawIOBase):
         del self._out[:n]
         return out
 
-    def readinto(self, b) -> int:  # type: ignore[override]
+    def readinto(self, b: Any) -> int:
         data = self.read(len(b))
         b[: len(data)] = data
         return len(data)
 
 
-def _decoder(coding: str):
+class _Decoder(Protocol):
+    def decompress(self, data: bytes, /) -> bytes: ...
+
+
+def _decoder(coding: str) -> _Decoder | None:
     if coding in ("gzip", "x-gzip"):
         return zlib.decompressobj(47)
     if coding == "deflate":
@@ -98,7 +104,7 @@ def _decoder(coding: str):
 class _Brotli:
     """Adapter giving brotli's ``process`` the zlib ``decompress`` shape; errors as ValueError."""
 
-    def __init__(self, d, error: type[Exception]) -> None:
+    def __init__(self, d: Any, error: type[Exception]) -> None:
         self._d = d
         self._error = error
 
@@ -112,7 +118,8 @@ class _Brotli:
 
     def decompress(self, data: bytes) -> bytes:
         try:
-            return self._d.process(data)
+            out: bytes = self._d.process(data)
+            return out
         except self._error as e:
             raise ValueError(str(e)) from e
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 from archiver.base.errors import EXIT_USAGE, ArchiverError
 from archiver.warc.digest import (
@@ -127,8 +128,43 @@ def _next_record(src: PlainSource, reader: WarcReader, resync: bool = True) -> W
             return rec
 
 
-def _parse_record(src: PlainSource, reader: WarcReader, resync: bool) -> WarcRecord | None | bool:
+def _parse_record(
+    src: PlainSource, reader: WarcReader, resync: bool
+) -> WarcRecord | None | Literal[False]:
     """A record, None at the end, or False for a header to skip (bad Content-Length)."""
+    start = _find_version_line(src, reader, resync)
+    if start is None:
+        return None
+    offset, addressable, version, line = start
+    fields = _read_header_fields(src, reader, offset, resync)
+    if not isinstance(fields, list):
+        return fields
+    headers = WarcHeaders(fields)
+    raw_len = headers.get("Content-Length")
+    if raw_len is None or not raw_len.strip().isdigit():
+        reader._problem(
+            offset, "warc-framing", f"missing or bad Content-Length {(raw_len or '')[:40]!r}"
+        )
+        return False if resync else None
+    length = int(raw_len)
+    return WarcRecord(
+        offset,
+        version,
+        headers,
+        length,
+        BlockReader(src, length),
+        addressable=addressable,
+        version_line=line.rstrip(b"\r\n").decode("ascii", "replace"),
+    )
+
+
+def _find_version_line(
+    src: PlainSource, reader: WarcReader, resync: bool
+) -> tuple[int, bool, str, bytes] | None:
+    """Offset, addressable?, version and line of the next ``WARC/x.y`` line; None at the end.
+
+    Bytes skipped on the way are reported once, as one framing problem.
+    """
     skipped_from: int | None = None
     while True:
         offset, addressable = src.record_start()
@@ -164,8 +200,13 @@ def _parse_record(src: PlainSource, reader: WarcReader, resync: bool) -> WarcRec
             "warc-framing",
             f"{offset - skipped_from} bytes that are not a WARC record (skipped)",
         )
-    version = m.group(1).decode()
-    version_line = line.rstrip(b"\r\n").decode("ascii", "replace")
+    return offset, addressable, m.group(1).decode(), line
+
+
+def _read_header_fields(
+    src: PlainSource, reader: WarcReader, offset: int, resync: bool
+) -> list[tuple[str, str]] | None | Literal[False]:
+    """The header fields up to the blank line; None or False (skip) as ``_parse_record``."""
     fields: list[tuple[str, str]] = []
     total = 0
     while True:
@@ -184,7 +225,7 @@ def _parse_record(src: PlainSource, reader: WarcReader, resync: bool) -> WarcRec
             reader._problem(offset, "warc-truncated-file", f"{who}file ends inside its header")
             return None
         if hline in (b"\r\n", b"\n"):
-            break
+            return fields
         text = hline.decode("utf-8", errors="replace").rstrip("\r\n")
         if text[:1] in (" ", "\t") and fields:
             k, v = fields[-1]
@@ -195,23 +236,6 @@ def _parse_record(src: PlainSource, reader: WarcReader, resync: bool) -> WarcRec
             reader._problem(offset, "warc-framing", f"malformed header line {text[:60]!r}")
             continue
         fields.append((name.strip(), value.strip()))
-    headers = WarcHeaders(fields)
-    raw_len = headers.get("Content-Length")
-    if raw_len is None or not raw_len.strip().isdigit():
-        reader._problem(
-            offset, "warc-framing", f"missing or bad Content-Length {(raw_len or '')[:40]!r}"
-        )
-        return False if resync else None
-    length = int(raw_len)
-    return WarcRecord(
-        offset,
-        version,
-        headers,
-        length,
-        BlockReader(src, length),
-        addressable=addressable,
-        version_line=version_line,
-    )
 
 
 def _read_header_line(src: PlainSource, budget: int) -> bytes:

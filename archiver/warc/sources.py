@@ -8,7 +8,7 @@ import contextlib
 import io
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 STEP = 1024 * 1024
 
@@ -234,7 +234,7 @@ class BlockReader(io.RawIOBase):
             self.remaining = -1  # source ended early: the record is truncated
         return data
 
-    def readinto(self, b) -> int:  # type: ignore[override]
+    def readinto(self, b: Any) -> int:
         data = self.read(len(b))
         b[: len(data)] = data
         return len(data)

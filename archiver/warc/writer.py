@@ -20,7 +20,7 @@ import os
 import threading
 import uuid
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -327,7 +327,7 @@ def _cut_short(out: HashingWriter, gz: zlib._Compress) -> None:
     out.flush()
 
 
-def _pieces(block: bytes | BinaryIO, length: int):
+def _pieces(block: bytes | BinaryIO, length: int) -> Iterator[bytes | memoryview]:
     """Yield up to ``length`` bytes of ``block`` from offset 0 in pieces of at most 1 MiB."""
     if isinstance(block, bytes | bytearray | memoryview):
         view = memoryview(block)[:length]

@@ -12,7 +12,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from archiver.attest.keys import key_id, keys_new_command, load_private_key, new_key_pair
-from archiver.attest.signing import canonical_json, sign_bag, sign_command, verify_bag_signatures
+from archiver.attest.signaturecheck import verify_bag_signatures
+from archiver.attest.signing import canonical_json, sign_bag, sign_command
 from archiver.attest.timestamp import timestamp_bag
 from archiver.attest.tsa import TsaConfig
 from archiver.base.errors import ArchiverError
