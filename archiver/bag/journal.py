@@ -97,6 +97,7 @@ class BagStaging:
         return cls(final, algorithms, _resume=True)
 
     def _load_journal(self) -> None:
+        """Take back every journaled digest whose file is still whole; list the rest in ``lost``."""
         if not self._journal_path.exists() and not any(
             kind == "file" for _rel, kind in self._walk_payload()
         ):
