@@ -1,7 +1,11 @@
-"""The sealed-bag reader, mirror of the writer: is this a sealed bag, its tag manifests, bag-info.
+"""The sealed-bag reader, mirror of :mod:`archiver.bag.writer`: it reads back what was sealed.
 
-Attest and verify read a sealed bag only through here, with the validator's own parsers, so a
-crafted tag file cannot make them read outside the bag.
+The writer seals the payload, its manifests, ``bag-info.txt`` and the tag manifests over them;
+here a sealed bag is recognised (``require_sealed_bag``), its tag manifests listed and read
+(``tag_manifests``, ``tag_manifest_entries``), its tag files checked against them
+(``check_tag_files``; payload fixity is the validator's job) and its ``bag-info.txt`` read
+(``read_bag_info``). Attest and verify read a sealed bag only through here, with the
+validator's own parsers, so a crafted tag file cannot make them read outside the bag.
 """
 
 from __future__ import annotations

@@ -169,6 +169,48 @@ def _capture_rows(entry: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+def _where(settings: dict[str, Any], entries: Sequence[dict[str, Any]]) -> _Section:
+    """Where the captures were made from: host, proxy, TLS checking."""
+    return _Section(
+        "From where",
+        [
+            ("Capture computer (hostname)", _text(settings.get("hostname"))),
+            ("Proxy", _proxy(settings, entries)),
+            (
+                "TLS certificate checking",
+                "on" if settings.get("verify_tls", True) else "OFF (recorded for each capture)",
+            ),
+            ("Trusted CA bundle", _text(settings.get("ca_bundle"), "the system default")),
+        ],
+    )
+
+
+def _what(bag_info: Sequence[tuple[str, str]], settings: dict[str, Any]) -> _Section:
+    """Which software made the captures, and with which options."""
+    robots = (
+        "obeyed"
+        if settings.get("respect_robots", True)
+        else f"ignored; reason given: {_text(settings.get('robots_override_reason'))}"
+    )
+    return _Section(
+        "By what (software and options)",
+        [
+            ("Capture software", _info(bag_info, "Capture-Software")),
+            ("Bagging software", _info(bag_info, "Bag-Software-Agent")),
+            ("Components", _versions()),
+            ("User-Agent sent", _user_agent(settings)),
+            ("robots.txt", robots),
+            ("Links followed from pages given by URL", _text(settings.get("hops"), "default")),
+            ("Pause between requests to one host", f"{_text(settings.get('per_host_delay'))} s"),
+            ("Time limit per URL", f"{_text(settings.get('max_time_per_url'))} s"),
+            ("Size limit per response", f"{_text(settings.get('max_size'))} bytes"),
+            ("Text extraction", "on" if settings.get("clean", True) else "off"),
+        ],
+        "Captured bytes are stored unaltered in WARC files; extracted text is derived from them "
+        "and names the record it came from.",
+    )
+
+
 def _sections(
     bag_info: Sequence[tuple[str, str]],
     entries: Sequence[dict[str, Any]],
@@ -205,43 +247,10 @@ def _sections(
             ("Contact email", _info(bag_info, "Contact-Email")),
         ],
     )
-    where = _Section(
-        "From where",
-        [
-            ("Capture computer (hostname)", _text(settings.get("hostname"))),
-            ("Proxy", _proxy(settings, entries)),
-            (
-                "TLS certificate checking",
-                "on" if settings.get("verify_tls", True) else "OFF (recorded for each capture)",
-            ),
-            ("Trusted CA bundle", _text(settings.get("ca_bundle"), "the system default")),
-        ],
-    )
-    robots = (
-        "obeyed"
-        if settings.get("respect_robots", True)
-        else f"ignored; reason given: {_text(settings.get('robots_override_reason'))}"
-    )
-    what = _Section(
-        "By what (software and options)",
-        [
-            ("Capture software", _info(bag_info, "Capture-Software")),
-            ("Bagging software", _info(bag_info, "Bag-Software-Agent")),
-            ("Components", _versions()),
-            ("User-Agent sent", _user_agent(settings)),
-            ("robots.txt", robots),
-            ("Links followed from pages given by URL", _text(settings.get("hops"), "default")),
-            ("Pause between requests to one host", f"{_text(settings.get('per_host_delay'))} s"),
-            ("Time limit per URL", f"{_text(settings.get('max_time_per_url'))} s"),
-            ("Size limit per response", f"{_text(settings.get('max_size'))} bytes"),
-            ("Text extraction", "on" if settings.get("clean", True) else "off"),
-        ],
-        "Captured bytes are stored unaltered in WARC files; extracted text is derived from them "
-        "and names the record it came from.",
-    )
     captures = [(f"{n}. {_text(e.get('url'))}", _capture_rows(e)) for n, e in enumerate(entries, 1)]
     failures = [(_text(e.get("url")), f"{_text(e.get('outcome'))}: {_error(e)}") for e in failed]
-    return [overview, when, who, where, what], captures, failures
+    setup = [_where(settings, entries), _what(bag_info, settings)]
+    return [overview, when, who, *setup], captures, failures
 
 
 VERIFY_STEPS = (

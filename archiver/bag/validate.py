@@ -5,6 +5,8 @@ file is missing from one manifest, accepts malformed bagit.txt and can be steere
 bag by a crafted manifest. Here the bag is walked once with ``lstat`` (symlinks are reported,
 never followed), manifests are streamed and checked against that walk, and only files the walk
 found inside the bag are ever opened. Fixity reads each file once for all its algorithms.
+The manifest checks are :mod:`archiver.bag.manifestcheck`; this module composes them with
+bagit.txt, fetch.txt, completeness, bag-info, lint and fixity.
 """
 
 from __future__ import annotations
@@ -12,97 +14,32 @@ from __future__ import annotations
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 from archiver.bag import paths as bagpaths
-from archiver.bag.fixity import (
-    ALGORITHMS,
-    WEAK_ALGORITHMS,
-    HashJob,
-    HashResult,
-    hash_files,
-    hexdigest_length,
-)
+from archiver.bag.fixity import HashJob, HashResult, hash_files
+from archiver.bag.manifestcheck import ManifestChecks
 from archiver.bag.report import BagReport
-from archiver.bag.tagfiles import (
-    EXCERPT,
-    BagitTxt,
-    excerpt,
-    parse_bag_info,
-    parse_bagit_txt,
-    parse_fetch_line,
-    parse_manifest_line,
-    read_tag_lines,
-)
-from archiver.bag.walk import _Manifest, _Walk, _walk
+from archiver.bag.tagfiles import excerpt, parse_bag_info, parse_bagit_txt, parse_fetch_line
+from archiver.bag.walk import _walk
 from archiver.base.errors import EXIT_USAGE, ArchiverError
-from archiver.base.problems import Problem, Severity, one_line
-
-# Anchors over the tag manifests cannot be listed in them (archiver.attest.anchors verifies them).
-ANCHORS_PREFIX = "provenance-anchors/"
 
 __all__ = ["BagReport", "validate_bag"]
 
-_MANIFEST_NAME = re.compile(r"^(tag)?manifest-(.+)\.txt$")
 _SINGLETONS = ("Bagging-Date", "Bag-Size", "Payload-Oxum", "Bag-Group-Identifier", "Bag-Count")
 _MAX_BAGIT_TXT = 64 * 1024
 
 
-class _Validator:
+class _Validator(ManifestChecks):
+    """One validation: the walk, then each check in turn, composed into one report."""
+
     def __init__(self, root: str, fast: bool, workers: int | None) -> None:
-        self.root = root
+        super().__init__(root)
         self.fast = fast
         self.workers = workers
-        self.problems: list[Problem] = []
-        self.walk = _Walk()
-        self.bagit = BagitTxt((1, 0), "utf-8", "")
-        self.manifests: list[_Manifest] = []
         self.fetch_paths: dict[str, str] = {}  # path -> length
-        self._nfc_index: dict[str, list[str]] | None = None
         self.report = BagReport(root, fast=fast)
         self.on_progress: Callable[[HashResult], None] | None = None
-
-    # -- helpers ---------------------------------------------------------------------------
-    def add(self, code: str, path: str, message: str, severity: Severity = "error") -> None:
-        shown = excerpt(one_line(bagpaths.encode_path(path)), 4 * EXCERPT)  # input text
-        self.problems.append(Problem(code, shown, one_line(message), severity))
-
-    def lines(self, rel: str) -> Iterator[tuple[int, str]]:
-        return read_tag_lines(
-            Path(self.root, rel), rel, self.bagit.encoding, self.bagit.version, self.problems
-        )
-
-    def resolve(self, raw: str) -> tuple[str, str | None]:
-        """Decode a manifest path; return (path, why it is unsafe or None)."""
-        version = self.bagit.version
-        path = bagpaths.decode_path(raw, version)
-        if version < (1, 0) and path not in self.walk.files:
-            # bagit-python encodes CR/LF even in 0.97 bags: accept that when it names a file.
-            alt = bagpaths.decode_path(raw, (1, 0))
-            if alt in self.walk.files:
-                path = alt
-        reason = bagpaths.unsafe_reason(path)
-        if reason is None and not bagpaths.is_inside(self.root, os.path.join(self.root, path)):
-            reason = "the path resolves outside the bag"
-        return path, reason
-
-    def nfc_match(self, path: str) -> str | None:
-        """The one file on disk whose NFC form equals ``path``'s, if exactly one."""
-        if self._nfc_index is None:
-            self._nfc_index = defaultdict(list)
-            for f in self.walk.files:
-                self._nfc_index[bagpaths.nfc(f)].append(f)
-        hits = self._nfc_index.get(bagpaths.nfc(path), [])
-        return hits[0] if len(hits) == 1 else None
-
-    @property
-    def payload_manifests(self) -> list[_Manifest]:
-        return [m for m in self.manifests if m.kind == "payload"]
-
-    @property
-    def tag_manifests(self) -> list[_Manifest]:
-        return [m for m in self.manifests if m.kind == "tag"]
 
     # -- steps -----------------------------------------------------------------------------
     def run(self) -> BagReport:
@@ -137,129 +74,6 @@ class _Validator:
                 f"BagIt {self.bagit.version_text} predates RFC 8493 (1.0)",
                 "warning",
             )
-
-    def read_manifests(self) -> None:
-        for rel in sorted(f for f in self.walk.files if "/" not in f):
-            m = _MANIFEST_NAME.match(rel)
-            if not m:
-                continue
-            label = m.group(2)
-            normal = re.sub(r"[^a-z0-9]", "", label.lower())
-            if normal != label:
-                self.add(
-                    "manifest-algorithm-name",
-                    rel,
-                    f"the algorithm should be written {normal!r} (lower case, letters and digits)",
-                    "warning",
-                )
-            algorithm = ALGORITHMS.get(normal)
-            if algorithm is None:
-                self.add(
-                    "manifest-algorithm-unknown",
-                    rel,
-                    f"unknown algorithm {label!r}: its checksums cannot be verified",
-                )
-            manifest = _Manifest(rel, "tag" if m.group(1) else "payload", algorithm)
-            self.parse_manifest(manifest)
-            self.manifests.append(manifest)
-        if not self.payload_manifests:
-            self.add("payload-manifest-missing", "", "the bag has no manifest-<algorithm>.txt")
-        elif all(m.algorithm in WEAK_ALGORITHMS for m in self.payload_manifests):
-            self.add(
-                "manifest-weak-algorithm",
-                "",
-                "payload checksums use only MD5/SHA-1; add a SHA-256 or SHA-512 manifest",
-                "warning",
-            )
-        if not self.tag_manifests:
-            self.add(
-                "tagmanifest-missing",
-                "",
-                "no tagmanifest: changes to bag-info.txt and manifests go undetected",
-                "warning",
-            )
-
-    def parse_manifest(self, manifest: _Manifest) -> None:
-        rel = manifest.rel
-        expected_len = hexdigest_length(manifest.algorithm) if manifest.algorithm else None
-        v10 = self.bagit.version >= (1, 0)
-        for n, text in self.lines(rel):
-            line = parse_manifest_line(n, text, rel, self.problems)
-            if line is None:
-                continue
-            path, unsafe = self.resolve(line.raw_path)
-            if unsafe:
-                self.add("path-unsafe", rel, f"line {n}: {excerpt(line.raw_path)!r}: {unsafe}")
-                continue
-            if manifest.kind == "payload" and not path.startswith("data/"):
-                if self.bagit.version <= (0, 96) and "/" not in path and path != "data":
-                    # Allowed up to 0.96 (bagit-java and bagit-python accept it): the tag
-                    # file's checksum is still checked, it is just in the other manifest.
-                    self.add(
-                        "payload-manifest-lists-tag-file",
-                        rel,
-                        f"line {n}: lists the tag file {excerpt(path)!r} (allowed before "
-                        "BagIt 0.97; checked like any entry)",
-                        "warning",
-                    )
-                else:
-                    self.add(
-                        "payload-manifest-path-outside-data",
-                        rel,
-                        f"line {n}: {excerpt(line.raw_path)!r} is not under data/",
-                    )
-                    continue
-            if manifest.kind == "tag":
-                if path.startswith("data/"):
-                    self.add(
-                        "tagmanifest-lists-payload",
-                        rel,
-                        f"line {n}: lists payload file {excerpt(path)!r}",
-                    )
-                    continue
-                if path.startswith("tagmanifest-"):
-                    self.add(
-                        "tagmanifest-lists-tagmanifest",
-                        rel,
-                        f"line {n}: lists tag manifest {excerpt(path)!r}",
-                    )
-                    continue
-            if expected_len is not None and (
-                len(line.checksum) != expected_len or not re.fullmatch(r"[0-9a-f]+", line.checksum)
-            ):
-                self.add(
-                    "manifest-checksum-malformed",
-                    rel,
-                    f"line {n}: {excerpt(line.checksum)!r} is not a {expected_len}-digit hex "
-                    "digest",
-                )
-            if path not in self.walk.files and (alt := self.nfc_match(path)) is not None:
-                self.add(
-                    "path-normalization-mismatch",
-                    rel,
-                    f"line {n}: {excerpt(path)!r} matches the file {alt!r} only after Unicode "
-                    "normalization",
-                    "warning",
-                )
-                path = alt
-            previous = manifest.entries.setdefault(path, [])
-            if previous:
-                same = all(c == line.checksum for c, _ in previous)
-                if v10 or not same:
-                    self.add(
-                        "manifest-duplicate-entry",
-                        rel,
-                        f"line {n}: {excerpt(path)!r} is listed more than once"
-                        + ("" if same else " with different checksums"),
-                    )
-                else:
-                    self.add(
-                        "manifest-duplicate-entry",
-                        rel,
-                        f"line {n}: {excerpt(path)!r} is listed more than once (same checksum)",
-                        "warning",
-                    )
-            previous.append((line.checksum, n))
 
     def read_fetch(self) -> None:
         if "fetch.txt" not in self.walk.files:
@@ -336,40 +150,6 @@ class _Validator:
                     "be in every payload manifest)",
                     "error" if v10 else "warning",
                 )
-
-    def check_tag_manifests(self) -> None:
-        tag_manifests = self.tag_manifests
-        if not tag_manifests:
-            return
-        v10 = self.bagit.version >= (1, 0)
-        for tm in tag_manifests:
-            for pm in self.payload_manifests:
-                if pm.rel not in tm.entries:
-                    self.add(
-                        "tagmanifest-missing-manifest",
-                        tm.rel,
-                        f"does not list the payload manifest {pm.rel}",
-                        "error" if v10 else "warning",
-                    )
-        listed = set().union(*(set(tm.entries) for tm in tag_manifests))
-        for rel in sorted(self.walk.files):
-            is_manifest = "/" not in rel and _MANIFEST_NAME.match(rel) is not None
-            if rel.startswith("data/") or is_manifest:
-                continue  # payload manifests are checked above; tag manifests list no manifests
-            if rel.startswith(ANCHORS_PREFIX):
-                continue  # tokens and signatures attest to the tag manifests: checked by anchors
-            if rel not in listed:
-                self.add(
-                    "tag-file-not-in-tagmanifest",
-                    rel,
-                    "is not covered by any tag manifest, so changes to it go undetected",
-                    "warning",
-                )
-        sets = {frozenset(tm.entries) for tm in tag_manifests}
-        if len(sets) > 1:
-            self.add(
-                "tagmanifest-sets-differ", "", "the tag manifests list different files", "warning"
-            )
 
     def check_bag_info(self) -> None:
         info = "bag-info.txt"

@@ -1,13 +1,18 @@
-"""One walk of a bag's folder: every file and folder, and what is odd about each (links)."""
+"""One walk of a bag's folder (every file and folder, and what is odd about each), and the
+state every check of that bag shares: problems found, bagit.txt, manifests read."""
 
 from __future__ import annotations
 
 import os
+from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from archiver.bag import paths as bagpaths
-from archiver.base.problems import Problem
+from archiver.bag.tagfiles import EXCERPT, BagitTxt, excerpt, read_tag_lines
+from archiver.base.problems import Problem, Severity, one_line
 
 
 @dataclass
@@ -65,3 +70,55 @@ def _walk(root: str, problems: list[Problem]) -> _Walk:
                 except OSError as e:
                     problems.append(Problem("file-unreadable", shown, f"cannot stat: {e.strerror}"))
     return walk
+
+
+class _BagCheck:
+    """What a check of one bag has found so far, and the helpers every step uses."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.problems: list[Problem] = []
+        self.walk = _Walk()
+        self.bagit = BagitTxt((1, 0), "utf-8", "")
+        self.manifests: list[_Manifest] = []
+        self._nfc_index: dict[str, list[str]] | None = None
+
+    def add(self, code: str, path: str, message: str, severity: Severity = "error") -> None:
+        shown = excerpt(one_line(bagpaths.encode_path(path)), 4 * EXCERPT)  # input text
+        self.problems.append(Problem(code, shown, one_line(message), severity))
+
+    def lines(self, rel: str) -> Iterator[tuple[int, str]]:
+        return read_tag_lines(
+            Path(self.root, rel), rel, self.bagit.encoding, self.bagit.version, self.problems
+        )
+
+    def resolve(self, raw: str) -> tuple[str, str | None]:
+        """Decode a manifest path; return (path, why it is unsafe or None)."""
+        version = self.bagit.version
+        path = bagpaths.decode_path(raw, version)
+        if version < (1, 0) and path not in self.walk.files:
+            # bagit-python encodes CR/LF even in 0.97 bags: accept that when it names a file.
+            alt = bagpaths.decode_path(raw, (1, 0))
+            if alt in self.walk.files:
+                path = alt
+        reason = bagpaths.unsafe_reason(path)
+        if reason is None and not bagpaths.is_inside(self.root, os.path.join(self.root, path)):
+            reason = "the path resolves outside the bag"
+        return path, reason
+
+    def nfc_match(self, path: str) -> str | None:
+        """The one file on disk whose NFC form equals ``path``'s, if exactly one."""
+        if self._nfc_index is None:
+            self._nfc_index = defaultdict(list)
+            for f in self.walk.files:
+                self._nfc_index[bagpaths.nfc(f)].append(f)
+        hits = self._nfc_index.get(bagpaths.nfc(path), [])
+        return hits[0] if len(hits) == 1 else None
+
+    @property
+    def payload_manifests(self) -> list[_Manifest]:
+        return [m for m in self.manifests if m.kind == "payload"]
+
+    @property
+    def tag_manifests(self) -> list[_Manifest]:
+        return [m for m in self.manifests if m.kind == "tag"]
