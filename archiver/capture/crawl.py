@@ -28,21 +28,13 @@ from archiver.capture.hostgate import HostGate, host_key
 from archiver.capture.records import build_entry, network_facts, ref_dict, write_fetch
 from archiver.capture.robots import MAX_ROBOTS_SIZE, RobotsFile, RobotsPolicy
 from archiver.collect.html import find_urls_in_html
+from archiver.collect.seeds import Citation, Seed
 from archiver.net.netpolicy import AddressPolicy
 from archiver.warc.writer import RecordRef, WarcWriter
 
 MAX_CRAWL_DELAY = 30.0  # honour robots.txt Crawl-delay up to this many seconds
 MAX_LINK_SCAN = 20 * 1024 * 1024  # HTML beyond this is not scanned for hop links
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-
-
-@dataclass
-class Seed:
-    url: str
-    citations: list[dict[str, Any]] = field(default_factory=list)
-    hops: int = 0  # 0: just this URL; n: also links in its main content, n levels deep
-    hop: int = 0  # > 0: a link found on page ``via`` (a resumed run re-queues these)
-    via: str | None = None
 
 
 @dataclass
@@ -68,7 +60,7 @@ class CrawlStats:
 @dataclass
 class _Task:
     url: str
-    citations: list[dict[str, Any]]
+    citations: list[Citation]
     hop: int
     via: str | None
     hops_left: int
@@ -283,7 +275,7 @@ def crawl(
                 if url in seen:
                     continue
                 seen.add(url)
-                citation = {"document": base, "locator": c.locator, "cited_as": c.cited_as}
+                citation = Citation(base, c.locator, c.cited_as)
                 out.append(_Task(url, [citation], task.hop + 1, task.url, task.hops_left - 1))
         if out and on_discovered is not None:
             on_discovered(len(out))

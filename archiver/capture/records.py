@@ -21,6 +21,7 @@ from archiver.base.timefmt import iso
 from archiver.capture.evidence import chain_record, dns_facts, provenance_record, tls_facts
 from archiver.capture.failures import FetchError
 from archiver.capture.fetch import REDIRECT_STATUSES, FetchResult, Hop
+from archiver.collect.seeds import Citation
 from archiver.net.exchange import Peer
 from archiver.warc.writer import NewRecord, RecordRef, WarcWriter, new_record_id
 
@@ -337,7 +338,7 @@ def build_entry(
     result: FetchResult,
     refs: Sequence[RecordRef],
     *,
-    citations: list[dict[str, Any]],
+    citations: Sequence[Citation],
     hop: int,
     via: str | None,
     robots: Any = None,
@@ -352,7 +353,7 @@ def build_entry(
     ok_payload = summary["outcome"] in ("captured", "http-error") and last is not None
     return {
         "url": result.url,
-        "citations": citations,
+        "citations": [c.to_json() for c in citations],
         "hop": hop,
         "via": via,
         **summary,

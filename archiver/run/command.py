@@ -36,7 +36,7 @@ from archiver.base.errors import (
 )
 from archiver.base.settings import Settings
 from archiver.base.timefmt import parse_iso, utc_iso
-from archiver.capture.crawl import Seed, crawl
+from archiver.capture.crawl import crawl
 from archiver.capture.log import LOG_NAME, dumps_entry, read_entries
 from archiver.run.console import (
     install_stop_handler,
@@ -166,11 +166,7 @@ def _run_command(options: RunOptions) -> int:
         runner = Runner(plan, settings, options)
         runner.builder = builder
         runner.journal = RunJournal(journal_path)
-        todo = [
-            Seed(url=s.url, citations=s.citations, hops=s.hops)
-            for u, s in plan.seeds.items()
-            if u not in done
-        ]
+        todo = [s for u, s in plan.seeds.items() if u not in done]
         if done:
             # Links found on pages captured before the interruption are found again from the
             # captured bytes: without them a resumed run would silently capture less.

@@ -62,7 +62,7 @@ def print_plan(plan: RunPlan, settings: Settings, tsas: list[Any], options: RunO
     """--dry-run: what would be captured, cited where, with which settings. Nothing else."""
     facts = settings_facts(settings)  # the proxy password is masked
     urls = [
-        {"url": seed.url, "hops": seed.hops, "citations": seed.citations}
+        {"url": seed.url, "hops": seed.hops, "citations": [c.to_json() for c in seed.citations]}
         for seed in plan.seeds.values()
     ]
     tsa_list = [{"name": t.name, "url": t.url} for t in tsas]

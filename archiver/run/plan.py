@@ -19,13 +19,7 @@ from archiver.base.settings import Settings
 from archiver.collect.collection import load_collection
 from archiver.collect.documents import find_urls
 from archiver.collect.normalize import normalize_url
-
-
-@dataclass
-class SeedPlan:
-    url: str
-    hops: int
-    citations: list[dict[str, str]] = field(default_factory=list)
+from archiver.collect.seeds import Citation, Seed
 
 
 @dataclass
@@ -34,7 +28,7 @@ class RunPlan:
 
     name: str
     description: str
-    seeds: dict[str, SeedPlan]
+    seeds: dict[str, Seed]
     local_documents: list[tuple[str, Path]]  # (name under data/sources/, file)
     collection_toml: Path | None
     overrides: dict[str, Any]
@@ -60,7 +54,7 @@ def _is_url(source: str) -> bool:
 
 def plan_run(sources: list[str], default_hops: int | None) -> RunPlan:
     """Turn the SOURCE arguments into seeds with citations; fail early on bad input."""
-    seeds: dict[str, SeedPlan] = {}
+    seeds: dict[str, Seed] = {}
     local_docs: list[tuple[str, Path]] = []
     names: list[str] = []
     descriptions: list[str] = []
@@ -69,11 +63,11 @@ def plan_run(sources: list[str], default_hops: int | None) -> RunPlan:
     collection_tsas: list[Any] = []
     curator_name = curator_email = organisation = ""
 
-    def add(url: str, hops: int, citation: dict[str, str] | None) -> None:
+    def add(url: str, hops: int, citation: Citation | None) -> None:
         norm = normalize_url(url)
         if norm is None:
             raise ArchiverError(f"{url}: not an http(s) URL that can be captured", EXIT_USAGE)
-        seed = seeds.setdefault(norm, SeedPlan(norm, hops))
+        seed = seeds.setdefault(norm, Seed(norm, hops))
         seed.hops = max(seed.hops, hops)
         if citation and citation not in seed.citations:
             seed.citations.append(citation)
@@ -97,7 +91,7 @@ def plan_run(sources: list[str], default_hops: int | None) -> RunPlan:
             locator = c.locator
             if locator.startswith(c.document):
                 locator = in_bag + locator[len(c.document) :]
-            add(c.url, 0, {"document": in_bag, "locator": locator, "cited_as": c.cited_as})
+            add(c.url, 0, Citation(in_bag, locator, c.cited_as))
 
     for source in sources:
         if _is_url(source):
@@ -138,11 +132,7 @@ def plan_run(sources: list[str], default_hops: int | None) -> RunPlan:
                     add(
                         doc.url,
                         1 if hops is None else hops,
-                        {
-                            "document": "collection.toml",
-                            "locator": "document",
-                            "cited_as": doc.cited_as,
-                        },
+                        Citation("collection.toml", "document", doc.cited_as),
                     )
                 if doc.file is not None:
                     add_document_file(doc.file)
@@ -150,11 +140,11 @@ def plan_run(sources: list[str], default_hops: int | None) -> RunPlan:
                 add(
                     extra.url,
                     0,
-                    {
-                        "document": extra.cited_in or "collection.toml",
-                        "locator": extra.locator or "url",
-                        "cited_as": extra.cited_as or extra.url,
-                    },
+                    Citation(
+                        extra.cited_in or "collection.toml",
+                        extra.locator or "url",
+                        extra.cited_as or extra.url,
+                    ),
                 )
         else:
             add_document_file(path)

@@ -10,15 +10,16 @@ from urllib.parse import urldefrag
 from archiver.base.errors import (
     ArchiverError,
 )
-from archiver.capture.crawl import HTML_TYPES, MAX_LINK_SCAN, Seed
+from archiver.capture.crawl import HTML_TYPES, MAX_LINK_SCAN
 from archiver.collect.html import find_urls_in_html
+from archiver.collect.seeds import Citation, Seed
 from archiver.run.plan import RunPlan
 from archiver.warc.naming import final_name
 from archiver.warc.reader import read_record_at
 from archiver.warc.salvage import salvage_open_file
 
 
-def recover_hop_links(plan: RunPlan, entries: list[dict[str, Any]], warc_dir: Path) -> list[Any]:
+def recover_hop_links(plan: RunPlan, entries: list[dict[str, Any]], warc_dir: Path) -> list[Seed]:
     """Links of pages captured before an interruption that were still to be followed.
 
     The crawl queues a page's links only in memory, so a resumed run reads each captured HTML
@@ -37,7 +38,7 @@ def recover_hop_links(plan: RunPlan, entries: list[dict[str, Any]], warc_dir: Pa
         return hops_left(entry.get("via"), depth + 1) - 1
 
     seen = set(by_url) | set(plan.seeds)
-    found: list[Any] = []
+    found: list[Seed] = []
     for entry in entries:
         left = hops_left(entry["url"])
         ctype = (entry.get("content_type") or "").split(";")[0].strip().lower()
@@ -63,7 +64,7 @@ def recover_hop_links(plan: RunPlan, entries: list[dict[str, Any]], warc_dir: Pa
             if url in seen:
                 continue
             seen.add(url)
-            citation = {"document": base, "locator": c.locator, "cited_as": c.cited_as}
+            citation = Citation(base, c.locator, c.cited_as)
             found.append(
                 Seed(
                     url=url,
