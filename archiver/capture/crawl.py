@@ -25,6 +25,7 @@ from archiver.base.settings import Settings
 from archiver.base.timefmt import utc_iso
 from archiver.capture.fetch import Fetcher, FetchResult
 from archiver.capture.hostgate import HostGate, host_key
+from archiver.capture.log import CaptureEntry
 from archiver.capture.records import build_entry, network_facts, ref_dict, write_fetch
 from archiver.capture.robots import MAX_ROBOTS_SIZE, RobotsFile, RobotsPolicy
 from archiver.collect.html import find_urls_in_html
@@ -39,7 +40,7 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 @dataclass
 class CaptureResult:
-    entry: dict[str, Any]  # the capture-log entry (manifests/capture-log.schema.json)
+    entry: CaptureEntry  # what capture logs for the URL
     payload_path: Path | None  # final body, transfer- and content-encoding removed; callback only
     content_type: str | None
     response_record: RecordRef | None
@@ -233,13 +234,13 @@ def crawl(
                 robots=decisions[0] if decisions else None,
                 robots_records=robots_records,
             )
-            captured = entry["outcome"] == "captured"
+            captured = entry.outcome == "captured"
             responses = [r for r in refs if r.type == "response"]
             on_result(
                 CaptureResult(
                     entry=entry,
                     payload_path=result.payload_path if captured else None,
-                    content_type=entry["content_type"],
+                    content_type=entry.content_type,
                     response_record=responses[-1] if responses else None,
                     warc_date=utc_iso(result.hops[-1].started)
                     if responses and result.hops
@@ -248,26 +249,26 @@ def crawl(
             )
             with stats_lock:
                 stats.urls += 1
-                stats.outcomes[entry["outcome"]] += 1
+                stats.outcomes[entry.outcome] += 1
                 if captured:
                     stats.captured += 1
-                    stats.bytes += entry["payload_size"] or 0
-                if entry["error"] is not None:
-                    stats.failed[entry["error"]["class"]] += 1
+                    stats.bytes += entry.payload_size or 0
+                if entry.error is not None:
+                    stats.failed[entry.error.cls] += 1
             if captured and task.hops_left > 0 and result.payload_path is not None:
                 return _children(task, entry, result.payload_path)
             return []
         finally:
             result.close()
 
-    def _children(task: _Task, entry: dict[str, Any], payload: Path) -> list[_Task]:
-        ctype = (entry["content_type"] or "").split(";")[0].strip().lower()
+    def _children(task: _Task, entry: CaptureEntry, payload: Path) -> list[_Task]:
+        ctype = (entry.content_type or "").split(";")[0].strip().lower()
         if ctype not in HTML_TYPES:
             return []
 
         with open(payload, "rb") as f:
             html = f.read(MAX_LINK_SCAN)
-        base = entry["final_url"] or task.url
+        base = entry.final_url or task.url
         out: list[_Task] = []
         with scheduler.cond:
             for c in find_urls_in_html(html, base):

@@ -21,6 +21,7 @@ from archiver.base.timefmt import iso
 from archiver.capture.evidence import chain_record, dns_facts, provenance_record, tls_facts
 from archiver.capture.failures import FetchError
 from archiver.capture.fetch import REDIRECT_STATUSES, FetchResult, Hop
+from archiver.capture.log import CaptureEntry
 from archiver.collect.seeds import Citation
 from archiver.net.exchange import Peer
 from archiver.warc.writer import NewRecord, RecordRef, WarcWriter, new_record_id
@@ -343,7 +344,7 @@ def build_entry(
     via: str | None,
     robots: Any = None,
     robots_records: Sequence[dict[str, Any]] = (),
-) -> dict[str, Any]:
+) -> CaptureEntry:
     """The capture-log entry (manifests/capture-log.schema.json) for one URL."""
     final = result.final
     responded = [h for h in result.hops if h.status is not None]
@@ -351,21 +352,23 @@ def build_entry(
     summary = _summary(result, robots)
     robots = summary.pop("robots")
     ok_payload = summary["outcome"] in ("captured", "http-error") and last is not None
-    return {
-        "url": result.url,
-        "citations": [c.to_json() for c in citations],
-        "hop": hop,
-        "via": via,
-        **summary,
-        "robots": robots.to_dict() if robots is not None else None,
-        "resolved_by": result.resolved_by,
-        "dns": dns_facts(final, result),
-        "tls": tls_facts(final.tls if final is not None else None),
-        "provenance_record": result.provenance_record_id,
-        "content_type": last.headers.get("content-type") if ok_payload and last else None,
-        "payload_size": last.payload_size if ok_payload and last else None,
-        "payload_sha256": last.payload_sha256 if ok_payload and last else None,
-        "truncated": last.truncated if ok_payload and last else None,
-        "records": [*robots_records, *(ref_dict(r) for r in refs)],
-        "text": None,
-    }
+    return CaptureEntry.from_json(
+        {
+            "url": result.url,
+            "citations": [c.to_json() for c in citations],
+            "hop": hop,
+            "via": via,
+            **summary,
+            "robots": robots.to_dict() if robots is not None else None,
+            "resolved_by": result.resolved_by,
+            "dns": dns_facts(final, result),
+            "tls": tls_facts(final.tls if final is not None else None),
+            "provenance_record": result.provenance_record_id,
+            "content_type": last.headers.get("content-type") if ok_payload and last else None,
+            "payload_size": last.payload_size if ok_payload and last else None,
+            "payload_sha256": last.payload_sha256 if ok_payload and last else None,
+            "truncated": last.truncated if ok_payload and last else None,
+            "records": [*robots_records, *(ref_dict(r) for r in refs)],
+            "text": None,
+        }
+    )

@@ -160,8 +160,8 @@ def _run_command(options: RunOptions) -> int:
                 builder.add_payload_file(f"sources/{name_in_bag}", doc)
         if plan.collection_toml is not None and "collection.toml" not in builder.recorded:
             builder.add_payload_file("collection.toml", plan.collection_toml)
-        done_entries = [e for e in read_entries(journal_path) if "url" in e]
-        done = {e["url"] for e in done_entries}
+        done_entries = list(read_entries(journal_path))
+        done = {e.url for e in done_entries}
 
         runner = Runner(plan, settings, options)
         runner.builder = builder

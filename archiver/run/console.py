@@ -21,6 +21,7 @@ from archiver.base.errors import (
 )
 from archiver.base.facts import settings_facts
 from archiver.base.settings import Settings
+from archiver.capture.log import CaptureEntry
 from archiver.run.options import RunOptions
 from archiver.run.plan import RunPlan
 from archiver.run.progress import OUTCOME_WORDS, LogTee
@@ -98,14 +99,14 @@ def print_plan(plan: RunPlan, settings: Settings, tsas: list[Any], options: RunO
 
 
 def print_result(
-    bag_path: Path, entries: list[dict[str, Any]], text_errors: int, options: RunOptions
+    bag_path: Path, entries: list[CaptureEntry], text_errors: int, options: RunOptions
 ) -> None:
     """The last line(s) on stdout: the bag path, or with --json one summary object."""
     if not options.json:
         print(bag_path)
         return
 
-    outcomes = Counter(str(e.get("outcome")) for e in entries)
+    outcomes = Counter(str(e.outcome) for e in entries)
     doc = {
         "bag": str(bag_path),
         "exit_code": EXIT_OK,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from archiver.attest.tsa import tsas_from_table
+from archiver.attest.tsa import TsaConfig, tsas_from_table
 from archiver.base.errors import (
     EXIT_USAGE,
     ArchiverError,
@@ -35,7 +35,7 @@ class RunPlan:
     curator_name: str = ""
     curator_email: str = ""
     organisation: str = ""
-    tsas: list[Any] = field(default_factory=list)  # the collection's [[tsa]] tables
+    tsas: list[TsaConfig] = field(default_factory=list)  # the collection's [[tsa]] tables
     collection_record: str = ""  # which collection settings applied / were ignored (warcinfo)
 
     def fingerprint(self) -> str:
@@ -60,7 +60,7 @@ def plan_run(sources: list[str], default_hops: int | None) -> RunPlan:
     descriptions: list[str] = []
     overrides: dict[str, Any] = {}
     collection_toml: Path | None = None
-    collection_tsas: list[Any] = []
+    collection_tsas: list[TsaConfig] = []
     curator_name = curator_email = organisation = ""
 
     def add(url: str, hops: int, citation: Citation | None) -> None:

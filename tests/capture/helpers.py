@@ -90,10 +90,10 @@ def run_crawl(
 
     def collect(result: CaptureResult) -> None:
         with lock:
-            run.entries[result.entry["url"]] = result.entry
+            run.entries[result.entry.url] = result.entry.to_json()
             run.results.append(result)
             if result.payload_path is not None:
-                run.payloads[result.entry["url"]] = Path(result.payload_path).read_bytes()
+                run.payloads[result.entry.url] = Path(result.payload_path).read_bytes()
         if on_result is not None:
             on_result(result)
 

@@ -196,7 +196,7 @@ def test_failed_resolution_and_refused_connection_are_recorded(
         assert dns_fail.final.dns.answers == [] and dns_fail.final.dns.error
         refused = fetcher.fetch(refused_url)
         refs = write_fetch(writer, refused, facts=facts)
-        entry = build_entry(refused, refs, citations=[], hop=0, via=None)
+        entry = build_entry(refused, refs, citations=[], hop=0, via=None).to_json()
     finally:
         fetcher.close()
         writer.close()
