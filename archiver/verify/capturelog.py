@@ -17,7 +17,13 @@ from urllib.parse import urldefrag, urlsplit
 
 from archiver.base.hashing import hash_file
 from archiver.base.problems import Problem, one_line
-from archiver.capture.log import LOG_NAME, OUTCOMES, REQUIRED_FIELDS
+from archiver.capture.log import (
+    LOG_NAME,
+    OUTCOMES,
+    REQUIRED_FIELDS,
+    CaptureEntry,
+    EntryShapeError,
+)
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,10 @@ def cross_check(
                     )
                 else:
                     first_line_of[url] = lineno
-            problems.extend(_check_entry(bag_root, entry, where, records, referenced))
+            found = list(_check_entry(bag_root, entry, where, records, referenced))
+            problems.extend(found)
+            if not any(p.code == "capture-log-bad-entry" for p in found):
+                problems.extend(_check_shape(entry, where))
             text = entry.get("text")
             if isinstance(text, dict):
                 for key in ("path", "sidecar"):
@@ -113,6 +122,21 @@ def _tidy(p: Problem) -> Problem:
     if len(message) > _MAX_MESSAGE:
         message = f"{message[:_MAX_MESSAGE]}... ({len(message)} characters)"
     return Problem(p.code, one_line(p.path)[:_MAX_MESSAGE], message, p.severity)
+
+
+def _check_shape(entry: dict[str, Any], where: str) -> list[Problem]:
+    """The line read as the one typed entry capture writes; a damaged or forged field is named.
+
+    A warning: the checks against the WARC records above decide whether the log can be trusted
+    as an index; a field of the wrong shape elsewhere (a count, a note) does not move evidence.
+    """
+    try:
+        CaptureEntry.from_json(entry)
+    except EntryShapeError as err:
+        return [
+            Problem("capture-log-bad-entry", where, f"not a capture-log entry: {err}", "warning")
+        ]
+    return []
 
 
 def _check_entry(
