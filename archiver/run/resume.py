@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from urllib.parse import urldefrag
 
 from archiver.bag.writer import BagBuilder
 from archiver.base.errors import (
     ArchiverError,
 )
-from archiver.capture.crawl import HTML_TYPES, MAX_LINK_SCAN
+from archiver.capture.links import MAX_LINK_SCAN, hop_links, is_html
 from archiver.capture.log import CaptureEntry, TextRef
-from archiver.collect.html import find_urls_in_html
-from archiver.collect.seeds import Citation, Seed
+from archiver.collect.seeds import Seed
 from archiver.run.plan import RunPlan
 from archiver.warc.naming import final_name
 from archiver.warc.reader import read_record_at
@@ -42,8 +40,7 @@ def recover_hop_links(plan: RunPlan, entries: list[CaptureEntry], warc_dir: Path
     found: list[Seed] = []
     for entry in entries:
         left = hops_left(entry.url)
-        ctype = (entry.content_type or "").split(";")[0].strip().lower()
-        if entry.outcome != "captured" or left <= 0 or ctype not in HTML_TYPES:
+        if entry.outcome != "captured" or left <= 0 or not is_html(entry.content_type):
             continue
         responses = entry.response_refs()
         if not responses:
@@ -60,20 +57,9 @@ def recover_hop_links(plan: RunPlan, entries: list[CaptureEntry], warc_dir: Path
             )
             continue
         base = entry.final_url or entry.url
-        for c in find_urls_in_html(html, base):
-            url = urldefrag(c.url)[0]
-            if url in seen:
-                continue
-            seen.add(url)
-            citation = Citation(base, c.locator, c.cited_as)
+        for url, citation in hop_links(html, base, seen):
             found.append(
-                Seed(
-                    url=url,
-                    citations=[citation],
-                    hops=left - 1,
-                    hop=entry.hop + 1,
-                    via=entry.url,
-                )
+                Seed(url, hops=left - 1, citations=[citation], hop=entry.hop + 1, via=entry.url)
             )
     return found
 
