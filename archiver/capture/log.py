@@ -15,10 +15,52 @@ import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, TypeVar, cast
+from typing import Any, BinaryIO, Literal
 
+from archiver.capture.logparts import (
+    Attempt,
+    CertSummary,
+    DnsFacts,
+    EntryShapeError,
+    FetchFailure,
+    ProxyFacts,
+    ProxyResolved,
+    Redirect,
+    RobotsDecision,
+    TextError,
+    TextRef,
+    TlsFacts,
+    as_object,
+    citation_from_json,
+    dns_from_json,
+    get_field,
+    get_list,
+    ref_from_json,
+    ref_to_json,
+    text_from_json,
+)
 from archiver.collect.seeds import Citation
 from archiver.warc.writer import RecordRef
+
+__all__ = [
+    "Attempt",
+    "CaptureEntry",
+    "CertSummary",
+    "DnsFacts",
+    "EntryShapeError",
+    "FetchFailure",
+    "Journal",
+    "ProxyFacts",
+    "ProxyResolved",
+    "Redirect",
+    "RobotsDecision",
+    "TextError",
+    "TextRef",
+    "TlsFacts",
+    "dumps_entry",
+    "read_entries",
+    "read_raw_entries",
+]
 
 LOG_NAME = "capture-log.jsonl"
 REQUIRED_FIELDS = ("url", "outcome", "started", "ended", "records")
@@ -26,287 +68,6 @@ OUTCOMES = {"captured", "http-error", "failed", "blocked"}
 
 Outcome = Literal["captured", "http-error", "failed", "blocked"]
 Truncation = Literal["length", "time", "disconnect"]
-
-
-class EntryShapeError(ValueError):
-    """A capture-log line that is not an entry of the documented shape."""
-
-
-_T = TypeVar("_T")
-
-
-def _get(
-    raw: Mapping[str, Any], key: str, kind: type[_T] | tuple[type, ...], *, null: bool = False
-) -> Any:
-    """``raw[key]`` checked to be of ``kind`` (or None when ``null``); EntryShapeError if not."""
-    if key not in raw:
-        raise EntryShapeError(f"no {key!r}")
-    value = raw[key]
-    if value is None and null:
-        return None
-    if isinstance(value, bool) and kind in (int, float, (int, float)):
-        raise EntryShapeError(f"{key!r} is not a number")
-    if not isinstance(value, kind):
-        raise EntryShapeError(f"{key!r} has the wrong type ({type(value).__name__})")
-    return value
-
-
-def _obj(raw: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(raw, dict):
-        raise EntryShapeError(f"{what} is not an object")
-    return raw
-
-
-def _items(raw: Mapping[str, Any], key: str) -> list[Any]:
-    return cast(list[Any], _get(raw, key, list))
-
-
-@dataclass(frozen=True)
-class Redirect:
-    url: str
-    status: int
-    location: str | None
-
-    @classmethod
-    def from_json(cls, raw: Any) -> Redirect:
-        r = _obj(raw, "a redirect")
-        return cls(_get(r, "url", str), _get(r, "status", int), _get(r, "location", str, null=True))
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """One try at a URL answered 429/503 with Retry-After, and whether it was waited for."""
-
-    url: str
-    started: str
-    status: int | None
-    retry_after: str | None
-    wait: float | None
-    retried: bool
-    reason: str | None
-
-    @classmethod
-    def from_json(cls, raw: Any) -> Attempt:
-        r = _obj(raw, "an attempt")
-        return cls(
-            _get(r, "url", str),
-            _get(r, "started", str),
-            _get(r, "status", int, null=True),
-            _get(r, "retry_after", str, null=True),
-            _get(r, "wait", (int, float), null=True),
-            _get(r, "retried", bool),
-            _get(r, "reason", str, null=True),
-        )
-
-
-@dataclass(frozen=True)
-class FetchFailure:
-    """Why a URL was not captured: the stable error class (JSON key "class"), words, when."""
-
-    cls: str
-    message: str
-    at: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"class": self.cls, "message": self.message, "at": self.at}
-
-    @classmethod
-    def from_json(cls, raw: Any) -> FetchFailure:
-        r = _obj(raw, "error")
-        return cls(_get(r, "class", str), _get(r, "message", str), _get(r, "at", str))
-
-
-@dataclass(frozen=True)
-class RobotsDecision:
-    url: str
-    allowed: bool
-    rule: str
-    override: bool
-    reason: str | None
-    record_id: str | None
-
-    @classmethod
-    def from_json(cls, raw: Any) -> RobotsDecision:
-        r = _obj(raw, "robots")
-        return cls(
-            _get(r, "url", str),
-            _get(r, "allowed", bool),
-            _get(r, "rule", str),
-            _get(r, "override", bool),
-            _get(r, "reason", str, null=True),
-            _get(r, "record_id", str, null=True),
-        )
-
-
-@dataclass(frozen=True)
-class DnsFacts:
-    """How this machine resolved the final hop's host (``error``: why resolution failed)."""
-
-    host: str
-    answers: list[str]
-    connected: str | None
-    resolver: Literal["system", "literal"]
-    at: str
-    error: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "host": self.host,
-            "answers": list(self.answers),
-            "connected": self.connected,
-            "resolver": self.resolver,
-            "at": self.at,
-        }
-        if self.error is not None:
-            out["error"] = self.error
-        return out
-
-
-@dataclass(frozen=True)
-class ProxyResolved:
-    """The proxy resolved the host name: no answers of our own."""
-
-    host: str
-    proxy: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"resolved_by": "proxy", "host": self.host, "proxy": self.proxy}
-
-
-def _dns_from_json(raw: Any) -> DnsFacts | ProxyResolved | None:
-    if raw is None:
-        return None
-    r = _obj(raw, "dns")
-    if r.get("resolved_by") == "proxy":
-        return ProxyResolved(_get(r, "host", str), _get(r, "proxy", str, null=True))
-    answers = _items(r, "answers")
-    resolver = _get(r, "resolver", str)
-    if resolver not in ("system", "literal") or not all(isinstance(a, str) for a in answers):
-        raise EntryShapeError("dns is not of the documented shape")
-    error = _get(r, "error", str) if "error" in r else None
-    return DnsFacts(
-        _get(r, "host", str),
-        answers,
-        _get(r, "connected", str, null=True),
-        resolver,  # type: ignore[arg-type]
-        _get(r, "at", str),
-        error,
-    )
-
-
-@dataclass(frozen=True)
-class CertSummary:
-    subject: str | None
-    issuer: str | None
-    not_before: str | None
-    not_after: str | None
-    sha256: str
-
-    @classmethod
-    def from_json(cls, raw: Any) -> CertSummary:
-        r = _obj(raw, "a certificate")
-        return cls(
-            _get(r, "subject", str, null=True),
-            _get(r, "issuer", str, null=True),
-            _get(r, "not_before", str, null=True),
-            _get(r, "not_after", str, null=True),
-            _get(r, "sha256", str),
-        )
-
-
-@dataclass(frozen=True)
-class TlsFacts:
-    version: str | None
-    cipher: str | None
-    chain: list[CertSummary]
-    record_id: str | None
-
-    @classmethod
-    def from_json(cls, raw: Any) -> TlsFacts:
-        r = _obj(raw, "tls")
-        return cls(
-            _get(r, "version", str, null=True),
-            _get(r, "cipher", str, null=True),
-            [CertSummary.from_json(c) for c in _items(r, "chain")],
-            _get(r, "record_id", str, null=True),
-        )
-
-
-@dataclass(frozen=True)
-class ProxyFacts:
-    url: str
-    ip: str | None
-
-    @classmethod
-    def from_json(cls, raw: Any) -> ProxyFacts:
-        r = _obj(raw, "proxy")
-        return cls(_get(r, "url", str), _get(r, "ip", str, null=True))
-
-
-@dataclass(frozen=True)
-class TextRef:
-    """The cleaned text and its sidecar in the bag; ``reason`` when a cap left it empty."""
-
-    path: str
-    sidecar: str
-    sha256: str
-    reason: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        out = {"path": self.path, "sidecar": self.sidecar, "sha256": self.sha256}
-        if self.reason is not None:
-            out["reason"] = self.reason
-        return out
-
-
-@dataclass(frozen=True)
-class TextError:
-    """Cleaning failed (the capture is kept): why."""
-
-    error: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"error": self.error}
-
-
-def _text_from_json(raw: Any) -> TextRef | TextError | None:
-    if raw is None:
-        return None
-    r = _obj(raw, "text")
-    if "error" in r and "path" not in r:
-        return TextError(_get(r, "error", str))
-    reason = _get(r, "reason", str) if "reason" in r else None
-    return TextRef(_get(r, "path", str), _get(r, "sidecar", str), _get(r, "sha256", str), reason)
-
-
-def ref_to_json(ref: RecordRef) -> dict[str, Any]:
-    return {
-        "warc_file": ref.warc_file,
-        "record_id": ref.record_id,
-        "type": ref.type,
-        "target_uri": ref.target_uri,
-        "offset": ref.offset,
-        "length": ref.length,
-    }
-
-
-def ref_from_json(raw: Any) -> RecordRef:
-    r = _obj(raw, "a record")
-    return RecordRef(
-        warc_file=_get(r, "warc_file", str),
-        record_id=_get(r, "record_id", str),
-        offset=_get(r, "offset", int),
-        length=_get(r, "length", int),
-        type=_get(r, "type", str),
-        target_uri=_get(r, "target_uri", str, null=True),
-    )
-
-
-def _citation(raw: Any) -> Citation:
-    try:
-        return Citation.from_json(raw)
-    except ValueError as err:
-        raise EntryShapeError(str(err)) from err
 
 
 def _plain(value: Any) -> Any:
@@ -362,10 +123,10 @@ class CaptureEntry:
     @classmethod
     def from_json(cls, raw: Any) -> CaptureEntry:
         """The entry of a parsed log line; EntryShapeError when it is not of the right shape."""
-        r = _obj(raw, "the entry")
-        outcome = _get(r, "outcome", str)
-        resolved_by = _get(r, "resolved_by", str)
-        truncated = _get(r, "truncated", str, null=True)
+        r = as_object(raw, "the entry")
+        outcome = get_field(r, "outcome", str)
+        resolved_by = get_field(r, "resolved_by", str)
+        truncated = get_field(r, "truncated", str, null=True)
         if outcome not in OUTCOMES:
             raise EntryShapeError(f"unknown outcome {outcome!r:.40}")
         if resolved_by not in ("client", "proxy") or truncated not in (
@@ -378,37 +139,39 @@ class CaptureEntry:
         error, robots = r.get("error"), r.get("robots")
         proxy, tls = r.get("proxy"), r.get("tls")
         return cls(
-            url=_get(r, "url", str),
-            citations=[_citation(c) for c in _items(r, "citations")],
-            hop=_get(r, "hop", int),
-            via=_get(r, "via", str, null=True),
-            started=_get(r, "started", str),
-            ended=_get(r, "ended", str),
+            url=get_field(r, "url", str),
+            citations=[citation_from_json(c) for c in get_list(r, "citations")],
+            hop=get_field(r, "hop", int),
+            via=get_field(r, "via", str, null=True),
+            started=get_field(r, "started", str),
+            ended=get_field(r, "ended", str),
             outcome=outcome,
-            status=_get(r, "status", int, null=True),
-            final_url=_get(r, "final_url", str, null=True),
-            redirects=[Redirect.from_json(x) for x in _items(r, "redirects")],
+            status=get_field(r, "status", int, null=True),
+            final_url=get_field(r, "final_url", str, null=True),
+            redirects=[Redirect.from_json(x) for x in get_list(r, "redirects")],
             error=FetchFailure.from_json(error)
-            if _get(r, "error", dict, null=True) is not None
+            if get_field(r, "error", dict, null=True) is not None
             else None,
             robots=RobotsDecision.from_json(robots)
-            if _get(r, "robots", dict, null=True) is not None
+            if get_field(r, "robots", dict, null=True) is not None
             else None,
-            ip=_get(r, "ip", str, null=True),
+            ip=get_field(r, "ip", str, null=True),
             resolved_by=resolved_by,
             proxy=ProxyFacts.from_json(proxy)
-            if _get(r, "proxy", dict, null=True) is not None
+            if get_field(r, "proxy", dict, null=True) is not None
             else None,
-            dns=_dns_from_json(_get(r, "dns", dict, null=True)),
-            tls=TlsFacts.from_json(tls) if _get(r, "tls", dict, null=True) is not None else None,
-            provenance_record=_get(r, "provenance_record", str, null=True),
-            content_type=_get(r, "content_type", str, null=True),
-            payload_size=_get(r, "payload_size", int, null=True),
-            payload_sha256=_get(r, "payload_sha256", str, null=True),
+            dns=dns_from_json(get_field(r, "dns", dict, null=True)),
+            tls=TlsFacts.from_json(tls)
+            if get_field(r, "tls", dict, null=True) is not None
+            else None,
+            provenance_record=get_field(r, "provenance_record", str, null=True),
+            content_type=get_field(r, "content_type", str, null=True),
+            payload_size=get_field(r, "payload_size", int, null=True),
+            payload_sha256=get_field(r, "payload_sha256", str, null=True),
             truncated=truncated,
-            records=[ref_from_json(x) for x in _items(r, "records")],
-            text=_text_from_json(_get(r, "text", dict, null=True)),
-            attempts=[Attempt.from_json(a) for a in _items(r, "attempts")]
+            records=[ref_from_json(x) for x in get_list(r, "records")],
+            text=text_from_json(get_field(r, "text", dict, null=True)),
+            attempts=[Attempt.from_json(a) for a in get_list(r, "attempts")]
             if "attempts" in r
             else None,
         )

@@ -43,7 +43,7 @@ def run_output(options: RunOptions) -> Iterator[LogTee | None]:
             ) from err
     previous = sys.stderr
     tee = LogTee(previous, log, quiet=options.quiet)
-    sys.stderr = tee  # type: ignore[assignment]
+    sys.stderr = tee
     tee.log_text(f"archiver {__version__}: run {' '.join(options.sources)}\n")
     try:
         yield tee
@@ -84,10 +84,10 @@ def print_plan(plan: RunPlan, settings: Settings, tsas: list[Any], options: RunO
         f"dry run: would capture {len(urls)} URLs into {options.out}/ "
         "(nothing is fetched or written)"
     )
-    for u in urls:
-        print(f"{u['url']}\t(hops {u['hops']})")
-        for c in u["citations"]:
-            print(f"    cited in {c['document']} at {c['locator']} as {c['cited_as']}")
+    for seed in plan.seeds.values():
+        print(f"{seed.url}\t(hops {seed.hops})")
+        for c in seed.citations:
+            print(f"    cited in {c.document} at {c.locator} as {c.cited_as}")
     print("settings:")
     for key, value in sorted(facts.items()):
         print(f"    {key} = {json.dumps(value, ensure_ascii=False)}")
