@@ -202,6 +202,7 @@ def capture_log_for(warc: Path) -> tuple[bytes, dict]:
     """A log line per response record of ``warc``, as a run would write, and the WARC index."""
     from archiver.capture.log import dumps_entry
     from archiver.verify.capturelog import IndexedRecord
+    from tests.capture.helpers import entry
 
     index = {rid: IndexedRecord(warc.name, *entry) for rid, entry in check_warc(warc).index.items()}
     lines = []
@@ -209,21 +210,17 @@ def capture_log_for(warc: Path) -> tuple[bytes, dict]:
         if rec.type != "response":
             continue
         ref = {"warc_file": rec.warc_file, "record_id": rid, "type": rec.type}
-        ref["offset"] = rec.offset
-        lines.append(
-            dumps_entry(
-                {
-                    "url": rec.target_uri,
-                    "outcome": "captured" if (rec.status or 200) < 400 else "http-error",
-                    "status": rec.status,
-                    "started": "2020-01-01T00:00:00Z",
-                    "ended": "2020-01-01T00:00:01Z",
-                    "records": [ref],
-                    "payload_sha256": rec.payload_sha256,
-                    "text": None,
-                }
-            )
+        ref.update(offset=rec.offset, length=1, target_uri=rec.target_uri)
+        line = entry(
+            rec.target_uri or "",
+            outcome="captured" if (rec.status or 200) < 400 else "http-error",
+            status=rec.status,
+            started="2020-01-01T00:00:00Z",
+            ended="2020-01-01T00:00:01Z",
+            records=[ref],
+            payload_sha256=rec.payload_sha256,
         )
+        lines.append(dumps_entry(line))
     return b"".join(lines), index
 
 

@@ -25,29 +25,20 @@ from archiver.base.settings import Settings
 from archiver.base.timefmt import utc_iso
 from archiver.capture.fetch import Fetcher, FetchResult
 from archiver.capture.hostgate import HostGate, host_key
+from archiver.capture.links import MAX_LINK_SCAN, hop_links, is_html
+from archiver.capture.log import CaptureEntry
 from archiver.capture.records import build_entry, network_facts, ref_dict, write_fetch
-from archiver.capture.robots import MAX_ROBOTS_SIZE, RobotsFile, RobotsPolicy
-from archiver.collect.html import find_urls_in_html
+from archiver.capture.robots import MAX_ROBOTS_SIZE, RobotsDecision, RobotsFile, RobotsPolicy
+from archiver.collect.seeds import Citation, Seed
 from archiver.net.netpolicy import AddressPolicy
 from archiver.warc.writer import RecordRef, WarcWriter
 
 MAX_CRAWL_DELAY = 30.0  # honour robots.txt Crawl-delay up to this many seconds
-MAX_LINK_SCAN = 20 * 1024 * 1024  # HTML beyond this is not scanned for hop links
-HTML_TYPES = ("text/html", "application/xhtml+xml")
-
-
-@dataclass
-class Seed:
-    url: str
-    citations: list[dict[str, Any]] = field(default_factory=list)
-    hops: int = 0  # 0: just this URL; n: also links in its main content, n levels deep
-    hop: int = 0  # > 0: a link found on page ``via`` (a resumed run re-queues these)
-    via: str | None = None
 
 
 @dataclass
 class CaptureResult:
-    entry: dict[str, Any]  # the capture-log entry (manifests/capture-log.schema.json)
+    entry: CaptureEntry  # what capture logs for the URL
     payload_path: Path | None  # final body, transfer- and content-encoding removed; callback only
     content_type: str | None
     response_record: RecordRef | None
@@ -68,7 +59,7 @@ class CrawlStats:
 @dataclass
 class _Task:
     url: str
-    citations: list[dict[str, Any]]
+    citations: list[Citation]
     hop: int
     via: str | None
     hops_left: int
@@ -139,6 +130,184 @@ class _Scheduler:
             return idle
 
 
+class _Crawl:
+    """One crawl: the fetcher, robots policy, scheduler and stats its worker threads share."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        writer: WarcWriter,
+        on_result: Callable[[CaptureResult], None],
+        stop: threading.Event,
+        spool: Path,
+        on_discovered: Callable[[int], None] | None,
+        address_policy: AddressPolicy | None,
+    ) -> None:
+        self.settings = settings
+        self.writer = writer
+        self.on_result = on_result
+        self.on_discovered = on_discovered
+        self.stop = stop
+        self.halt = threading.Event()  # stop or an internal error
+        self.gate = HostGate(settings.per_host_delay)
+        self.fetcher = Fetcher(
+            settings, spool_dir=spool, gate=self.gate, policy=address_policy, stop=stop
+        )
+        self.facts = run_facts(settings)  # software, OS, options: the same for every URL
+        self.robots = RobotsPolicy(settings, self.fetch_robots)
+        self.robots.on_crawl_delay = self._crawl_delay
+        self.scheduler = _Scheduler(self.gate, self.halt, stop)
+        self.seen: set[str] = set()
+        self.stats = CrawlStats()
+        self.stats_lock = threading.Lock()
+        self.errors: list[BaseException] = []
+
+    def _crawl_delay(self, host: str, delay: float) -> None:
+        self.gate.extra_delay[host] = min(delay, MAX_CRAWL_DELAY)
+
+    def fetch_robots(self, robots_url: str) -> RobotsFile:
+        """robots.txt, kept with its own provenance record like any page (RFC 9309 limits)."""
+        result = self.fetcher.fetch(
+            robots_url, max_redirects=5, max_size=MAX_ROBOTS_SIZE, payload_filter=None
+        )
+        try:
+            refs = write_fetch(self.writer, result, facts=self.facts)
+            final = result.final
+            responses = [r for r in refs if r.type == "response"]
+            return RobotsFile(
+                url=robots_url,
+                status=final.status if final is not None else None,  # None: no answer at all
+                body=result.payload_path.read_bytes() if result.payload_path else None,
+                error_class=result.error.cls if result.error else None,
+                error_message=result.error.message if result.error else None,
+                records=[ref_dict(r) for r in refs],
+                response_record_id=responses[-1].record_id if responses else None,
+                network=network_facts(result),
+            )
+        finally:
+            result.close()
+
+    def queue_seeds(self, seeds: Iterable[Seed], skip: Iterable[str]) -> None:
+        """One task per URL (fragment removed): a URL cited twice keeps every citation."""
+        self.seen = {urldefrag(u)[0] for u in skip}
+        merged: dict[str, _Task] = {}
+        for seed in seeds:
+            url = urldefrag(seed.url.strip())[0]
+            if url in self.seen and url not in merged:
+                continue
+            task = merged.get(url)
+            if task is None:
+                merged[url] = _Task(
+                    url, list(seed.citations), seed.hop, seed.via, max(seed.hops, 0)
+                )
+                self.seen.add(url)
+            else:
+                task.citations.extend(c for c in seed.citations if c not in task.citations)
+                task.hops_left = max(task.hops_left, seed.hops)
+        with self.scheduler.cond:
+            for task in merged.values():
+                self.scheduler.add(task)
+
+    def capture(self, task: _Task) -> list[_Task]:
+        """Fetch one URL, write its records, report its entry; its hop links to queue."""
+        decisions: list[RobotsDecision] = []
+        robots_records: list[dict[str, Any]] = []
+
+        def robots_check(url: str) -> RobotsDecision:
+            decision = self.robots.check(url)
+            decisions.append(decision)
+            robots_records.extend(decision.records)
+            return decision
+
+        result: FetchResult = self.fetcher.fetch(task.url, robots_check=robots_check)
+        try:
+            robots = decisions[0] if decisions else None
+            refs = write_fetch(self.writer, result, facts=self.facts, robots=robots)
+            entry = build_entry(
+                result,
+                refs,
+                citations=task.citations,
+                hop=task.hop,
+                via=task.via,
+                robots=robots,
+                robots_records=robots_records,
+            )
+            self._report(entry, result, refs)
+            if entry.outcome == "captured" and task.hops_left > 0 and result.payload_path:
+                return self.children(task, entry, result.payload_path)
+            return []
+        finally:
+            result.close()
+
+    def _report(self, entry: CaptureEntry, result: FetchResult, refs: list[RecordRef]) -> None:
+        captured = entry.outcome == "captured"
+        responses = [r for r in refs if r.type == "response"]
+        self.on_result(
+            CaptureResult(
+                entry=entry,
+                payload_path=result.payload_path if captured else None,
+                content_type=entry.content_type,
+                response_record=responses[-1] if responses else None,
+                warc_date=utc_iso(result.hops[-1].started) if responses and result.hops else None,
+            )
+        )
+        with self.stats_lock:
+            self.stats.urls += 1
+            self.stats.outcomes[entry.outcome] += 1
+            if captured:
+                self.stats.captured += 1
+                self.stats.bytes += entry.payload_size or 0
+            if entry.error is not None:
+                self.stats.failed[entry.error.cls] += 1
+
+    def children(self, task: _Task, entry: CaptureEntry, payload: Path) -> list[_Task]:
+        """The page's hop links not met before, one level further and one hop less to go."""
+        if not is_html(entry.content_type):
+            return []
+        with open(payload, "rb") as f:
+            html = f.read(MAX_LINK_SCAN)
+        with self.scheduler.cond:
+            links = hop_links(html, entry.final_url or task.url, self.seen)
+        out = [
+            _Task(url, [citation], task.hop + 1, task.url, task.hops_left - 1)
+            for url, citation in links
+        ]
+        if out and self.on_discovered is not None:
+            self.on_discovered(len(out))
+        return out
+
+    def worker(self) -> None:
+        while True:
+            taken = self.scheduler.take()
+            if taken is None:
+                return
+            host, task = taken
+            children: list[_Task] = []
+            try:
+                children = self.capture(task)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+                self.errors.append(exc)
+                self.halt.set()
+            finally:
+                if self.scheduler.done(host, children):
+                    self.fetcher.release_host(host)
+
+    def run(self) -> None:
+        threads = [
+            threading.Thread(target=self.worker, name=f"capture-{i}", daemon=True)
+            for i in range(max(1, self.settings.concurrency))
+        ]
+        for t in threads:
+            t.start()
+        try:
+            for t in threads:
+                while t.is_alive():
+                    t.join(0.2)
+        finally:
+            self.halt.set()
+            self.fetcher.close()
+
+
 def crawl(
     seeds: Iterable[Seed],
     settings: Settings,
@@ -161,166 +330,15 @@ def crawl(
     """
     started = time.monotonic()
     stop = stop or threading.Event()
-    halt = threading.Event()  # stop or an internal error
-    gate = HostGate(settings.per_host_delay)
     spool = Path(tempfile.mkdtemp(prefix="archiver-capture-", dir=spool_dir))
-    fetcher = Fetcher(settings, spool_dir=spool, gate=gate, policy=policy, stop=stop)
-    stats = CrawlStats()
-    facts = run_facts(settings)  # software, OS, options: the same for every URL of the crawl
-    stats_lock = threading.Lock()
-    errors: list[BaseException] = []
-
-    def fetch_robots(robots_url: str) -> RobotsFile:
-        # RFC 9309: follow at least five redirects; parse at least 500 KiB; any content type.
-        result = fetcher.fetch(
-            robots_url, max_redirects=5, max_size=MAX_ROBOTS_SIZE, payload_filter=None
-        )
-        try:
-            # Its own provenance record, like any page: the proxy, address and DNS it went by.
-            refs = write_fetch(writer, result, facts=facts)
-            final = result.final
-            status = final.status if final is not None else None  # None: no answer at all
-            body = result.payload_path.read_bytes() if result.payload_path else None
-            responses = [r for r in refs if r.type == "response"]
-            return RobotsFile(
-                url=robots_url,
-                status=status,
-                body=body,
-                error_class=result.error.cls if result.error else None,
-                error_message=result.error.message if result.error else None,
-                records=[ref_dict(r) for r in refs],
-                response_record_id=responses[-1].record_id if responses else None,
-                network=network_facts(result),
-            )
-        finally:
-            result.close()
-
-    policy = RobotsPolicy(settings, fetch_robots)
-    policy.on_crawl_delay = lambda host, d: gate.extra_delay.__setitem__(
-        host, min(d, MAX_CRAWL_DELAY)
-    )
-    scheduler = _Scheduler(gate, halt, stop)
-    seen: set[str] = {urldefrag(u)[0] for u in skip}
-    merged: dict[str, _Task] = {}
-    for seed in seeds:
-        url = urldefrag(seed.url.strip())[0]
-        if url in seen and url not in merged:
-            continue
-        task = merged.get(url)
-        if task is None:
-            merged[url] = _Task(url, list(seed.citations), seed.hop, seed.via, max(seed.hops, 0))
-            seen.add(url)
-        else:  # the same URL cited twice: one capture, every citation kept
-            task.citations.extend(c for c in seed.citations if c not in task.citations)
-            task.hops_left = max(task.hops_left, seed.hops)
-    with scheduler.cond:
-        for task in merged.values():
-            scheduler.add(task)
-
-    def capture(task: _Task) -> list[_Task]:
-        decisions: list[Any] = []
-        robots_records: list[dict[str, Any]] = []
-
-        def robots_check(url: str) -> Any:
-            decision = policy.check(url)
-            decisions.append(decision)
-            robots_records.extend(decision.records)
-            return decision
-
-        result: FetchResult = fetcher.fetch(task.url, robots_check=robots_check)
-        try:
-            refs = write_fetch(
-                writer, result, facts=facts, robots=decisions[0] if decisions else None
-            )
-            entry = build_entry(
-                result,
-                refs,
-                citations=task.citations,
-                hop=task.hop,
-                via=task.via,
-                robots=decisions[0] if decisions else None,
-                robots_records=robots_records,
-            )
-            captured = entry["outcome"] == "captured"
-            responses = [r for r in refs if r.type == "response"]
-            on_result(
-                CaptureResult(
-                    entry=entry,
-                    payload_path=result.payload_path if captured else None,
-                    content_type=entry["content_type"],
-                    response_record=responses[-1] if responses else None,
-                    warc_date=utc_iso(result.hops[-1].started)
-                    if responses and result.hops
-                    else None,
-                )
-            )
-            with stats_lock:
-                stats.urls += 1
-                stats.outcomes[entry["outcome"]] += 1
-                if captured:
-                    stats.captured += 1
-                    stats.bytes += entry["payload_size"] or 0
-                if entry["error"] is not None:
-                    stats.failed[entry["error"]["class"]] += 1
-            if captured and task.hops_left > 0 and result.payload_path is not None:
-                return _children(task, entry, result.payload_path)
-            return []
-        finally:
-            result.close()
-
-    def _children(task: _Task, entry: dict[str, Any], payload: Path) -> list[_Task]:
-        ctype = (entry["content_type"] or "").split(";")[0].strip().lower()
-        if ctype not in HTML_TYPES:
-            return []
-
-        with open(payload, "rb") as f:
-            html = f.read(MAX_LINK_SCAN)
-        base = entry["final_url"] or task.url
-        out: list[_Task] = []
-        with scheduler.cond:
-            for c in find_urls_in_html(html, base):
-                url = urldefrag(c.url)[0]
-                if url in seen:
-                    continue
-                seen.add(url)
-                citation = {"document": base, "locator": c.locator, "cited_as": c.cited_as}
-                out.append(_Task(url, [citation], task.hop + 1, task.url, task.hops_left - 1))
-        if out and on_discovered is not None:
-            on_discovered(len(out))
-        return out
-
-    def worker() -> None:
-        while True:
-            taken = scheduler.take()
-            if taken is None:
-                return
-            host, task = taken
-            children: list[_Task] = []
-            try:
-                children = capture(task)
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
-                errors.append(exc)
-                halt.set()
-            finally:
-                if scheduler.done(host, children):
-                    fetcher.release_host(host)
-
-    threads = [
-        threading.Thread(target=worker, name=f"capture-{i}", daemon=True)
-        for i in range(max(1, settings.concurrency))
-    ]
-    for t in threads:
-        t.start()
     try:
-        for t in threads:
-            while t.is_alive():
-                t.join(0.2)
+        job = _Crawl(settings, writer, on_result, stop, spool, on_discovered, policy)
+        job.queue_seeds(seeds, skip)
+        job.run()
     finally:
-        halt.set()
-        fetcher.close()
         shutil.rmtree(spool, ignore_errors=True)
-    stats.seconds = time.monotonic() - started
-    stats.interrupted = stop.is_set()
-    if errors:
-        raise errors[0]
-    return stats
+    job.stats.seconds = time.monotonic() - started
+    job.stats.interrupted = stop.is_set()
+    if job.errors:
+        raise job.errors[0]
+    return job.stats

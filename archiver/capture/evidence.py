@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -100,20 +101,10 @@ def dns_facts(hop: Hop | None, result: FetchResult) -> dict[str, Any] | None:
     return hop.dns.to_dict() if hop.dns is not None else None
 
 
-def provenance_record(
-    result: FetchResult,
-    hop_records: Sequence[Sequence[NewRecord]],
-    summary: dict[str, Any],
-    facts: dict[str, Any],
-    robots: Any,
-    others: Sequence[NewRecord],
-) -> NewRecord:
-    """One JSON ``metadata`` record with everything known about how ``result.url`` was fetched.
-
-    ``hop_records`` are each hop's records (same order as ``result.hops``), ``summary`` the
-    outcome fields of the log entry, ``facts`` the run-wide facts (archiver.base.facts), and
-    ``others`` the failure records of the URL, used to tie the record when nothing responded.
-    """
+def _hops(
+    result: FetchResult, hop_records: Sequence[Sequence[NewRecord]]
+) -> tuple[list[dict[str, Any]], str | None, str | None, datetime]:
+    """Each hop's facts; the last request and response record IDs and the response's date."""
     hops = []
     response_id = request_id = None
     date = result.started
@@ -137,6 +128,24 @@ def provenance_record(
                 "error": hop.error.to_dict() if hop.error is not None else None,
             }
         )
+    return hops, request_id, response_id, date
+
+
+def provenance_record(
+    result: FetchResult,
+    hop_records: Sequence[Sequence[NewRecord]],
+    summary: dict[str, Any],
+    facts: dict[str, Any],
+    robots: Any,
+    others: Sequence[NewRecord],
+) -> NewRecord:
+    """One JSON ``metadata`` record with everything known about how ``result.url`` was fetched.
+
+    ``hop_records`` are each hop's records (same order as ``result.hops``), ``summary`` the
+    outcome fields of the log entry, ``facts`` the run-wide facts (archiver.base.facts), and
+    ``others`` the failure records of the URL, used to tie the record when nothing responded.
+    """
+    hops, request_id, response_id, date = _hops(result, hop_records)
     final = result.final
     info: dict[str, Any] = {
         "type": PROVENANCE_TYPE,

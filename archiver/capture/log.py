@@ -1,4 +1,11 @@
-"""The capture log (JSON Lines): one entry per URL, appended durably while capturing, read back."""
+"""The capture log (JSON Lines): one typed entry per URL, appended durably while capturing.
+
+:class:`CaptureEntry` is the one definition of an entry (manifests/capture-log.schema.json says
+the same in JSON Schema); ``to_json``/``from_json`` and :func:`dumps_entry` are the one place an
+entry becomes bytes and back. Capture writes it, the run journals it, the bag keeps it and verify
+reads it: ``from_json`` raises :class:`EntryShapeError` on a line of the wrong shape so a reader
+can report it instead of crashing.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +13,178 @@ import json
 import os
 import threading
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
+
+from archiver.capture.logparts import (
+    Attempt,
+    CertSummary,
+    DnsFacts,
+    EntryShapeError,
+    FetchFailure,
+    ProxyFacts,
+    ProxyResolved,
+    Redirect,
+    RobotsDecision,
+    TextError,
+    TextRef,
+    TlsFacts,
+    as_object,
+    citation_from_json,
+    dns_from_json,
+    get_field,
+    get_list,
+    ref_from_json,
+    ref_to_json,
+    text_from_json,
+)
+from archiver.collect.seeds import Citation
+from archiver.warc.writer import RecordRef
+
+__all__ = [
+    "Attempt",
+    "CaptureEntry",
+    "CertSummary",
+    "DnsFacts",
+    "EntryShapeError",
+    "FetchFailure",
+    "Journal",
+    "ProxyFacts",
+    "ProxyResolved",
+    "Redirect",
+    "RobotsDecision",
+    "TextError",
+    "TextRef",
+    "TlsFacts",
+    "dumps_entry",
+    "read_entries",
+    "read_raw_entries",
+]
 
 LOG_NAME = "capture-log.jsonl"
-
-
 REQUIRED_FIELDS = ("url", "outcome", "started", "ended", "records")
-
-
 OUTCOMES = {"captured", "http-error", "failed", "blocked"}
 
+Outcome = Literal["captured", "http-error", "failed", "blocked"]
+Truncation = Literal["length", "time", "disconnect"]
 
-def dumps_entry(entry: Mapping[str, Any]) -> bytes:
+
+def _plain(value: Any) -> Any:
+    """A nested record as JSON: its own ``to_json`` or its fields in order."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, RecordRef):
+        return ref_to_json(value)
+    to_json = getattr(value, "to_json", None)
+    if to_json is not None:
+        return to_json()
+    return {k: _plain(v) for k, v in vars(value).items()}
+
+
+@dataclass(frozen=True)
+class CaptureEntry:
+    """What happened to one URL and where its evidence is (manifests/capture-log.schema.json)."""
+
+    url: str
+    citations: list[Citation]
+    hop: int
+    via: str | None
+    started: str
+    ended: str
+    outcome: Outcome
+    status: int | None
+    final_url: str | None
+    redirects: list[Redirect]
+    error: FetchFailure | None
+    robots: RobotsDecision | None
+    ip: str | None
+    resolved_by: Literal["client", "proxy"]
+    proxy: ProxyFacts | None
+    dns: DnsFacts | ProxyResolved | None
+    tls: TlsFacts | None
+    provenance_record: str | None
+    content_type: str | None
+    payload_size: int | None
+    payload_sha256: str | None
+    truncated: Truncation | None
+    records: list[RecordRef]
+    text: TextRef | TextError | None = None
+    attempts: list[Attempt] | None = None  # None: a log written before attempts were recorded
+
+    def to_json(self) -> dict[str, Any]:
+        out = {k: _plain(v) for k, v in vars(self).items()}
+        if self.attempts is None:
+            del out["attempts"]
+        return out
+
+    @classmethod
+    def from_json(cls, raw: Any) -> CaptureEntry:
+        """The entry of a parsed log line; EntryShapeError when it is not of the right shape."""
+        r = as_object(raw, "the entry")
+        outcome = get_field(r, "outcome", str)
+        resolved_by = get_field(r, "resolved_by", str)
+        truncated = get_field(r, "truncated", str, null=True)
+        if outcome not in OUTCOMES:
+            raise EntryShapeError(f"unknown outcome {outcome!r:.40}")
+        if resolved_by not in ("client", "proxy") or truncated not in (
+            None,
+            "length",
+            "time",
+            "disconnect",
+        ):
+            raise EntryShapeError("resolved_by or truncated is not a documented value")
+        error, robots = r.get("error"), r.get("robots")
+        proxy, tls = r.get("proxy"), r.get("tls")
+        return cls(
+            url=get_field(r, "url", str),
+            citations=[citation_from_json(c) for c in get_list(r, "citations")],
+            hop=get_field(r, "hop", int),
+            via=get_field(r, "via", str, null=True),
+            started=get_field(r, "started", str),
+            ended=get_field(r, "ended", str),
+            outcome=outcome,
+            status=get_field(r, "status", int, null=True),
+            final_url=get_field(r, "final_url", str, null=True),
+            redirects=[Redirect.from_json(x) for x in get_list(r, "redirects")],
+            error=FetchFailure.from_json(error)
+            if get_field(r, "error", dict, null=True) is not None
+            else None,
+            robots=RobotsDecision.from_json(robots)
+            if get_field(r, "robots", dict, null=True) is not None
+            else None,
+            ip=get_field(r, "ip", str, null=True),
+            resolved_by=resolved_by,
+            proxy=ProxyFacts.from_json(proxy)
+            if get_field(r, "proxy", dict, null=True) is not None
+            else None,
+            dns=dns_from_json(get_field(r, "dns", dict, null=True)),
+            tls=TlsFacts.from_json(tls)
+            if get_field(r, "tls", dict, null=True) is not None
+            else None,
+            provenance_record=get_field(r, "provenance_record", str, null=True),
+            content_type=get_field(r, "content_type", str, null=True),
+            payload_size=get_field(r, "payload_size", int, null=True),
+            payload_sha256=get_field(r, "payload_sha256", str, null=True),
+            truncated=truncated,
+            records=[ref_from_json(x) for x in get_list(r, "records")],
+            text=text_from_json(get_field(r, "text", dict, null=True)),
+            attempts=[Attempt.from_json(a) for a in get_list(r, "attempts")]
+            if "attempts" in r
+            else None,
+        )
+
+    def response_refs(self) -> list[RecordRef]:
+        return [r for r in self.records if r.type == "response"]
+
+
+def dumps_entry(entry: CaptureEntry | Mapping[str, Any]) -> bytes:
     """One log line: compact, sorted keys, UTF-8, LF. Stable bytes for the same entry."""
+    data = entry.to_json() if isinstance(entry, CaptureEntry) else entry
     return (
-        json.dumps(entry, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+        json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
     ).encode("utf-8")
 
 
@@ -33,7 +196,7 @@ class Journal:
         self._lock = threading.Lock()
         self._file: BinaryIO = open(path, "ab")  # noqa: SIM115 - closed in close()
 
-    def append(self, entry: Mapping[str, Any]) -> None:
+    def append(self, entry: CaptureEntry) -> None:
         line = dumps_entry(entry)
         with self._lock:
             self._file.write(line)
@@ -45,8 +208,8 @@ class Journal:
             self._file.close()
 
 
-def read_entries(path: Path) -> Iterator[dict[str, Any]]:
-    """Entries of a journal or log; a torn last line (crash mid-write) is skipped."""
+def read_raw_entries(path: Path) -> Iterator[dict[str, Any]]:
+    """Parsed JSON objects of a journal or log; a torn last line (crash mid-write) is skipped."""
     if not path.exists():
         return
     with open(path, "rb") as f:
@@ -59,3 +222,12 @@ def read_entries(path: Path) -> Iterator[dict[str, Any]]:
                 continue
             if isinstance(entry, dict):
                 yield entry
+
+
+def read_entries(path: Path) -> Iterator[CaptureEntry]:
+    """Typed entries of a journal or log; lines that are not entries are skipped."""
+    for raw in read_raw_entries(path):
+        try:
+            yield CaptureEntry.from_json(raw)
+        except EntryShapeError:
+            continue

@@ -15,13 +15,15 @@ import base64
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from archiver.base.timefmt import iso
 from archiver.capture.evidence import chain_record, dns_facts, provenance_record, tls_facts
 from archiver.capture.failures import FetchError
 from archiver.capture.fetch import REDIRECT_STATUSES, FetchResult, Hop
-from archiver.net.exchange import Peer
+from archiver.capture.log import CaptureEntry
+from archiver.collect.seeds import Citation
+from archiver.net.exchange import Exchange, Peer
 from archiver.warc.writer import NewRecord, RecordRef, WarcWriter, new_record_id
 
 HTTP_REQUEST = "application/http;msgtype=request"
@@ -54,75 +56,79 @@ def _net_headers(hop: Hop) -> dict[str, str | list[str]]:
 def hop_records(hop: Hop) -> list[NewRecord]:
     """The records for one hop: request/response pair, plus a metadata record on failure."""
     out: list[NewRecord] = []
-    ex = hop.exchange
-    date = hop.started
     request_id = response_id = None
-    if ex is not None and ex.request_size:
-        request_id = new_record_id()
-        if hop.status is not None:
-            response_id = new_record_id()
-        headers = _net_headers(hop)
-        if response_id:
-            headers["WARC-Concurrent-To"] = response_id
-        if ex.redacted:  # the block differs from the bytes sent: say which field and why
-            headers[REDACTED_HEADER] = ", ".join(dict.fromkeys(ex.redacted))
-        out.append(
-            NewRecord(
-                type="request",
-                target_uri=hop.url,
-                content_type=HTTP_REQUEST,
-                block=ex.request,
-                block_length=ex.request_size,
-                date=date,
-                record_id=request_id,
-                headers=headers,
-            )
-        )
-        if response_id:
-            headers = _net_headers(hop)
-            headers["WARC-Concurrent-To"] = request_id
-            if hop.truncated:
-                headers["WARC-Truncated"] = hop.truncated
-            out.append(
-                NewRecord(
-                    type="response",
-                    target_uri=hop.url,
-                    content_type=HTTP_RESPONSE,
-                    block=ex.response,
-                    block_length=ex.response_size,
-                    date=date,
-                    record_id=response_id,
-                    http_payload=True,
-                    payload_digest=sha256_label(hop.payload_sha256) if hop.payload_sha256 else None,
-                    headers=headers,
-                )
-            )
-        elif ex.response_size:
-            # Bytes came back but never formed a status line and headers: keep them as they are.
-            out.append(
-                NewRecord(
-                    type="resource",
-                    target_uri=hop.url,
-                    content_type="application/octet-stream",
-                    block=ex.response,
-                    block_length=ex.response_size,
-                    date=date,
-                    headers={"WARC-Concurrent-To": request_id, "WARC-Truncated": "disconnect"},
-                )
-            )
-        chain = chain_record(hop, response_id or request_id, response_id)
-        if chain is not None:
-            out.append(chain)
+    if hop.exchange is not None and hop.exchange.request_size:
+        out, request_id, response_id = _exchange_records(hop, hop.exchange)
     if hop.error is not None:
         extra: dict[str, Any] = {}
         if hop.error.cls == "private-address":  # the evidence of a refusal: what was resolved
             extra = {"requested": False, "dns": hop.dns.to_dict() if hop.dns else None}
         out.append(
             failure_record(
-                hop.url, hop.error, hop.peer, date, request_id or response_id, extra=extra
+                hop.url, hop.error, hop.peer, hop.started, request_id or response_id, extra=extra
             )
         )
     return out
+
+
+def _exchange_records(hop: Hop, ex: Exchange) -> tuple[list[NewRecord], str, str | None]:
+    """Request, response (or the raw bytes that never formed one) and TLS chain of a hop."""
+    date = hop.started
+    request_id = new_record_id()
+    response_id = new_record_id() if hop.status is not None else None
+    headers = _net_headers(hop)
+    if response_id:
+        headers["WARC-Concurrent-To"] = response_id
+    if ex.redacted:  # the block differs from the bytes sent: say which field and why
+        headers[REDACTED_HEADER] = ", ".join(dict.fromkeys(ex.redacted))
+    out = [
+        NewRecord(
+            type="request",
+            target_uri=hop.url,
+            content_type=HTTP_REQUEST,
+            block=cast(BinaryIO, ex.request),
+            block_length=ex.request_size,
+            date=date,
+            record_id=request_id,
+            headers=headers,
+        )
+    ]
+    if response_id:
+        headers = _net_headers(hop)
+        headers["WARC-Concurrent-To"] = request_id
+        if hop.truncated:
+            headers["WARC-Truncated"] = hop.truncated
+        out.append(
+            NewRecord(
+                type="response",
+                target_uri=hop.url,
+                content_type=HTTP_RESPONSE,
+                block=cast(BinaryIO, ex.response),
+                block_length=ex.response_size,
+                date=date,
+                record_id=response_id,
+                http_payload=True,
+                payload_digest=sha256_label(hop.payload_sha256) if hop.payload_sha256 else None,
+                headers=headers,
+            )
+        )
+    elif ex.response_size:
+        # Bytes came back but never formed a status line and headers: keep them as they are.
+        out.append(
+            NewRecord(
+                type="resource",
+                target_uri=hop.url,
+                content_type="application/octet-stream",
+                block=cast(BinaryIO, ex.response),
+                block_length=ex.response_size,
+                date=date,
+                headers={"WARC-Concurrent-To": request_id, "WARC-Truncated": "disconnect"},
+            )
+        )
+    chain = chain_record(hop, response_id or request_id, response_id)
+    if chain is not None:
+        out.append(chain)
+    return out, request_id, response_id
 
 
 def failure_record(
@@ -232,7 +238,6 @@ def ref_dict(ref: RecordRef) -> dict[str, Any]:
 
 def _summary(result: FetchResult, robots: Any = None) -> dict[str, Any]:
     """The outcome fields shared by the log entry and the provenance record."""
-    final = result.final
     responded = [h for h in result.hops if h.status is not None]
     last = responded[-1] if responded else None
     redirects = [
@@ -240,61 +245,8 @@ def _summary(result: FetchResult, robots: Any = None) -> dict[str, Any]:
         for h in responded
         if h.location is not None and h.status in REDIRECT_STATUSES
     ]
-    error = result.error.to_dict() if result.error is not None else None
-    if result.blocked is not None:
-        decision = result.blocked
-        if decision.failure is not None:
-            # robots.txt could not be fetched; when its address was refused, so is the page's.
-            outcome = "blocked" if decision.failure[0] == "private-address" else "failed"
-            error = {
-                "class": decision.failure[0],
-                "message": decision.failure[1],
-                "at": iso(result.ended or datetime.now(UTC)),
-            }
-        else:
-            outcome = "blocked"
-            where = " (redirect target)" if result.hops else ""
-            error = {
-                "class": "robots",
-                "message": f"{result.blocked_url or result.url}{where} is disallowed by "
-                f"{decision.url} "
-                f"({decision.rule}); not fetched",
-                "at": iso(result.ended or datetime.now(UTC)),
-            }
-        if robots is None:
-            robots = decision
-    elif result.error is not None and result.error.cls == "private-address":
-        outcome = "blocked"
-    elif (
-        (result.error is not None and result.error.cls == "too-many-redirects")
-        or last is None
-        or last is not final  # the last hop got no answer
-    ):
-        outcome = "failed"
-    elif last.status is not None and last.status >= 400:
-        outcome = "http-error"
-        kind = "http-4xx" if last.status < 500 else "http-5xx"
-        error = error or {
-            "class": kind,
-            "message": f"HTTP {last.status} {last.reason}".strip(),
-            "at": iso(last.started),
-        }
-    else:
-        outcome = "captured"
+    outcome, error, robots = _outcome(result, last, robots)
     network = network_facts(result)
-    attempts = list(result.attempts)
-    if attempts and final is not None and attempts[-1]["started"] != iso(final.started):
-        attempts.append(  # the attempt after the last wait: how it ended
-            {
-                "url": final.url,
-                "started": iso(final.started),
-                "status": final.status,
-                "retry_after": final.headers.get("retry-after"),
-                "wait": None,
-                "retried": False,
-                "reason": final.error.message if final.error is not None else None,
-            }
-        )
     return {
         "started": iso(result.started),
         "ended": iso(result.ended or datetime.now(UTC)),
@@ -306,8 +258,75 @@ def _summary(result: FetchResult, robots: Any = None) -> dict[str, Any]:
         "robots": robots,
         "ip": network["ip"],
         "proxy": network["proxy"],
-        "attempts": attempts,
+        "attempts": _attempts(result),
     }
+
+
+def _outcome(
+    result: FetchResult, last: Hop | None, robots: Any
+) -> tuple[str, dict[str, Any] | None, Any]:
+    """(outcome, error, robots decision) of a fetch whose last answered hop is ``last``."""
+    error = result.error.to_dict() if result.error is not None else None
+    if result.blocked is not None:
+        return _blocked(result, robots)
+    if result.error is not None and result.error.cls == "private-address":
+        return "blocked", error, robots
+    if (
+        (result.error is not None and result.error.cls == "too-many-redirects")
+        or last is None
+        or last is not result.final  # the last hop got no answer
+    ):
+        return "failed", error, robots
+    if last.status is not None and last.status >= 400:
+        kind = "http-4xx" if last.status < 500 else "http-5xx"
+        error = error or {
+            "class": kind,
+            "message": f"HTTP {last.status} {last.reason}".strip(),
+            "at": iso(last.started),
+        }
+        return "http-error", error, robots
+    return "captured", error, robots
+
+
+def _blocked(result: FetchResult, robots: Any) -> tuple[str, dict[str, Any], Any]:
+    """A URL robots.txt kept us from: disallowed, or robots.txt itself could not be had."""
+    decision = result.blocked
+    assert decision is not None
+    at = iso(result.ended or datetime.now(UTC))
+    if decision.failure is not None:
+        # robots.txt could not be fetched; when its address was refused, so is the page's.
+        outcome = "blocked" if decision.failure[0] == "private-address" else "failed"
+        error = {"class": decision.failure[0], "message": decision.failure[1], "at": at}
+    else:
+        outcome = "blocked"
+        where = " (redirect target)" if result.hops else ""
+        error = {
+            "class": "robots",
+            "message": f"{result.blocked_url or result.url}{where} is disallowed by "
+            f"{decision.url} "
+            f"({decision.rule}); not fetched",
+            "at": at,
+        }
+    return outcome, error, robots if robots is not None else decision
+
+
+def _attempts(result: FetchResult) -> list[dict[str, Any]]:
+    """Retry-After attempts, with the attempt after the last wait: how it ended."""
+    final = result.final
+    attempts = list(result.attempts)
+    if attempts and final is not None and attempts[-1]["started"] != iso(final.started):
+        attempts.append(
+            {
+                "url": final.url,
+                "started": iso(final.started),
+                "status": final.status,
+                "retry_after": final.headers.get("retry-after"),
+                "wait": None,
+                "retried": False,
+                "reason": final.error.message if final.error is not None else None,
+            }
+        )
+    return attempts
 
 
 def network_facts(result: FetchResult) -> dict[str, Any]:
@@ -337,12 +356,12 @@ def build_entry(
     result: FetchResult,
     refs: Sequence[RecordRef],
     *,
-    citations: list[dict[str, Any]],
+    citations: Sequence[Citation],
     hop: int,
     via: str | None,
     robots: Any = None,
     robots_records: Sequence[dict[str, Any]] = (),
-) -> dict[str, Any]:
+) -> CaptureEntry:
     """The capture-log entry (manifests/capture-log.schema.json) for one URL."""
     final = result.final
     responded = [h for h in result.hops if h.status is not None]
@@ -350,21 +369,23 @@ def build_entry(
     summary = _summary(result, robots)
     robots = summary.pop("robots")
     ok_payload = summary["outcome"] in ("captured", "http-error") and last is not None
-    return {
-        "url": result.url,
-        "citations": citations,
-        "hop": hop,
-        "via": via,
-        **summary,
-        "robots": robots.to_dict() if robots is not None else None,
-        "resolved_by": result.resolved_by,
-        "dns": dns_facts(final, result),
-        "tls": tls_facts(final.tls if final is not None else None),
-        "provenance_record": result.provenance_record_id,
-        "content_type": last.headers.get("content-type") if ok_payload and last else None,
-        "payload_size": last.payload_size if ok_payload and last else None,
-        "payload_sha256": last.payload_sha256 if ok_payload and last else None,
-        "truncated": last.truncated if ok_payload and last else None,
-        "records": [*robots_records, *(ref_dict(r) for r in refs)],
-        "text": None,
-    }
+    return CaptureEntry.from_json(
+        {
+            "url": result.url,
+            "citations": [c.to_json() for c in citations],
+            "hop": hop,
+            "via": via,
+            **summary,
+            "robots": robots.to_dict() if robots is not None else None,
+            "resolved_by": result.resolved_by,
+            "dns": dns_facts(final, result),
+            "tls": tls_facts(final.tls if final is not None else None),
+            "provenance_record": result.provenance_record_id,
+            "content_type": last.headers.get("content-type") if ok_payload and last else None,
+            "payload_size": last.payload_size if ok_payload and last else None,
+            "payload_sha256": last.payload_sha256 if ok_payload and last else None,
+            "truncated": last.truncated if ok_payload and last else None,
+            "records": [*robots_records, *(ref_dict(r) for r in refs)],
+            "text": None,
+        }
+    )

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from archiver.base.errors import EXIT_USAGE, ArchiverError
 from archiver.collect.documents import find_urls, group_by_url
-from archiver.collect.seeds import Citation
+from archiver.collect.seeds import Finding as Citation
 
 
 def urls_command(paths: list[Path | str], *, as_json: bool, show_all: bool = False) -> int:

@@ -26,7 +26,8 @@ from pathlib import Path
 from archiver.base.errors import EXIT_USAGE, ArchiverError
 from archiver.collect.html import find_urls_in_html
 from archiver.collect.pdf import pdf_citations
-from archiver.collect.seeds import Citation, CitedUrl
+from archiver.collect.seeds import CitedUrl
+from archiver.collect.seeds import Finding as Citation
 from archiver.collect.text import (
     citations_from_lines,
     numbered_lines,

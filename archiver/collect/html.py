@@ -10,7 +10,7 @@ from urllib.parse import urljoin
 from bs4 import BeautifulSoup, NavigableString, Tag
 
 from archiver.collect.normalize import normalize_url
-from archiver.collect.seeds import Citation
+from archiver.collect.seeds import Finding as Citation
 from archiver.collect.text import (
     urls_in_line,
 )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from archiver.base.errors import EXIT_USAGE, ArchiverError
 from archiver.collect.normalize import normalize_url
-from archiver.collect.seeds import Citation
+from archiver.collect.seeds import Finding as Citation
 from archiver.collect.text import (
     find_urls_in_text,
 )

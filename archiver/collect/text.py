@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from archiver.collect.normalize import normalize_url
-from archiver.collect.seeds import Citation
+from archiver.collect.seeds import Finding as Citation
 
 # Characters that end a URL in prose. Besides whitespace and the delimiters RFC 3986 appendix C
 # names (<>"`), curly quotes, the ellipsis and full-width CJK punctuation never occur in the

@@ -11,19 +11,19 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import platform
 import shutil
 import sys
 import threading
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archiver import SOFTWARE, __version__
+from archiver import SOFTWARE
 from archiver.attest import custody
-from archiver.attest.tsa import tsas_from_options
-from archiver.bag.profile import PROFILE_IDENTIFIER
+from archiver.attest.tsa import TsaConfig, tsas_from_options
+from archiver.bag.info import bag_info_fields
 from archiver.bag.writer import BagBuilder
 from archiver.base import faults
 from archiver.base.errors import (
@@ -36,8 +36,9 @@ from archiver.base.errors import (
 )
 from archiver.base.settings import Settings
 from archiver.base.timefmt import parse_iso, utc_iso
-from archiver.capture.crawl import Seed, crawl
+from archiver.capture.crawl import crawl
 from archiver.capture.log import LOG_NAME, dumps_entry, read_entries
+from archiver.collect.seeds import Seed
 from archiver.run.console import (
     install_stop_handler,
     print_plan,
@@ -47,7 +48,7 @@ from archiver.run.console import (
 )
 from archiver.run.finish import anchor, write_summary
 from archiver.run.options import RunOptions
-from archiver.run.plan import plan_run, warcinfo_fields
+from archiver.run.plan import RunPlan, plan_run, warcinfo_fields
 from archiver.run.progress import RunProgress
 from archiver.run.resume import recover_hop_links, recover_staging
 from archiver.run.settings import build_settings
@@ -77,7 +78,38 @@ def run_command(options: RunOptions) -> int:
         return code
 
 
+@dataclass
+class _Run:
+    """A run under way: its name, lock, state and staging bag (new or resumed)."""
+
+    out: Path
+    name: str
+    run_id: str
+    started: datetime
+    state: dict[str, Any]
+    lock: Any
+    builder: BagBuilder | None = None  # None: the bag was sealed before an interruption
+
+
 def _run_command(options: RunOptions) -> int:
+    plan, settings, tsas = _prepare(options)
+    if options.dry_run:
+        return print_plan(plan, settings, tsas, options)
+    _check_out(options.out)
+    run = _open_run(options, plan)
+    try:
+        if run.builder is None:
+            return _finish_sealed(run.out, run.name, run.state, settings, tsas, options)
+        runner = _capture(run, run.builder, plan, settings, options)
+        if runner is None:
+            return EXIT_INTERRUPTED
+        return _seal(run, run.builder, runner, plan.description, settings, tsas, options)
+    finally:
+        run.lock.close()  # released on every path, also when the run fails
+
+
+def _prepare(options: RunOptions) -> tuple[RunPlan, Settings, list[TsaConfig]]:
+    """Plan, settings, TSAs and signing key: all checked before anything is written."""
     # --hops, else the user settings file's hops, beat a collection's [capture] hops.
     plan = plan_run(
         options.sources,
@@ -94,9 +126,10 @@ def _run_command(options: RunOptions) -> int:
             f"{options.sign_key}: signing key not found (--sign-key or ARCHIVER_SIGN_KEY)",
             EXIT_USAGE,
         )
-    if options.dry_run:
-        return print_plan(plan, settings, tsas, options)
-    out = options.out
+    return plan, settings, tsas
+
+
+def _check_out(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -109,179 +142,185 @@ def _run_command(options: RunOptions) -> int:
     # now, not after a long capture.
     custody.check_appendable(out / custody.LOG_NAME)
 
+
+def _open_run(options: RunOptions, plan: RunPlan) -> _Run:
+    """The interrupted run of the same sources to resume, else a new one (state written first)."""
+    out = options.out
     fingerprint = plan.fingerprint()
     state = find_resumable(out, fingerprint)
     started = datetime.now(UTC)
     if state is not None:
         name = state["name"]
-        lock = lock_run(out, name)
-        run_id = state["run_id"]
-        started = parse_iso(state["started"]) or started
-        if is_sealed_run(out / name, run_id):
-            try:
-                return _finish_sealed(out, name, state, settings, tsas, options)
-            finally:
-                lock.close()
-        if (out / f".{name}.partial").is_dir():
-            builder = BagBuilder.resume(out / name)
-        else:  # stopped before the staging folder was made
-            builder = BagBuilder(out / name)
-        print(f"archiver: resuming interrupted run {name}", file=sys.stderr)
-    else:
-        name = check_bag_name(options.name or f"{plan.name}-{started.strftime('%Y%m%dT%H%M%SZ')}")
-        if (out / name).exists():
-            raise ArchiverError(f"{out / name}: already exists; a sealed bag is never overwritten")
-        lock = lock_run(out, name)
-        run_id = f"urn:uuid:{uuid.uuid4()}"
-        state = {
-            "name": name,
-            "run_id": run_id,
-            "fingerprint": fingerprint,
-            "started": utc_iso(started),
-            "sources": options.sources,
-            "software": SOFTWARE,
-        }
-        # State first: whatever happens next, a re-run of the same command finds this run.
-        write_json_atomic(run_file(out, name, STATE_SUFFIX), state)
+        run = _Run(out, name, state["run_id"], started, state, lock_run(out, name))
+        run.started = parse_iso(state["started"]) or started
+        if is_sealed_run(out / name, run.run_id):
+            return run
         try:
-            builder = BagBuilder(out / name)
-        except BaseException:  # e.g. another run's staging folder under that name: not ours
-            run_file(out, name, STATE_SUFFIX).unlink(missing_ok=True)
-            lock.close()
+            if (out / f".{name}.partial").is_dir():
+                run.builder = BagBuilder.resume(out / name)
+            else:  # stopped before the staging folder was made
+                run.builder = BagBuilder(out / name)
+        except BaseException:
+            run.lock.close()
             raise
-
+        print(f"archiver: resuming interrupted run {name}", file=sys.stderr)
+        return run
+    name = check_bag_name(options.name or f"{plan.name}-{started.strftime('%Y%m%dT%H%M%SZ')}")
+    if (out / name).exists():
+        raise ArchiverError(f"{out / name}: already exists; a sealed bag is never overwritten")
+    lock = lock_run(out, name)
+    run_id = f"urn:uuid:{uuid.uuid4()}"
+    state = {
+        "name": name,
+        "run_id": run_id,
+        "fingerprint": fingerprint,
+        "started": utc_iso(started),
+        "sources": options.sources,
+        "software": SOFTWARE,
+    }
+    # State first: whatever happens next, a re-run of the same command finds this run.
+    write_json_atomic(run_file(out, name, STATE_SUFFIX), state)
     try:
-        staging: Path = builder.staging
-        journal_path = run_file(out, name, JOURNAL_SUFFIX)
-        drop_torn_tail(journal_path)
-        recover_staging(builder, list(read_entries(journal_path)))
-        for name_in_bag, doc in plan.local_documents:
-            if f"sources/{name_in_bag}" not in builder.recorded:
-                builder.add_payload_file(f"sources/{name_in_bag}", doc)
-        if plan.collection_toml is not None and "collection.toml" not in builder.recorded:
-            builder.add_payload_file("collection.toml", plan.collection_toml)
-        done_entries = [e for e in read_entries(journal_path) if "url" in e]
-        done = {e["url"] for e in done_entries}
+        builder = BagBuilder(out / name)
+    except BaseException:  # e.g. another run's staging folder under that name: not ours
+        run_file(out, name, STATE_SUFFIX).unlink(missing_ok=True)
+        lock.close()
+        raise
+    return _Run(out, name, run_id, started, state, lock, builder)
 
-        runner = Runner(plan, settings, options)
-        runner.builder = builder
-        runner.journal = RunJournal(journal_path)
-        todo = [
-            Seed(url=s.url, citations=s.citations, hops=s.hops)
-            for u, s in plan.seeds.items()
-            if u not in done
-        ]
-        if done:
-            # Links found on pages captured before the interruption are found again from the
-            # captured bytes: without them a resumed run would silently capture less.
-            found = recover_hop_links(plan, done_entries, staging / "data" / "warcs")
-            todo.extend(found)
-            more = f"; {len(found)} links found on them are still to be captured" if found else ""
-            print(
-                f"archiver: {len(done)} URLs were done before the interruption{more}",
-                file=sys.stderr,
-            )
-        runner.progress = RunProgress(len(todo), options.progress)
 
-        if not settings.contact_email and not settings.user_agent:
-            print(
-                "archiver: no contact email (--contact-email or ARCHIVER_CONTACT): the User-Agent "
-                "will not tell site owners how to reach you",
-                file=sys.stderr,
-            )
-        writer = WarcWriter(
-            staging / "data" / "warcs",
-            prefix=settings.warc_prefix,
-            hostname=settings.hostname,
-            warcinfo=warcinfo_fields(settings, plan),
-            max_file_size=settings.max_warc_size,
-            on_file_closed=lambda path, digests: builder.record_payload(
-                f"warcs/{path.name}", digests
-            ),
+def _todo(
+    run: _Run, builder: BagBuilder, plan: RunPlan, journal_path: Path
+) -> tuple[list[Seed], set[str]]:
+    """Staging made consistent with the journal; the seeds still to capture and the URLs done."""
+    drop_torn_tail(journal_path)
+    recover_staging(builder, list(read_entries(journal_path)))
+    for name_in_bag, doc in plan.local_documents:
+        if f"sources/{name_in_bag}" not in builder.recorded:
+            builder.add_payload_file(f"sources/{name_in_bag}", doc)
+    if plan.collection_toml is not None and "collection.toml" not in builder.recorded:
+        builder.add_payload_file("collection.toml", plan.collection_toml)
+    done_entries = list(read_entries(journal_path))
+    done = {e.url for e in done_entries}
+    todo = [s for u, s in plan.seeds.items() if u not in done]
+    if done:
+        # Links found on pages captured before the interruption are found again from the
+        # captured bytes: without them a resumed run would silently capture less.
+        found = recover_hop_links(plan, done_entries, builder.staging / "data" / "warcs")
+        todo.extend(found)
+        more = f"; {len(found)} links found on them are still to be captured" if found else ""
+        print(
+            f"archiver: {len(done)} URLs were done before the interruption{more}",
+            file=sys.stderr,
         )
-        stop = threading.Event()
-        previous = install_stop_handler(stop)
-        # Bodies spool on the output disk, not in /tmp: a 1 GB response must not fill a small /tmp.
-        spool = out / f".{name}.spool"
-        spool.mkdir(exist_ok=True)
-        try:
-            crawl(
-                todo,
-                settings,
-                writer,
-                runner.on_result,
-                stop=stop,
-                skip=done,
-                spool_dir=spool,
-                on_discovered=runner.progress.add_total,
-            )
-        finally:
-            runner.close()  # cleaning workers
-            shutil.rmtree(spool, ignore_errors=True)
-            writer.close()
-            runner.journal.close()
-            runner.progress.close()
-            restore_stop_handler(previous)
-        if stop.is_set():
-            print(
-                f"archiver: interrupted; what was captured is kept in {staging}. "
-                "Run the same command again to complete it.",
-                file=sys.stderr,
-            )
-            return EXIT_INTERRUPTED
+    return todo, done
 
-        # The end of capture is fixed once: a seal that failed (disk full) and is retried by a
-        # re-run writes the same capture log, summary and bag-info facts.
-        if "ended" not in state:
-            state["ended"] = utc_iso(datetime.now(UTC))
-            write_json_atomic(run_file(out, name, STATE_SUFFIX), state)
-        ended = parse_iso(state["ended"]) or datetime.now(UTC)
-        entries = list(read_entries(journal_path))
-        bag_info = [
-            ("Source-Organization", settings.organisation or "(not given)"),
-            ("Contact-Name", settings.contact_name or settings.operator or "(not given)"),
-            ("Contact-Email", settings.contact_email or "(not given)"),
-            ("External-Description", " ".join(plan.description.split())),
-            ("External-Identifier", run_id),
-            ("Bagging-Date", ended.strftime("%Y-%m-%d")),
-            ("Bag-Software-Agent", f"{SOFTWARE} (https://archiver.invalid/)"),
-            ("BagIt-Profile-Identifier", PROFILE_IDENTIFIER),
-            ("Capture-Start", utc_iso(started)),
-            ("Capture-End", utc_iso(ended)),
-            ("Capture-Operator", settings.operator or "(not given)"),
-            ("Capture-Software", f"archiver {__version__}; Python {platform.python_version()}"),
-        ]
-        if LOG_NAME not in builder.recorded:
-            with builder.open_payload(LOG_NAME) as log:
-                for entry in entries:
-                    log.write(dumps_entry(entry))
-            faults.point("run.capture-log-written")
-        if "provenance-summary.html" not in builder.recorded:
-            write_summary(builder, bag_info, entries, settings)
-            faults.point("run.summary-written")
-        try:
-            bag_path = builder.seal(bag_info)
-        except OSError as err:
-            raise ArchiverError(
-                f"{staging}: could not seal the bag ({err.strerror}); everything is kept: "
-                "free space and run the same command again",
-                EXIT_RUN_FAILED,
-            ) from err
-        # The run's state stays until every step after sealing is done: a re-run finishes them.
-        anchor(bag_path, out, entries, settings, tsas, options, started, ended)
-        for line in runner.progress.summary_lines():
-            print(line, file=sys.stderr)
-        if runner.text_errors:
-            print(
-                f"  {runner.text_errors} texts could not be extracted (see capture log)",
-                file=sys.stderr,
-            )
-        faults.point("run.before-cleanup")
-        clean_up_state(out, name)
-        print_result(bag_path, entries, runner.text_errors, options)
-        return EXIT_OK
+
+def _capture(
+    run: _Run, builder: BagBuilder, plan: RunPlan, settings: Settings, options: RunOptions
+) -> Runner | None:
+    """Capture what is still to do into the staging bag; None when stopped (all is kept)."""
+    journal_path = run_file(run.out, run.name, JOURNAL_SUFFIX)
+    todo, done = _todo(run, builder, plan, journal_path)
+    runner = Runner(plan, settings, options)
+    runner.builder = builder
+    runner.journal = RunJournal(journal_path)
+    progress = runner.progress = RunProgress(len(todo), options.progress)
+    if not settings.contact_email and not settings.user_agent:
+        print(
+            "archiver: no contact email (--contact-email or ARCHIVER_CONTACT): the User-Agent "
+            "will not tell site owners how to reach you",
+            file=sys.stderr,
+        )
+    writer = WarcWriter(
+        builder.staging / "data" / "warcs",
+        prefix=settings.warc_prefix,
+        hostname=settings.hostname,
+        warcinfo=warcinfo_fields(settings, plan),
+        max_file_size=settings.max_warc_size,
+        on_file_closed=lambda path, digests: builder.record_payload(f"warcs/{path.name}", digests),
+    )
+    stop = threading.Event()
+    previous = install_stop_handler(stop)
+    # Bodies spool on the output disk, not in /tmp: a 1 GB response must not fill a small /tmp.
+    spool = run.out / f".{run.name}.spool"
+    spool.mkdir(exist_ok=True)
+    try:
+        crawl(
+            todo,
+            settings,
+            writer,
+            runner.on_result,
+            stop=stop,
+            skip=done,
+            spool_dir=spool,
+            on_discovered=progress.add_total,
+        )
     finally:
-        lock.close()  # released on every path, also when the run fails
+        runner.close()  # cleaning workers
+        shutil.rmtree(spool, ignore_errors=True)
+        writer.close()
+        runner.journal.close()
+        progress.close()
+        restore_stop_handler(previous)
+    if stop.is_set():
+        print(
+            f"archiver: interrupted; what was captured is kept in {builder.staging}. "
+            "Run the same command again to complete it.",
+            file=sys.stderr,
+        )
+        return None
+    return runner
+
+
+def _seal(
+    run: _Run,
+    builder: BagBuilder,
+    runner: Runner,
+    description: str,
+    settings: Settings,
+    tsas: list[TsaConfig],
+    options: RunOptions,
+) -> int:
+    """Capture log and summary into the payload, seal, then custody, timestamps, signature."""
+    # The end of capture is fixed once: a seal that failed (disk full) and is retried by a
+    # re-run writes the same capture log, summary and bag-info facts.
+    if "ended" not in run.state:
+        run.state["ended"] = utc_iso(datetime.now(UTC))
+        write_json_atomic(run_file(run.out, run.name, STATE_SUFFIX), run.state)
+    ended = parse_iso(run.state["ended"]) or datetime.now(UTC)
+    entries = list(read_entries(run_file(run.out, run.name, JOURNAL_SUFFIX)))
+    bag_info = bag_info_fields(settings, description, run.run_id, run.started, ended)
+    if LOG_NAME not in builder.recorded:
+        with builder.open_payload(LOG_NAME) as log:
+            for entry in entries:
+                log.write(dumps_entry(entry))
+        faults.point("run.capture-log-written")
+    if "provenance-summary.html" not in builder.recorded:
+        write_summary(builder, bag_info, entries, settings)
+        faults.point("run.summary-written")
+    try:
+        bag_path = builder.seal(bag_info)
+    except OSError as err:
+        raise ArchiverError(
+            f"{builder.staging}: could not seal the bag ({err.strerror}); everything is kept: "
+            "free space and run the same command again",
+            EXIT_RUN_FAILED,
+        ) from err
+    # The run's state stays until every step after sealing is done: a re-run finishes them.
+    anchor(bag_path, run.out, entries, settings, tsas, options, run.started, ended)
+    assert runner.progress is not None
+    for line in runner.progress.summary_lines():
+        print(line, file=sys.stderr)
+    if runner.text_errors:
+        print(
+            f"  {runner.text_errors} texts could not be extracted (see capture log)",
+            file=sys.stderr,
+        )
+    faults.point("run.before-cleanup")
+    clean_up_state(run.out, run.name)
+    print_result(bag_path, entries, runner.text_errors, options)
+    return EXIT_OK
 
 
 def _finish_sealed(
@@ -289,7 +328,7 @@ def _finish_sealed(
     name: str,
     state: dict[str, Any],
     settings: Settings,
-    tsas: list[Any],
+    tsas: list[TsaConfig],
     options: RunOptions,
 ) -> int:
     """Complete a run stopped after its bag was sealed: never touches payload or manifests.

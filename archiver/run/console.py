@@ -21,6 +21,7 @@ from archiver.base.errors import (
 )
 from archiver.base.facts import settings_facts
 from archiver.base.settings import Settings
+from archiver.capture.log import CaptureEntry
 from archiver.run.options import RunOptions
 from archiver.run.plan import RunPlan
 from archiver.run.progress import OUTCOME_WORDS, LogTee
@@ -42,7 +43,7 @@ def run_output(options: RunOptions) -> Iterator[LogTee | None]:
             ) from err
     previous = sys.stderr
     tee = LogTee(previous, log, quiet=options.quiet)
-    sys.stderr = tee  # type: ignore[assignment]
+    sys.stderr = tee
     tee.log_text(f"archiver {__version__}: run {' '.join(options.sources)}\n")
     try:
         yield tee
@@ -62,7 +63,7 @@ def print_plan(plan: RunPlan, settings: Settings, tsas: list[Any], options: RunO
     """--dry-run: what would be captured, cited where, with which settings. Nothing else."""
     facts = settings_facts(settings)  # the proxy password is masked
     urls = [
-        {"url": seed.url, "hops": seed.hops, "citations": seed.citations}
+        {"url": seed.url, "hops": seed.hops, "citations": [c.to_json() for c in seed.citations]}
         for seed in plan.seeds.values()
     ]
     tsa_list = [{"name": t.name, "url": t.url} for t in tsas]
@@ -83,10 +84,10 @@ def print_plan(plan: RunPlan, settings: Settings, tsas: list[Any], options: RunO
         f"dry run: would capture {len(urls)} URLs into {options.out}/ "
         "(nothing is fetched or written)"
     )
-    for u in urls:
-        print(f"{u['url']}\t(hops {u['hops']})")
-        for c in u["citations"]:
-            print(f"    cited in {c['document']} at {c['locator']} as {c['cited_as']}")
+    for seed in plan.seeds.values():
+        print(f"{seed.url}\t(hops {seed.hops})")
+        for c in seed.citations:
+            print(f"    cited in {c.document} at {c.locator} as {c.cited_as}")
     print("settings:")
     for key, value in sorted(facts.items()):
         print(f"    {key} = {json.dumps(value, ensure_ascii=False)}")
@@ -98,14 +99,14 @@ def print_plan(plan: RunPlan, settings: Settings, tsas: list[Any], options: RunO
 
 
 def print_result(
-    bag_path: Path, entries: list[dict[str, Any]], text_errors: int, options: RunOptions
+    bag_path: Path, entries: list[CaptureEntry], text_errors: int, options: RunOptions
 ) -> None:
     """The last line(s) on stdout: the bag path, or with --json one summary object."""
     if not options.json:
         print(bag_path)
         return
 
-    outcomes = Counter(str(e.get("outcome")) for e in entries)
+    outcomes = Counter(str(e.outcome) for e in entries)
     doc = {
         "bag": str(bag_path),
         "exit_code": EXIT_OK,

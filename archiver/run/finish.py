@@ -5,24 +5,29 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from archiver.attest import custody
 from archiver.attest.anchors import ANCHORS_DIR, CHAINS_DIR
 from archiver.attest.signing import finish_signature
 from archiver.attest.timestamp import timestamp_bag
+from archiver.attest.tsa import TsaConfig
 from archiver.bag.summary import render_summary
+from archiver.bag.writer import BagBuilder
 from archiver.base.settings import Settings
 from archiver.base.timefmt import utc_iso
+from archiver.capture.log import CaptureEntry
 from archiver.run.options import RunOptions
 
 
 def write_summary(
-    builder: Any, bag_info: list[tuple[str, str]], entries: list[dict[str, Any]], settings: Settings
+    builder: BagBuilder,
+    bag_info: list[tuple[str, str]],
+    entries: list[CaptureEntry],
+    settings: Settings,
 ) -> None:
     """The human-readable provenance summary goes into the payload, so the manifests cover it."""
     facts = {**settings.to_dict(), "effective_user_agent": settings.effective_user_agent()}
-    html, text = render_summary(bag_info, entries, facts)
+    html, text = render_summary(bag_info, [e.to_json() for e in entries], facts)
     with builder.open_payload("provenance-summary.html") as f:
         f.write(html.encode("utf-8"))
     with builder.open_payload("provenance-summary.txt") as f:
@@ -32,9 +37,9 @@ def write_summary(
 def anchor(
     bag: Path,
     out: Path,
-    entries: list[dict[str, Any]],
+    entries: list[CaptureEntry],
     settings: Settings,
-    tsas: list[Any],
+    tsas: list[TsaConfig],
     options: RunOptions,
     started: datetime,
     ended: datetime,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from archiver.attest.tsa import tsas_from_table
+from archiver.attest.tsa import TsaConfig, tsas_from_table
 from archiver.base.errors import (
     EXIT_USAGE,
     ArchiverError,
@@ -19,13 +19,7 @@ from archiver.base.settings import Settings
 from archiver.collect.collection import load_collection
 from archiver.collect.documents import find_urls
 from archiver.collect.normalize import normalize_url
-
-
-@dataclass
-class SeedPlan:
-    url: str
-    hops: int
-    citations: list[dict[str, str]] = field(default_factory=list)
+from archiver.collect.seeds import Citation, Seed
 
 
 @dataclass
@@ -34,14 +28,14 @@ class RunPlan:
 
     name: str
     description: str
-    seeds: dict[str, SeedPlan]
+    seeds: dict[str, Seed]
     local_documents: list[tuple[str, Path]]  # (name under data/sources/, file)
     collection_toml: Path | None
     overrides: dict[str, Any]
     curator_name: str = ""
     curator_email: str = ""
     organisation: str = ""
-    tsas: list[Any] = field(default_factory=list)  # the collection's [[tsa]] tables
+    tsas: list[TsaConfig] = field(default_factory=list)  # the collection's [[tsa]] tables
     collection_record: str = ""  # which collection settings applied / were ignored (warcinfo)
 
     def fingerprint(self) -> str:
@@ -58,30 +52,34 @@ def _is_url(source: str) -> bool:
     return urlsplit(source).scheme in ("http", "https")
 
 
-def plan_run(sources: list[str], default_hops: int | None) -> RunPlan:
-    """Turn the SOURCE arguments into seeds with citations; fail early on bad input."""
-    seeds: dict[str, SeedPlan] = {}
-    local_docs: list[tuple[str, Path]] = []
-    names: list[str] = []
-    descriptions: list[str] = []
-    overrides: dict[str, Any] = {}
-    collection_toml: Path | None = None
-    collection_tsas: list[Any] = []
-    curator_name = curator_email = organisation = ""
+@dataclass
+class _Sources:
+    """What the SOURCE arguments add up to, gathered one source at a time."""
 
-    def add(url: str, hops: int, citation: dict[str, str] | None) -> None:
+    seeds: dict[str, Seed] = field(default_factory=dict)
+    local_docs: list[tuple[str, Path]] = field(default_factory=list)  # (name in bag, file)
+    names: list[str] = field(default_factory=list)
+    descriptions: list[str] = field(default_factory=list)
+    overrides: dict[str, Any] = field(default_factory=dict)
+    collection_toml: Path | None = None
+    tsas: list[TsaConfig] = field(default_factory=list)
+    curator_name: str = ""
+    curator_email: str = ""
+    organisation: str = ""
+
+    def add(self, url: str, hops: int, citation: Citation | None) -> None:
         norm = normalize_url(url)
         if norm is None:
             raise ArchiverError(f"{url}: not an http(s) URL that can be captured", EXIT_USAGE)
-        seed = seeds.setdefault(norm, SeedPlan(norm, hops))
+        seed = self.seeds.setdefault(norm, Seed(norm, hops))
         seed.hops = max(seed.hops, hops)
         if citation and citation not in seed.citations:
             seed.citations.append(citation)
 
-    def add_document_file(path: Path) -> None:
+    def add_document_file(self, path: Path) -> None:
         # Citations name the document as it is kept in the bag (data/sources/NAME), not the
         # operator's local path, so the log reads the same on any machine.
-        taken = {name for name, _ in local_docs}
+        taken = {name for name, _ in self.local_docs}
         # Receivers' tools mishandle '%' and control characters in bag paths (bagit-python #157):
         # keep letters, digits, '.', '_', '-' and replace the rest. The original stays in the log.
         safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in path.name)
@@ -91,18 +89,57 @@ def plan_run(sources: list[str], default_hops: int | None) -> RunPlan:
         while name in taken:  # two documents called report.pdf from different folders
             n += 1
             name = f"{stem}-{n}{suffix}"
-        local_docs.append((name, path))
+        self.local_docs.append((name, path))
         in_bag = f"sources/{name}"
         for c in find_urls(path):
             locator = c.locator
             if locator.startswith(c.document):
                 locator = in_bag + locator[len(c.document) :]
-            add(c.url, 0, {"document": in_bag, "locator": locator, "cited_as": c.cited_as})
+            self.add(c.url, 0, Citation(in_bag, locator, c.cited_as))
 
+    def add_collection(self, source: str, path: Path, default_hops: int | None) -> None:
+        if self.collection_toml is not None:
+            raise ArchiverError(
+                f"{source}: one collection per run (bag each collection separately)", EXIT_USAGE
+            )
+        coll = load_collection(path)
+        try:
+            self.tsas = tsas_from_table(
+                coll.tsa_tables, base=coll.toml_path.parent, refuse_private=True
+            )
+        except ArchiverError as exc:
+            raise ArchiverError(f"{coll.toml_path}: {exc}", EXIT_USAGE) from exc
+        self.collection_toml = coll.toml_path
+        self.names.append(coll.name)
+        self.descriptions.append(coll.description or coll.title or coll.name)
+        self.overrides.update(coll.capture_overrides)
+        self.curator_name = coll.curator.name or self.curator_name
+        self.curator_email = coll.curator.email or self.curator_email
+        self.organisation = coll.organisation or self.organisation
+        coll_hops = default_hops if default_hops is not None else self.overrides.get("hops")
+        for doc in coll.documents:
+            hops = doc.hops if doc.hops is not None else coll_hops
+            if doc.url:
+                citation = Citation("collection.toml", "document", doc.cited_as)
+                self.add(doc.url, 1 if hops is None else hops, citation)
+            if doc.file is not None:
+                self.add_document_file(doc.file)
+        for extra in coll.extra_urls:
+            citation = Citation(
+                extra.cited_in or "collection.toml",
+                extra.locator or "url",
+                extra.cited_as or extra.url,
+            )
+            self.add(extra.url, 0, citation)
+
+
+def plan_run(sources: list[str], default_hops: int | None) -> RunPlan:
+    """Turn the SOURCE arguments into seeds with citations; fail early on bad input."""
+    found = _Sources()
     for source in sources:
         if _is_url(source):
-            add(source, 1 if default_hops is None else default_hops, None)
-            names.append(urlsplit(source).hostname or "url")
+            found.add(source, 1 if default_hops is None else default_hops, None)
+            found.names.append(urlsplit(source).hostname or "url")
             continue
         path = Path(source)
         if not path.exists():
@@ -112,68 +149,25 @@ def plan_run(sources: list[str], default_hops: int | None) -> RunPlan:
                 EXIT_USAGE,
             )
         if path.is_dir() or path.suffix.lower() == ".toml":  # a collection definition
-            if collection_toml is not None:
-                raise ArchiverError(
-                    f"{source}: one collection per run (bag each collection separately)", EXIT_USAGE
-                )
-            coll = load_collection(path)
-            try:
-                coll_tsas = tsas_from_table(
-                    coll.tsa_tables, base=coll.toml_path.parent, refuse_private=True
-                )
-            except ArchiverError as exc:
-                raise ArchiverError(f"{coll.toml_path}: {exc}", EXIT_USAGE) from exc
-            collection_toml = coll.toml_path
-            names.append(coll.name)
-            descriptions.append(coll.description or coll.title or coll.name)
-            overrides.update(coll.capture_overrides)
-            collection_tsas = coll_tsas
-            curator_name = coll.curator.name or curator_name
-            curator_email = coll.curator.email or curator_email
-            organisation = coll.organisation or organisation
-            coll_hops = default_hops if default_hops is not None else overrides.get("hops")
-            for doc in coll.documents:
-                hops = doc.hops if doc.hops is not None else coll_hops
-                if doc.url:
-                    add(
-                        doc.url,
-                        1 if hops is None else hops,
-                        {
-                            "document": "collection.toml",
-                            "locator": "document",
-                            "cited_as": doc.cited_as,
-                        },
-                    )
-                if doc.file is not None:
-                    add_document_file(doc.file)
-            for extra in coll.extra_urls:
-                add(
-                    extra.url,
-                    0,
-                    {
-                        "document": extra.cited_in or "collection.toml",
-                        "locator": extra.locator or "url",
-                        "cited_as": extra.cited_as or extra.url,
-                    },
-                )
+            found.add_collection(source, path, default_hops)
         else:
-            add_document_file(path)
-            names.append(path.stem)
-            descriptions.append(f"URLs cited by {path.name}")
-    if not seeds:
+            found.add_document_file(path)
+            found.names.append(path.stem)
+            found.descriptions.append(f"URLs cited by {path.name}")
+    if not found.seeds:
         raise ArchiverError("the sources cite no http(s) URLs: nothing to capture", EXIT_USAGE)
-    name = _safe_name("+".join(dict.fromkeys(names))[:60] or "run")
+    name = _safe_name("+".join(dict.fromkeys(found.names))[:60] or "run")
     return RunPlan(
         name=name,
-        description="; ".join(descriptions) or "web capture",
-        seeds=seeds,
-        local_documents=local_docs,
-        collection_toml=collection_toml,
-        overrides=overrides,
-        curator_name=curator_name,
-        curator_email=curator_email,
-        organisation=organisation,
-        tsas=collection_tsas,
+        description="; ".join(found.descriptions) or "web capture",
+        seeds=found.seeds,
+        local_documents=found.local_docs,
+        collection_toml=found.collection_toml,
+        overrides=found.overrides,
+        curator_name=found.curator_name,
+        curator_email=found.curator_email,
+        organisation=found.organisation,
+        tsas=found.tsas,
     )
 
 

@@ -4,79 +4,67 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
-from urllib.parse import urldefrag
 
+from archiver.bag.writer import BagBuilder
 from archiver.base.errors import (
     ArchiverError,
 )
-from archiver.capture.crawl import HTML_TYPES, MAX_LINK_SCAN, Seed
-from archiver.collect.html import find_urls_in_html
+from archiver.capture.links import MAX_LINK_SCAN, hop_links, is_html
+from archiver.capture.log import CaptureEntry, TextRef
+from archiver.collect.seeds import Seed
 from archiver.run.plan import RunPlan
 from archiver.warc.naming import final_name
 from archiver.warc.reader import read_record_at
 from archiver.warc.salvage import salvage_open_file
 
 
-def recover_hop_links(plan: RunPlan, entries: list[dict[str, Any]], warc_dir: Path) -> list[Any]:
+def recover_hop_links(plan: RunPlan, entries: list[CaptureEntry], warc_dir: Path) -> list[Seed]:
     """Links of pages captured before an interruption that were still to be followed.
 
     The crawl queues a page's links only in memory, so a resumed run reads each captured HTML
     page again from its WARC response record (the bytes as captured, content-coding removed)
     and finds the same links the crawl would have followed, with the same hop budget.
     """
-    by_url = {e["url"]: e for e in entries}
+    by_url = {e.url: e for e in entries}
 
     def hops_left(url: str | None, depth: int = 0) -> int:
         entry = by_url.get(url or "")
         if entry is None or depth > 1000:
             return 0
-        if not entry.get("hop"):
-            seed = plan.seeds.get(entry["url"])
+        if not entry.hop:
+            seed = plan.seeds.get(entry.url)
             return seed.hops if seed is not None else 0
-        return hops_left(entry.get("via"), depth + 1) - 1
+        return hops_left(entry.via, depth + 1) - 1
 
     seen = set(by_url) | set(plan.seeds)
-    found: list[Any] = []
+    found: list[Seed] = []
     for entry in entries:
-        left = hops_left(entry["url"])
-        ctype = (entry.get("content_type") or "").split(";")[0].strip().lower()
-        if entry.get("outcome") != "captured" or left <= 0 or ctype not in HTML_TYPES:
+        left = hops_left(entry.url)
+        if entry.outcome != "captured" or left <= 0 or not is_html(entry.content_type):
             continue
-        responses = [r for r in entry.get("records") or [] if r.get("type") == "response"]
+        responses = entry.response_refs()
         if not responses:
             continue
         ref = responses[-1]
         try:
-            with read_record_at(warc_dir / ref["warc_file"], int(ref["offset"])) as record:
+            with read_record_at(warc_dir / ref.warc_file, ref.offset) as record:
                 html = record.payload(decode_content=True).read(MAX_LINK_SCAN)
         except (OSError, ValueError, KeyError, ArchiverError) as err:
             print(
-                f"archiver: {entry['url']}: cannot read its capture again to follow its links "
+                f"archiver: {entry.url}: cannot read its capture again to follow its links "
                 f"({err}); they are not captured",
                 file=sys.stderr,
             )
             continue
-        base = entry.get("final_url") or entry["url"]
-        for c in find_urls_in_html(html, base):
-            url = urldefrag(c.url)[0]
-            if url in seen:
-                continue
-            seen.add(url)
-            citation = {"document": base, "locator": c.locator, "cited_as": c.cited_as}
+        base = entry.final_url or entry.url
+        for url, citation in hop_links(html, base, seen):
             found.append(
-                Seed(
-                    url=url,
-                    citations=[citation],
-                    hops=left - 1,
-                    hop=int(entry.get("hop") or 0) + 1,
-                    via=entry["url"],
-                )
+                Seed(url, hops=left - 1, citations=[citation], hop=entry.hop + 1, via=entry.url)
             )
     return found
 
 
-def recover_staging(builder: Any, entries: list[dict[str, Any]]) -> None:
+def recover_staging(builder: BagBuilder, entries: list[CaptureEntry]) -> None:
     """Make an interrupted staging folder consistent with the capture journal ``entries``.
 
     A crash can leave a ``.warc.gz.open`` file (its complete records up to the last one the
@@ -88,16 +76,11 @@ def recover_staging(builder: Any, entries: list[dict[str, Any]]) -> None:
     logged_end: dict[str, int] = {}
     texts: set[str] = set()
     for entry in entries:
-        for ref in entry.get("records") or []:
-            try:
-                end = int(ref["offset"]) + int(ref["length"])
-            except (KeyError, TypeError, ValueError):
-                continue
-            name = str(ref.get("warc_file"))
-            logged_end[name] = max(logged_end.get(name, 0), end)
-        text = entry.get("text")
-        if isinstance(text, dict):
-            texts.update(str(text[k]) for k in ("path", "sidecar") if text.get(k))
+        for ref in entry.records:
+            end = ref.offset + ref.length
+            logged_end[ref.warc_file] = max(logged_end.get(ref.warc_file, 0), end)
+        if isinstance(entry.text, TextRef):
+            texts.update((entry.text.path, entry.text.sidecar))
     warc_dir = builder.staging / "data" / "warcs"
     if warc_dir.is_dir():
         for open_file in sorted(warc_dir.glob("*.open")):

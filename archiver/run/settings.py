@@ -76,7 +76,11 @@ def build_settings(plan: RunPlan, options: RunOptions) -> Settings:
         organisation=plan.organisation or None,
     )
     base = base.with_overrides(**user.settings)
-    s = from_environment(base)
+    return _with_options(from_environment(base), options)
+
+
+def _with_options(s: Settings, options: RunOptions) -> Settings:
+    """The command line beats everything else; the result is checked as a whole."""
     s = s.with_overrides(
         hops=options.hops,
         proxy=options.proxy,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
-from typing import Any
 
+from archiver.bag.writer import BagBuilder
 from archiver.base import faults
 from archiver.base.settings import Settings
 from archiver.base.timefmt import parse_iso
-from archiver.capture.log import Journal
+from archiver.capture.crawl import CaptureResult
+from archiver.capture.log import CaptureEntry, Journal, TextError, TextRef
 from archiver.clean.sidecar import SourceRef, write_outputs
 from archiver.clean.workers import CleanJob, CleanPool, reason_code
 from archiver.run.options import RunOptions
@@ -27,10 +29,10 @@ class Runner:
         self.options = options
         self.lock = threading.Lock()
         self.progress: RunProgress | None = None
-        self.builder: Any = None
+        self.builder: BagBuilder | None = None
         self.journal: Journal | None = None
         self.text_errors = 0
-        self.pool: Any = None
+        self.pool: CleanPool | None = None
         if settings.clean:
             # Worker processes with memory and time caps; no lock: captures and cleaning overlap.
             self.pool = CleanPool(options.clean_limits)
@@ -40,62 +42,62 @@ class Runner:
         if self.pool is not None:
             self.pool.close()
 
-    def on_result(self, result: Any) -> None:
-        entry = dict(result.entry)
-        entry.setdefault("text", None)
+    def on_result(self, result: CaptureResult) -> None:
+        entry = result.entry
         if (
             self.pool is not None
             and result.payload_path is not None
             and result.response_record is not None
-            and entry.get("outcome") == "captured"
+            and entry.outcome == "captured"
             and (result.content_type or "").split(";")[0].strip().lower() in CLEANABLE_TYPES
         ):
-            entry["text"] = self._clean(entry, result)
+            entry = dataclasses.replace(entry, text=self._clean(entry, result))
         assert self.journal is not None
         self.journal.append(entry)
         if self.progress is not None:
-            self.progress.url_done(entry)
+            self.progress.url_done(entry.to_json())
 
-    def _clean(self, entry: dict[str, Any], result: Any) -> dict[str, str] | None:
+    def _clean(self, entry: CaptureEntry, result: CaptureResult) -> TextRef | TextError:
         """Clean in a worker process; a cap that stops it gives an empty text and ``reason``."""
         ref = result.response_record
+        assert ref is not None and result.payload_path is not None and self.pool is not None
         try:
             job = CleanJob(
                 path=str(result.payload_path),  # decoded body; the worker reads it itself
-                url=entry.get("final_url") or entry["url"],
+                url=entry.final_url or entry.url,
                 content_type=result.content_type,
-                capture_date=parse_iso(result.warc_date or entry.get("ended")),
+                capture_date=parse_iso(result.warc_date or entry.ended),
             )
             extraction = self.pool.clean(job)
             source = SourceRef(
                 warc_file=ref.warc_file,
                 record_id=ref.record_id,
-                target_uri=ref.target_uri or entry["url"],
-                warc_date=result.warc_date or entry.get("ended") or "",
-                payload_sha256=entry.get("payload_sha256") or "",
+                target_uri=ref.target_uri or entry.url,
+                warc_date=result.warc_date or entry.ended or "",
+                payload_sha256=entry.payload_sha256 or "",
                 content_type=result.content_type or "",
             )
+            builder = self.builder
+            assert builder is not None
             out = write_outputs(
-                extraction, source, lambda name: self.builder.open_payload(f"text/{name}")
+                extraction, source, lambda name: builder.open_payload(f"text/{name}")
             )
         except Exception as err:  # cleaning is derived data: never lose a capture over it
             with self.lock:
                 self.text_errors += 1
-            return {"error": f"{type(err).__name__}: {err}"}
-        text = {
-            "path": f"text/{out.text_name}",
-            "sidecar": f"text/{out.sidecar_name}",
-            "sha256": out.text_sha256,
-        }
-        code = reason_code(extraction)
-        if code is not None:  # clean-memory-limit, clean-time-limit, ...: why the text is empty
-            text["reason"] = code
-        return text
+            return TextError(f"{type(err).__name__}: {err}")
+        # clean-memory-limit, clean-time-limit, ...: why the text is empty
+        return TextRef(
+            path=f"text/{out.text_name}",
+            sidecar=f"text/{out.sidecar_name}",
+            sha256=out.text_sha256,
+            reason=reason_code(extraction),
+        )
 
 
 class RunJournal(Journal):
     """The capture journal, with a fault point after each URL is journaled as done."""
 
-    def append(self, entry: Any) -> None:
+    def append(self, entry: CaptureEntry) -> None:
         super().append(entry)
         faults.point("run.url-journaled")

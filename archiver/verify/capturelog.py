@@ -17,7 +17,13 @@ from urllib.parse import urldefrag, urlsplit
 
 from archiver.base.hashing import hash_file
 from archiver.base.problems import Problem, one_line
-from archiver.capture.log import LOG_NAME, OUTCOMES, REQUIRED_FIELDS
+from archiver.capture.log import (
+    LOG_NAME,
+    OUTCOMES,
+    REQUIRED_FIELDS,
+    CaptureEntry,
+    EntryShapeError,
+)
 
 
 @dataclass(frozen=True)
@@ -41,13 +47,26 @@ def cross_check(
 
     ``records`` maps WARC-Record-ID to what the WARC checker found, so this never re-reads WARCs.
     """
-    problems: list[Problem] = []
     log_path = bag_root / log_relpath
     if not log_path.is_file():
         return [Problem("capture-log-missing", log_relpath, "the bag has no capture log")]
-
     referenced: set[str] = set()
     texts_referenced: set[str] = set()
+    problems = _check_lines(bag_root, log_path, log_relpath, records, referenced, texts_referenced)
+    problems.extend(_unlisted(bag_root, records, referenced, texts_referenced))
+    return [_tidy(p) for p in problems]
+
+
+def _check_lines(
+    bag_root: Path,
+    log_path: Path,
+    log_relpath: str,
+    records: Mapping[str, IndexedRecord],
+    referenced: set[str],
+    texts_referenced: set[str],
+) -> list[Problem]:
+    """Each line: JSON, an entry of the documented shape, logged once, true to the WARCs."""
+    problems: list[Problem] = []
     first_line_of: dict[str, int] = {}
     with open(log_path, "rb") as f:
         for lineno, raw in enumerate(f, start=1):
@@ -72,13 +91,26 @@ def cross_check(
                     )
                 else:
                     first_line_of[url] = lineno
-            problems.extend(_check_entry(bag_root, entry, where, records, referenced))
+            found = list(_check_entry(bag_root, entry, where, records, referenced))
+            problems.extend(found)
+            if not any(p.code == "capture-log-bad-entry" for p in found):
+                problems.extend(_check_shape(entry, where))
             text = entry.get("text")
             if isinstance(text, dict):
                 for key in ("path", "sidecar"):
                     if isinstance(text.get(key), str):
                         texts_referenced.add(text[key])
+    return problems
 
+
+def _unlisted(
+    bag_root: Path,
+    records: Mapping[str, IndexedRecord],
+    referenced: set[str],
+    texts_referenced: set[str],
+) -> list[Problem]:
+    """Response records and text files that no entry names."""
+    problems: list[Problem] = []
     for record_id, rec in records.items():
         if rec.type == "response" and record_id not in referenced:
             problems.append(
@@ -101,7 +133,7 @@ def cross_check(
                         "text file is not named by any capture-log entry",
                     )
                 )
-    return [_tidy(p) for p in problems]
+    return problems
 
 
 _MAX_MESSAGE = 600
@@ -113,6 +145,21 @@ def _tidy(p: Problem) -> Problem:
     if len(message) > _MAX_MESSAGE:
         message = f"{message[:_MAX_MESSAGE]}... ({len(message)} characters)"
     return Problem(p.code, one_line(p.path)[:_MAX_MESSAGE], message, p.severity)
+
+
+def _check_shape(entry: dict[str, Any], where: str) -> list[Problem]:
+    """The line read as the one typed entry capture writes; a damaged or forged field is named.
+
+    A warning: the checks against the WARC records above decide whether the log can be trusted
+    as an index; a field of the wrong shape elsewhere (a count, a note) does not move evidence.
+    """
+    try:
+        CaptureEntry.from_json(entry)
+    except EntryShapeError as err:
+        return [
+            Problem("capture-log-bad-entry", where, f"not a capture-log entry: {err}", "warning")
+        ]
+    return []
 
 
 def _check_entry(
@@ -133,7 +180,37 @@ def _check_entry(
     if entry["outcome"] not in OUTCOMES:
         yield Problem("capture-log-bad-entry", where, f"unknown outcome {entry['outcome']!r}")
     url = entry["url"]
-    last_response: IndexedRecord | None = None
+    yield from _check_refs(entry, where, url, records, referenced)
+    found = [records[r["record_id"]] for r in entry["records"] if r.get("record_id") in records]
+    if len(found) == len(entry["records"]):  # missing records are reported above, once
+        yield from _check_facts(entry, where, url, found)
+    responses = [r for r in found if r.type == "response"]
+    last_response = responses[-1] if responses else None
+    logged_sha = entry.get("payload_sha256")
+    if (
+        logged_sha
+        and last_response is not None
+        and last_response.payload_sha256
+        and last_response.payload_sha256 != logged_sha
+    ):
+        yield Problem(
+            "capture-log-payload-mismatch",
+            where,
+            f"{url}: payload sha256 in the log differs from the WARC record's payload digest",
+        )
+    text = entry.get("text")
+    if isinstance(text, dict):
+        yield from _check_text(bag_root, text, where, url)
+
+
+def _check_refs(
+    entry: dict[str, Any],
+    where: str,
+    url: str,
+    records: Mapping[str, IndexedRecord],
+    referenced: set[str],
+) -> Iterable[Problem]:
+    """Each record the entry names is in a WARC of the bag, where and of the type it says."""
     for ref in entry.get("records") or []:
         rid = ref.get("record_id")
         rec = records.get(rid) if isinstance(rid, str) else None
@@ -158,26 +235,6 @@ def _check_entry(
                 where,
                 f"{url}: record {rid} is a {rec.type} record, log says {ref.get('type')}",
             )
-        if rec.type == "response":
-            last_response = rec
-    found = [records[r["record_id"]] for r in entry["records"] if r.get("record_id") in records]
-    if len(found) == len(entry["records"]):  # missing records are reported above, once
-        yield from _check_facts(entry, where, url, found)
-    logged_sha = entry.get("payload_sha256")
-    if (
-        logged_sha
-        and last_response is not None
-        and last_response.payload_sha256
-        and last_response.payload_sha256 != logged_sha
-    ):
-        yield Problem(
-            "capture-log-payload-mismatch",
-            where,
-            f"{url}: payload sha256 in the log differs from the WARC record's payload digest",
-        )
-    text = entry.get("text")
-    if isinstance(text, dict):
-        yield from _check_text(bag_root, text, where, url)
 
 
 def _check_facts(
@@ -264,7 +321,8 @@ def _wrong_shapes(entry: dict[str, Any]) -> list[str]:
         for k, types in _SHAPES.items()
         if k in entry and (not isinstance(entry[k], types) or isinstance(entry[k], bool))
     ]
-    for i, ref in enumerate(entry.get("records") if isinstance(entry.get("records"), list) else []):
+    refs = entry.get("records")
+    for i, ref in enumerate(refs if isinstance(refs, list) else []):
         if not isinstance(ref, dict):
             wrong.append(f"records[{i}]")
             continue

@@ -90,10 +90,10 @@ def run_crawl(
 
     def collect(result: CaptureResult) -> None:
         with lock:
-            run.entries[result.entry["url"]] = result.entry
+            run.entries[result.entry.url] = result.entry.to_json()
             run.results.append(result)
             if result.payload_path is not None:
-                run.payloads[result.entry["url"]] = Path(result.payload_path).read_bytes()
+                run.payloads[result.entry.url] = Path(result.payload_path).read_bytes()
         if on_result is not None:
             on_result(result)
 
@@ -117,7 +117,24 @@ def assert_valid_entry(entry: dict[str, Any]) -> None:
 def entry(url: str, **extra: object) -> dict[str, object]:
     base: dict[str, object] = {
         "url": url,
+        "citations": [],
+        "hop": 0,
+        "via": None,
         "outcome": "captured",
+        "status": 200,
+        "final_url": url,
+        "redirects": [],
+        "error": None,
+        "robots": None,
+        "ip": None,
+        "resolved_by": "client",
+        "proxy": None,
+        "dns": None,
+        "tls": None,
+        "provenance_record": None,
+        "content_type": "text/html",
+        "payload_size": 10,
+        "truncated": None,
         "started": "2026-11-20T00:00:00.000000Z",
         "ended": "2026-11-20T00:00:01.000000Z",
         "records": [

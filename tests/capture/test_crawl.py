@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from archiver.capture.crawl import CaptureResult, Seed
+from archiver.collect.seeds import Citation
 from archiver.warc.check import check_warc
 from tests.capture.helpers import SCHEMA, Run, b32, block_at, ref, run_crawl
 from tests.servers import CHUNKED_PIECES, ForwardingProxy, TestServer, TLSFiles, chunked_wire
@@ -18,7 +19,7 @@ from tests.servers import CHUNKED_PIECES, ForwardingProxy, TestServer, TLSFiles,
 
 def test_pages_captured_as_request_response_pairs(tmp_path: Path, http_server: TestServer):
     paths = ["/articles/one.html", "/chunked.html", "/gzip.html", "/doc.pdf", "/cp1251.html"]
-    run = run_crawl(tmp_path, [Seed(http_server.url(p), [], 0) for p in paths])
+    run = run_crawl(tmp_path, [Seed(http_server.url(p), 0) for p in paths])
     records = run.by_id()
     for path in paths:
         url = http_server.url(path)
@@ -48,7 +49,7 @@ def test_pages_captured_as_request_response_pairs(tmp_path: Path, http_server: T
 
 def test_chunked_block_keeps_framing(tmp_path: Path, http_server: TestServer):
     url = http_server.url("/chunked.html")
-    run = run_crawl(tmp_path, [Seed(url, [], 0)])
+    run = run_crawl(tmp_path, [Seed(url, 0)])
     resp = ref(run.entries[url], "response")
     block = block_at(run.warcs[0], resp["offset"], resp["length"])
     assert block.endswith(b"\r\n\r\n" + chunked_wire())
@@ -59,7 +60,7 @@ def test_chunked_block_keeps_framing(tmp_path: Path, http_server: TestServer):
 
 def test_gzip_block_is_as_served(tmp_path: Path, http_server: TestServer):
     url = http_server.url("/gzip.html")
-    run = run_crawl(tmp_path, [Seed(url, [], 0)])
+    run = run_crawl(tmp_path, [Seed(url, 0)])
     resp = ref(run.entries[url], "response")
     block = block_at(run.warcs[0], resp["offset"], resp["length"])
     served = http_server.site.served("/gzip.html")
@@ -68,7 +69,7 @@ def test_gzip_block_is_as_served(tmp_path: Path, http_server: TestServer):
 
 def test_each_redirect_hop_recorded(tmp_path: Path, http_server: TestServer):
     url = http_server.url("/redirect/301")
-    run = run_crawl(tmp_path, [Seed(url, [], 0)])
+    run = run_crawl(tmp_path, [Seed(url, 0)])
     e = run.entries[url]
     assert e["outcome"] == "captured" and e["final_url"] == http_server.url("/articles/one.html")
     assert e["redirects"] == [
@@ -121,7 +122,7 @@ def test_failures_are_recorded(
         "loop": http_server.url("/loop/a"),
     }
     run = run_crawl(
-        tmp_path, [Seed(u, [], 0) for u in urls.values()], read_timeout=0.5, max_redirects=4
+        tmp_path, [Seed(u, 0) for u in urls.values()], read_timeout=0.5, max_redirects=4
     )
     e = {k: run.entries[u] for k, u in urls.items()}
     for key, cls in [("refused", "connection-refused"), ("dns", "dns"), ("tls", "tls")]:
@@ -165,9 +166,7 @@ def test_failures_are_recorded(
 def test_truncation_marks_records(tmp_path: Path, http_server: TestServer):
     big = http_server.url("/large?size=2000000")
     slow = http_server.url("/trickle?n=100&every=0.05")
-    run = run_crawl(
-        tmp_path, [Seed(big, [], 0), Seed(slow, [], 0)], max_size=500_000, max_time_per_url=1.0
-    )
+    run = run_crawl(tmp_path, [Seed(big, 0), Seed(slow, 0)], max_size=500_000, max_time_per_url=1.0)
     records = run.by_id()
     for url, why in [(big, "length"), (slow, "time")]:
         entry = run.entries[url]
@@ -181,7 +180,7 @@ def test_robots_disallow_recorded_and_not_fetched(tmp_path: Path, make_server):
     server = make_server()
     blocked = server.url("/private/secret.html")
     allowed = server.url("/articles/one.html")
-    run = run_crawl(tmp_path, [Seed(blocked, [], 0), Seed(allowed, [], 0)], concurrency=1)
+    run = run_crawl(tmp_path, [Seed(blocked, 0), Seed(allowed, 0)], concurrency=1)
     e = run.entries[blocked]
     assert e["outcome"] == "blocked" and e["error"]["class"] == "robots"
     assert e["robots"]["allowed"] is False and e["robots"]["override"] is False
@@ -205,7 +204,7 @@ def test_robots_disallow_recorded_and_not_fetched(tmp_path: Path, make_server):
 def test_redirect_into_disallowed_path_is_blocked(tmp_path: Path, make_server):
     server = make_server()
     url = server.url("/redirect/private")
-    run = run_crawl(tmp_path, [Seed(url, [], 0)])
+    run = run_crawl(tmp_path, [Seed(url, 0)])
     e = run.entries[url]
     assert e["outcome"] == "blocked" and e["error"]["class"] == "robots"
     assert server.url("/private/secret.html") in e["error"]["message"]
@@ -218,7 +217,7 @@ def test_robots_override_recorded_and_fetched(tmp_path: Path, make_server):
     blocked = server.url("/private/secret.html")
     reason = "page cited as evidence in case 2026-017; legal review 12 Nov"
     run = run_crawl(
-        tmp_path, [Seed(blocked, [], 0)], respect_robots=False, robots_override_reason=reason
+        tmp_path, [Seed(blocked, 0)], respect_robots=False, robots_override_reason=reason
     )
     e = run.entries[blocked]
     assert e["outcome"] == "captured"
@@ -230,7 +229,7 @@ def test_robots_override_recorded_and_fetched(tmp_path: Path, make_server):
 def test_one_connection_per_host(tmp_path: Path, make_server):
     server = make_server()
     urls = [server.url(f"/slowish/{i}") for i in range(6)]
-    run_crawl(tmp_path, [Seed(u, [], 0) for u in urls], concurrency=4)
+    run_crawl(tmp_path, [Seed(u, 0) for u in urls], concurrency=4)
     assert len([p for p in server.stats.paths() if p.startswith("/slowish/")]) == 6
     assert server.stats.max_in_flight == 1
 
@@ -241,7 +240,7 @@ def test_hosts_are_fetched_concurrently(tmp_path: Path, make_server):
     urls = [
         server.url(f"/slowish/{i}", host=h) for i in range(3) for h in ("127.0.0.1", "localhost")
     ]
-    run_crawl(tmp_path, [Seed(u, [], 0) for u in urls], concurrency=4)
+    run_crawl(tmp_path, [Seed(u, 0) for u in urls], concurrency=4)
     assert server.stats.max_in_flight == 2
 
 
@@ -257,7 +256,7 @@ def test_capture_through_proxy(
         secure = https_server.url("/articles/two.html")
         run = run_crawl(
             tmp_path,
-            [Seed(plain, [], 0), Seed(secure, [], 0)],
+            [Seed(plain, 0), Seed(secure, 0)],
             proxy=proxy.url,
             ca_bundle=str(tls_files.ca_pem),
         )
@@ -281,7 +280,7 @@ def test_hops_follow_main_content_links_once(tmp_path: Path, make_server):
     seed = server.url("/articles/one.html")
     run = run_crawl(
         tmp_path,
-        [Seed(seed, [{"document": "report.md", "locator": "report.md:3", "cited_as": seed}], 2)],
+        [Seed(seed, 2, [Citation("report.md", "report.md:3", seed)])],
     )
     two, three, pdf = (
         server.url(p) for p in ("/articles/two.html", "/articles/three.html", "/doc.pdf")
@@ -300,10 +299,11 @@ def test_hops_follow_main_content_links_once(tmp_path: Path, make_server):
 def test_same_url_cited_twice_is_captured_once(tmp_path: Path, make_server):
     server = make_server()
     url = server.url("/articles/two.html")
-    c1 = {"document": "a.md", "locator": "a.md:1", "cited_as": url}
-    c2 = {"document": "b.md", "locator": "b.md:9", "cited_as": url + "#x"}
-    run = run_crawl(tmp_path, [Seed(url, [c1], 0), Seed(url + "#x", [c2], 0)])
-    assert list(run.entries) == [url] and run.entries[url]["citations"] == [c1, c2]
+    c1 = Citation("a.md", "a.md:1", url)
+    c2 = Citation("b.md", "b.md:9", url + "#x")
+    run = run_crawl(tmp_path, [Seed(url, 0, [c1]), Seed(url + "#x", 0, [c2])])
+    assert list(run.entries) == [url]
+    assert run.entries[url]["citations"] == [c1.to_json(), c2.to_json()]
     assert server.stats.paths().count("/articles/two.html") == 1
 
 
@@ -313,7 +313,7 @@ def test_skip_and_stop(tmp_path: Path, make_server):
     stop = threading.Event()
     run = run_crawl(
         tmp_path,
-        [Seed(u, [], 0) for u in urls],
+        [Seed(u, 0) for u in urls],
         lambda r: stop.set(),
         stop=stop,
         skip={urls[0]},
@@ -329,7 +329,7 @@ def test_on_result_error_is_raised(tmp_path: Path, http_server: TestServer):
         raise RuntimeError("callback failed")
 
     with pytest.raises(RuntimeError, match="callback failed"):
-        run_crawl(tmp_path, [Seed(http_server.url("/articles/one.html"), [], 0)], boom)
+        run_crawl(tmp_path, [Seed(http_server.url("/articles/one.html"), 0)], boom)
 
 
 def test_entries_match_schema(tmp_path: Path, http_server: TestServer, refused_url: str):
@@ -340,7 +340,7 @@ def test_entries_match_schema(tmp_path: Path, http_server: TestServer, refused_u
         http_server.url(p)
         for p in ("/redirect/301", "/status/404", "/private/secret.html", "/reset")
     ] + [refused_url, "ftp://example.org/x"]
-    run = run_crawl(tmp_path, [Seed(u, [], 0) for u in urls])
+    run = run_crawl(tmp_path, [Seed(u, 0) for u in urls])
     assert len(run.entries) == len(urls)
     validator = jsonschema.Draft202012Validator(schema)
     for entry in run.entries.values():

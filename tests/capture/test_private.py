@@ -55,7 +55,7 @@ def assert_refused(entry: dict[str, Any]) -> None:
 def test_cited_private_address_refused_in_every_spelling(tmp_path: Path, make_server, host: str):
     server: TestServer = make_server()
     url = server.url("/articles/one.html", host=host)
-    run = run_crawl(tmp_path, [Seed(url, [], 0)], allow_private=False)
+    run = run_crawl(tmp_path, [Seed(url, 0)], allow_private=False)
     assert_refused(run.entries[url])
     assert run.entries[url]["status"] is None
     assert server.stats.requests == [] and server.stats.connections == 0
@@ -71,14 +71,14 @@ def test_same_spellings_reach_the_server_when_allowed(tmp_path: Path, make_serve
     """The control: each spelling really resolves to this machine."""
     server: TestServer = make_server()
     url = server.url("/articles/one.html", host=host)
-    run = run_crawl(tmp_path, [Seed(url, [], 0)], allow_private=True)
+    run = run_crawl(tmp_path, [Seed(url, 0)], allow_private=True)
     assert run.entries[url]["outcome"] == "captured"
     assert "/articles/one.html" in server.stats.paths()
 
 
 def test_ipv6_loopback_refused_before_connecting(tmp_path: Path):
     url = "http://[::1]:9/x"  # nothing listens there: a refusal can only come from the rule
-    run = run_crawl(tmp_path, [Seed(url, [], 0)], allow_private=False)
+    run = run_crawl(tmp_path, [Seed(url, 0)], allow_private=False)
     assert_refused(run.entries[url])
     assert "::1 is a loopback address" in run.entries[url]["error"]["message"]
 
@@ -143,7 +143,7 @@ def test_redirect_from_allowed_host_to_private_refused(tmp_path: Path, make_serv
     public.site.add_redirect("/moved", private.url("/articles/one.html"))
     policy = AddressPolicy(exempt=frozenset({("127.0.0.1", public.port)}))
     url = public.url("/moved")
-    run = run_crawl(tmp_path, [Seed(url, [], 0)], allow_private=False, policy=policy)
+    run = run_crawl(tmp_path, [Seed(url, 0)], allow_private=False, policy=policy)
     entry = run.entries[url]
     assert_refused(entry)
     assert entry["redirects"] == [
@@ -165,7 +165,7 @@ def test_hop_link_to_private_address_refused(tmp_path: Path, make_server):
     )
     policy = AddressPolicy(exempt=frozenset({("127.0.0.1", public.port)}))
     url = public.url("/report.html")
-    run = run_crawl(tmp_path, [Seed(url, [], 1)], allow_private=False, policy=policy)
+    run = run_crawl(tmp_path, [Seed(url, 1)], allow_private=False, policy=policy)
     assert run.entries[url]["outcome"] == "captured"
     child = run.entries[inner]
     assert child["hop"] == 1 and child["via"] == url
@@ -188,7 +188,7 @@ def test_dns_rebinding_checked_on_the_address_connected_to(
 
     monkeypatch.setattr(socket, "getaddrinfo", fake)
     url = f"http://news.example.org:{server.port}/articles/one.html"
-    run = run_crawl(tmp_path, [Seed(url, [], 0)], allow_private=False)
+    run = run_crawl(tmp_path, [Seed(url, 0)], allow_private=False)
     assert_refused(run.entries[url])
     assert server.stats.connections == 0
     dns = [f["dns"] for f in metadata_blocks(run) if f.get("dns")]
@@ -202,7 +202,7 @@ def test_robots_txt_redirect_to_private_refused(tmp_path: Path, make_server):
     public.site.add_redirect("/robots.txt", private.url("/robots.txt"))
     policy = AddressPolicy(exempt=frozenset({("127.0.0.1", public.port)}))
     url = public.url("/articles/one.html")
-    run = run_crawl(tmp_path, [Seed(url, [], 0)], allow_private=False, policy=policy)
+    run = run_crawl(tmp_path, [Seed(url, 0)], allow_private=False, policy=policy)
     entry = run.entries[url]
     assert_refused(entry)
     assert "robots.txt" in entry["error"]["message"]
@@ -216,7 +216,7 @@ def test_through_http_proxy_literal_and_local_names_refused(tmp_path: Path, make
     proxy = ForwardingProxy()
     try:
         url = server.url("/articles/one.html", host=host)
-        run = run_crawl(tmp_path, [Seed(url, [], 0)], allow_private=False, proxy=proxy.url)
+        run = run_crawl(tmp_path, [Seed(url, 0)], allow_private=False, proxy=proxy.url)
         assert_refused(run.entries[url])
         assert proxy.forwarded == [] and proxy.connects == []
         assert server.stats.connections == 0
@@ -229,7 +229,7 @@ def test_through_socks5h_proxy_localhost_refused(tmp_path: Path, make_server):
     proxy = Socks5Proxy()
     try:
         url = server.url("/articles/one.html", host="localhost")
-        run = run_crawl(tmp_path, [Seed(url, [], 0)], allow_private=False, proxy=proxy.url)
+        run = run_crawl(tmp_path, [Seed(url, 0)], allow_private=False, proxy=proxy.url)
         assert_refused(run.entries[url])
         assert proxy.connects == [] and server.stats.connections == 0
     finally:
@@ -244,7 +244,7 @@ def test_proxy_on_loopback_is_the_operators_choice(tmp_path: Path, make_server):
         url = server.url("/articles/one.html")
         run = run_crawl(
             tmp_path,
-            [Seed(url, [], 0)],
+            [Seed(url, 0)],
             allow_private=False,
             proxy=proxy.url,
             policy=AddressPolicy(exempt=frozenset({("127.0.0.1", server.port)})),
@@ -282,7 +282,7 @@ def test_refused_answers_are_never_connected_to(
     monkeypatch.setattr(urllib3.util.connection, "create_connection", connect)
     url = f"http://mixed.example.org:{server.port}/articles/one.html"
     policy = AddressPolicy(exempt=frozenset({("127.0.0.1", server.port)}))
-    run = run_crawl(tmp_path, [Seed(url, [], 0)], allow_private=False, policy=policy)
+    run = run_crawl(tmp_path, [Seed(url, 0)], allow_private=False, policy=policy)
     entry = run.entries[url]
     assert entry["outcome"] == "captured"
     assert attempted and set(attempted) == {"127.0.0.1"}  # 10.255.255.1 was never tried

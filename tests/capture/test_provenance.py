@@ -61,7 +61,7 @@ def test_chain_as_presented_on_the_same_connection(
 ):
     server: TestServer = make_server(tls=True)
     url = server.url("/articles/one.html")
-    run = run_crawl(tmp_path, [Seed(url, [], 0)], ca_bundle=str(tls_files.ca_pem))
+    run = run_crawl(tmp_path, [Seed(url, 0)], ca_bundle=str(tls_files.ca_pem))
     entry = run.entries[url]
     assert entry["outcome"] == "captured"
     # robots.txt and the page went over one keep-alive TLS connection, and nothing else
@@ -143,7 +143,7 @@ def test_unverified_capture_still_records_the_chain(
 ):
     server: TestServer = make_server(tls=True)
     url = server.url("/articles/two.html")
-    run = run_crawl(tmp_path, [Seed(url, [], 0)], verify_tls=False)
+    run = run_crawl(tmp_path, [Seed(url, 0)], verify_tls=False)
     entry = run.entries[url]
     assert entry["outcome"] == "captured"
     digests = [hashlib.sha256(d).hexdigest() for d in tls_files.presented_chain()]
@@ -159,7 +159,7 @@ def test_unverified_capture_still_records_the_chain(
 def test_dns_answers_for_localhost(tmp_path: Path, make_server):
     server: TestServer = make_server()
     url = server.url("/articles/one.html", host="localhost")
-    run = run_crawl(tmp_path, [Seed(url, [], 0)])
+    run = run_crawl(tmp_path, [Seed(url, 0)])
     entry = run.entries[url]
     assert entry["outcome"] == "captured"
     dns = entry["dns"]
@@ -176,7 +176,7 @@ def test_dns_answers_for_localhost(tmp_path: Path, make_server):
 
 def test_ip_literal_is_not_looked_up(tmp_path: Path, http_server: TestServer):
     url = http_server.url("/articles/two.html")
-    run = run_crawl(tmp_path, [Seed(url, [], 0)])
+    run = run_crawl(tmp_path, [Seed(url, 0)])
     dns = run.entries[url]["dns"]
     assert dns["resolver"] == "literal" and dns["answers"] == ["127.0.0.1"]
     assert dns["connected"] == "127.0.0.1"
@@ -196,7 +196,7 @@ def test_failed_resolution_and_refused_connection_are_recorded(
         assert dns_fail.final.dns.answers == [] and dns_fail.final.dns.error
         refused = fetcher.fetch(refused_url)
         refs = write_fetch(writer, refused, facts=facts)
-        entry = build_entry(refused, refs, citations=[], hop=0, via=None)
+        entry = build_entry(refused, refs, citations=[], hop=0, via=None).to_json()
     finally:
         fetcher.close()
         writer.close()
@@ -256,7 +256,7 @@ def test_through_http_proxy_the_proxy_resolves(
     proxy = proxy_server.url.replace("http://", "http://alice:s3cret-pw@")
     run = run_crawl(
         tmp_path,
-        [Seed(plain, [], 0), Seed(secure, [], 0)],
+        [Seed(plain, 0), Seed(secure, 0)],
         proxy=proxy,
         ca_bundle=str(tls_files.ca_pem),
     )
@@ -296,7 +296,7 @@ def test_socks5h_never_resolves_locally(
     url = server.url("/articles/three.html", host="localhost")
     spy = _LookupSpy(monkeypatch)
     run = run_crawl(
-        tmp_path, [Seed(url, [], 0)], proxy=socks_proxy.url, ca_bundle=str(tls_files.ca_pem)
+        tmp_path, [Seed(url, 0)], proxy=socks_proxy.url, ca_bundle=str(tls_files.ca_pem)
     )
     entry = run.entries[url]
     assert entry["outcome"] == "captured" and entry["resolved_by"] == "proxy"
@@ -308,7 +308,7 @@ def test_socks5_without_h_records_our_lookup(tmp_path: Path, make_server, socks_
     server: TestServer = make_server()
     url = server.url("/articles/one.html", host="localhost")
     proxy = socks_proxy.url.replace("socks5h://", "socks5://")
-    run = run_crawl(tmp_path, [Seed(url, [], 0)], proxy=proxy)
+    run = run_crawl(tmp_path, [Seed(url, 0)], proxy=proxy)
     entry = run.entries[url]
     assert entry["outcome"] == "captured" and entry["resolved_by"] == "client"
     assert (
@@ -326,7 +326,7 @@ def test_provenance_record_per_url(tmp_path: Path, make_server, tls_files: TLSFi
     url = server.url("/redirect/301", host="localhost")
     run = run_crawl(
         tmp_path,
-        [Seed(url, [], 0)],
+        [Seed(url, 0)],
         ca_bundle=str(tls_files.ca_pem),
         operator="op-7f3a",
         organisation="Example Rights Watch",

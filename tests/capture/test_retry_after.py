@@ -33,7 +33,7 @@ def at(text: str) -> datetime:
 def test_503_with_retry_after_seconds_is_waited_for_and_retried(tmp_path: Path, make_server):
     server: TestServer = make_server()
     url = server.url("/retry-after?times=1&value=1")
-    run = run_crawl(tmp_path, [Seed(url, [], 0)])
+    run = run_crawl(tmp_path, [Seed(url, 0)])
     entry = run.entries[url]
     assert entry["outcome"] == "captured" and entry["status"] == 200
     first, second = entry["attempts"]
@@ -55,7 +55,7 @@ def test_503_with_retry_after_seconds_is_waited_for_and_retried(tmp_path: Path, 
 def test_429_with_http_date_is_waited_for(tmp_path: Path, make_server):
     server: TestServer = make_server()
     url = server.url("/retry-after?times=1&value=date%2B1&status=429")
-    run = run_crawl(tmp_path, [Seed(url, [], 0)])
+    run = run_crawl(tmp_path, [Seed(url, 0)])
     entry = run.entries[url]
     assert entry["outcome"] == "captured"
     first = entry["attempts"][0]
@@ -67,7 +67,7 @@ def test_429_with_http_date_is_waited_for(tmp_path: Path, make_server):
 def test_retry_after_beyond_the_bound_is_not_waited_for_but_recorded(tmp_path: Path, make_server):
     server: TestServer = make_server()
     url = server.url("/retry-after?times=1&value=3600")
-    run = run_crawl(tmp_path, [Seed(url, [], 0)], retry_after_max=120.0)
+    run = run_crawl(tmp_path, [Seed(url, 0)], retry_after_max=120.0)
     entry = run.entries[url]
     assert entry["outcome"] == "http-error" and entry["status"] == 503
     [attempt] = entry["attempts"]
@@ -80,7 +80,7 @@ def test_retry_after_beyond_the_bound_is_not_waited_for_but_recorded(tmp_path: P
 def test_retries_are_bounded(tmp_path: Path, make_server):
     server: TestServer = make_server()
     url = server.url("/retry-after?times=9&value=0")
-    run = run_crawl(tmp_path, [Seed(url, [], 0)], retry_attempts=2)
+    run = run_crawl(tmp_path, [Seed(url, 0)], retry_attempts=2)
     entry = run.entries[url]
     assert entry["outcome"] == "http-error"
     assert [a["retried"] for a in entry["attempts"]] == [True, True, False]
@@ -91,7 +91,7 @@ def test_retries_are_bounded(tmp_path: Path, make_server):
 
 def test_no_retry_after_is_an_http_error_at_once(tmp_path: Path, http_server: TestServer):
     url = http_server.url("/status/500")
-    run = run_crawl(tmp_path, [Seed(url, [], 0)])
+    run = run_crawl(tmp_path, [Seed(url, 0)])
     assert run.entries[url]["outcome"] == "http-error"
     assert run.entries[url]["attempts"] == []
 

@@ -26,7 +26,7 @@ def test_robots_blocked_url_through_http_proxy_names_the_proxy(tmp_path: Path, m
     proxy = ForwardingProxy()
     try:
         url = server.url("/private/secret.html")  # robots.txt disallows /private/
-        run = run_crawl(tmp_path, [Seed(url, [], 0)], proxy=proxy.url)
+        run = run_crawl(tmp_path, [Seed(url, 0)], proxy=proxy.url)
         entry = run.entries[url]
         assert entry["outcome"] == "blocked" and entry["error"]["class"] == "robots"
         assert entry["proxy"] == {"url": proxy.url, "ip": "127.0.0.1"}
@@ -46,7 +46,7 @@ def test_robots_blocked_url_through_socks_names_the_proxy(tmp_path: Path, make_s
     proxy = Socks5Proxy()
     try:
         url = server.url("/private/secret.html")
-        run = run_crawl(tmp_path, [Seed(url, [], 0)], proxy=proxy.url)
+        run = run_crawl(tmp_path, [Seed(url, 0)], proxy=proxy.url)
         entry = run.entries[url]
         assert entry["outcome"] == "blocked"
         assert entry["proxy"] == {"url": proxy.url, "ip": "127.0.0.1"}
@@ -58,7 +58,7 @@ def test_robots_blocked_url_through_socks_names_the_proxy(tmp_path: Path, make_s
 def test_robots_txt_exchange_direct_has_ip_and_provenance(tmp_path: Path, make_server):
     server: TestServer = make_server()
     url = server.url("/private/secret.html")
-    run = run_crawl(tmp_path, [Seed(url, [], 0)])
+    run = run_crawl(tmp_path, [Seed(url, 0)])
     robots_url = server.url("/robots.txt")
     response = next(
         h

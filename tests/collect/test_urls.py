@@ -12,7 +12,7 @@ from archiver.collect.documents import find_urls, group_by_url
 from archiver.collect.html import find_urls_in_html
 from archiver.collect.normalize import normalize_url
 from archiver.collect.pdf import find_urls_in_pdf
-from archiver.collect.seeds import Citation
+from archiver.collect.seeds import Finding as Citation
 from archiver.collect.text import find_urls_in_text
 from tests.helpers import DATA
 

@@ -98,9 +98,19 @@ def _robots_entry(url: str, outcome: str, **extra: object) -> dict[str, object]:
         {"warc_file": "a.warc.gz", "record_id": "<urn:uuid:rq>", "type": "request", "offset": 1},
         {"warc_file": "a.warc.gz", "record_id": "<urn:uuid:rs>", "type": "response", "offset": 2},
     ]
+    for ref in refs:
+        ref.update(target_uri=robots_url, length=1)
     fields: dict[str, object] = {"status": None, **extra}
     e = entry(url, outcome=outcome, records=refs, payload_sha256=None, **fields)
-    e["robots"] = {"url": robots_url, "allowed": outcome != "blocked"}
+    allowed = outcome != "blocked"
+    e["robots"] = {
+        "url": robots_url,
+        "allowed": allowed,
+        "rule": "Disallow: /private/",
+        "override": False,
+        "reason": None,
+        "record_id": "<urn:uuid:rs>",
+    }
     return e
 
 
@@ -142,3 +152,21 @@ def test_entries_of_the_wrong_shape_are_reported_not_fatal(tmp_path: Path) -> No
         "capture-log-bad-entry"
     ] * 4
     assert all("\r" not in p.message for p in problems)
+
+
+def test_forged_field_outside_the_index_checks_is_named(tmp_path: Path) -> None:
+    """Read as the typed entry capture writes: a field of the wrong shape is a Problem."""
+    url = "https://e.org/1"
+    forged = [
+        entry(url, hop="one"),
+        entry(url, robots={"url": 1}),
+        entry(url, dns={"host": "e.org", "answers": "x"}),
+        entry(url, citations=[["report.md"]]),
+    ]
+    for n, e in enumerate(forged):
+        bag = make_bag(tmp_path / str(n), [e])
+        problems = cross_check(bag, index_for(url))
+        assert [p.code for p in problems] == ["capture-log-bad-entry"], e
+        assert (
+            problems[0].severity == "warning" and "not a capture-log entry" in problems[0].message
+        )

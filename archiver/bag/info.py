@@ -1,0 +1,31 @@
+"""The bag-info.txt fields of a run's bag: who captured what, when, with which software."""
+
+from __future__ import annotations
+
+import platform
+from datetime import datetime
+
+from archiver import SOFTWARE, __version__
+from archiver.bag.profile import PROFILE_IDENTIFIER
+from archiver.base.settings import Settings
+from archiver.base.timefmt import utc_iso
+
+
+def bag_info_fields(
+    settings: Settings, description: str, run_id: str, started: datetime, ended: datetime
+) -> list[tuple[str, str]]:
+    """bag-info.txt of a run, in order; a fact not given reads "(not given)", never blank."""
+    return [
+        ("Source-Organization", settings.organisation or "(not given)"),
+        ("Contact-Name", settings.contact_name or settings.operator or "(not given)"),
+        ("Contact-Email", settings.contact_email or "(not given)"),
+        ("External-Description", " ".join(description.split())),
+        ("External-Identifier", run_id),
+        ("Bagging-Date", ended.strftime("%Y-%m-%d")),
+        ("Bag-Software-Agent", f"{SOFTWARE} (https://archiver.invalid/)"),
+        ("BagIt-Profile-Identifier", PROFILE_IDENTIFIER),
+        ("Capture-Start", utc_iso(started)),
+        ("Capture-End", utc_iso(ended)),
+        ("Capture-Operator", settings.operator or "(not given)"),
+        ("Capture-Software", f"archiver {__version__}; Python {platform.python_version()}"),
+    ]
