@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urldefrag
 
 from archiver.base.facts import run_facts
+from archiver.base.mediatypes import HTML_TYPES
 from archiver.base.settings import Settings
 from archiver.base.timefmt import utc_iso
 from archiver.capture.fetch import Fetcher, FetchResult
@@ -33,7 +34,6 @@ from archiver.warc.writer import RecordRef, WarcWriter
 
 MAX_CRAWL_DELAY = 30.0  # honour robots.txt Crawl-delay up to this many seconds
 MAX_LINK_SCAN = 20 * 1024 * 1024  # HTML beyond this is not scanned for hop links
-HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
 @dataclass

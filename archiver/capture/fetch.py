@@ -25,6 +25,7 @@ import urllib3.exceptions
 from requests.cookies import extract_cookies_to_jar
 from requests.utils import select_proxy
 
+from archiver.base.mediatypes import may_be_cleanable
 from archiver.base.settings import Settings
 from archiver.base.timefmt import iso
 from archiver.capture.failures import (
@@ -97,21 +98,6 @@ class FetchResult:
         if self.payload_path is not None:
             self.payload_path.unlink(missing_ok=True)
             self.payload_path = None
-
-
-def cleanable(content_type: str | None) -> bool:
-    """Is a decoded copy of this body worth keeping for the cleaner and for hop links?
-
-    Text, markup and PDF are; images, video and archives are not (their bytes are in the WARC).
-    """
-    if not content_type:
-        return True  # unlabelled: the cleaner sniffs
-    ctype = content_type.split(";")[0].strip().lower()
-    return (
-        ctype.startswith("text/")
-        or ctype.endswith(("+xml", "/xml", "/json"))
-        or ctype in ("application/pdf", "application/xhtml+xml", "application/octet-stream")
-    )
 
 
 class _Decoder:
@@ -237,7 +223,7 @@ class Fetcher:
         max_redirects: int | None = None,
         max_size: int | None = None,
         keep_payload: bool = True,
-        payload_filter: Callable[[str | None], bool] | None = cleanable,
+        payload_filter: Callable[[str | None], bool] | None = may_be_cleanable,
         robots_check: Callable[[str], Any] | None = None,
     ) -> FetchResult:
         """Fetch ``url`` (fragment removed), following redirects hop by hop.

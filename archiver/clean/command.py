@@ -35,10 +35,11 @@ from typing import IO, Any
 from archiver.base.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
 from archiver.base.fsutil import fsync_dir
 from archiver.base.hashing import FileDigests, HashingWriter
+from archiver.base.mediatypes import cleanable_kind, may_be_cleanable
 from archiver.base.timefmt import parse_iso
 from archiver.clean.contentcoding import UnsupportedEncoding, decode_head
 from archiver.clean.encoding import charset_from_content_type
-from archiver.clean.extract import Extraction, may_be_cleanable, sniff_kind, unreadable
+from archiver.clean.extract import Extraction, unreadable
 from archiver.clean.sidecar import SourceRef, TextOutput, write_outputs
 from archiver.clean.workers import CleanJob, CleanLimits, CleanPool
 from archiver.warc.arc import arc_date_to_iso, arc_record_id, looks_like_arc
@@ -212,10 +213,10 @@ def _prepare_record(
     truncated = _header(headers, "WARC-Truncated")
     notes = [f"the record is truncated (WARC-Truncated: {truncated})"] if truncated else []
     try:
-        kind = sniff_kind(decode_head(spool, coding, 1024), content_type)
+        kind = cleanable_kind(decode_head(spool, coding, 1024), content_type)
     except UnsupportedEncoding:
         spool.close()
-        kind = sniff_kind(b"", content_type)
+        kind = cleanable_kind(b"", content_type)
         if kind is None:
             return "not HTML or PDF"
         # Cleaning still-compressed bytes would give garbage; the sidecar says why instead.

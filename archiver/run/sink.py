@@ -6,6 +6,7 @@ import threading
 from typing import Any
 
 from archiver.base import faults
+from archiver.base.mediatypes import file_kind
 from archiver.base.settings import Settings
 from archiver.base.timefmt import parse_iso
 from archiver.capture.log import Journal
@@ -14,8 +15,6 @@ from archiver.clean.workers import CleanJob, CleanPool, reason_code
 from archiver.run.options import RunOptions
 from archiver.run.plan import RunPlan
 from archiver.run.progress import RunProgress
-
-CLEANABLE_TYPES = ("text/html", "application/xhtml+xml", "application/pdf")
 
 
 class Runner:
@@ -48,7 +47,7 @@ class Runner:
             and result.payload_path is not None
             and result.response_record is not None
             and entry.get("outcome") == "captured"
-            and (result.content_type or "").split(";")[0].strip().lower() in CLEANABLE_TYPES
+            and file_kind(result.payload_path, result.content_type) is not None
         ):
             entry["text"] = self._clean(entry, result)
         assert self.journal is not None

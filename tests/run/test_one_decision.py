@@ -1,0 +1,70 @@
+"""`archiver run` and `archiver clean` agree on what is cleaned and how a body is decoded.
+
+One run over a local server serving mislabelled PDFs (and, below, encoded and non-UTF-8
+pages); each case failed while capture, run, crawl and clean each had their own copy.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import archiver
+from tests.servers import TestServer, simple_pdf
+
+PAGES = {
+    "/x-pdf": (simple_pdf("Annex served as x-pdf"), "application/x-pdf"),
+    "/octet.bin": (simple_pdf("Annex served as octet-stream"), "application/octet-stream"),
+}
+
+
+class Run:
+    def __init__(self, bag: Path, server: TestServer, proc: subprocess.CompletedProcess[str]):
+        self.bag = bag
+        self.server = server
+        self.proc = proc
+        lines = (bag / "data" / "capture-log.jsonl").read_text("utf-8").splitlines()
+        self.entries = [json.loads(line) for line in lines]
+        self.by_url = {e["url"]: e for e in self.entries}
+
+    def entry(self, path: str) -> dict[str, Any]:
+        return self.by_url[self.server.url(path)]
+
+    def text(self, path: str) -> str:
+        text = self.entry(path)["text"]
+        assert text and "path" in text, self.entry(path)
+        return (self.bag / "data" / text["path"]).read_text("utf-8")
+
+
+@pytest.fixture
+def run(tmp_path: Path, make_server: Callable[..., TestServer]) -> Run:
+    server = make_server()
+    for path, (body, ctype) in PAGES.items():
+        server.site.add_page(path, body, ctype)
+    doc = tmp_path / "sources.md"
+    doc.write_text("".join(f"- <{server.url(p)}>\n" for p in PAGES), encoding="utf-8")
+    proc = archiver(
+        "run", str(doc), "--out", str(tmp_path / "out"), "--delay", "0",
+        "--progress", "none", "--name", "bag",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return Run(tmp_path / "out" / "bag", server, proc)
+
+
+def test_run_cleans_a_pdf_labelled_x_pdf_or_octet_stream_as_clean_does(
+    run: Run, tmp_path: Path
+) -> None:
+    assert "Annex served as x-pdf" in run.text("/x-pdf")
+    assert "Annex served as octet-stream" in run.text("/octet.bin")
+    warcs = sorted(str(p) for p in (run.bag / "data" / "warcs").glob("*.warc.gz"))
+    out = tmp_path / "clean"
+    proc = archiver("clean", *warcs, "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    for path in ("/x-pdf", "/octet.bin"):
+        name = Path(run.entry(path)["text"]["path"]).name
+        assert (out / name).read_text("utf-8") == run.text(path)
