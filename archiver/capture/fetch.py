@@ -11,12 +11,11 @@ import hashlib
 import tempfile
 import threading
 import time
-import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import requests
@@ -25,6 +24,7 @@ import urllib3.exceptions
 from requests.cookies import extract_cookies_to_jar
 from requests.utils import select_proxy
 
+from archiver.base.contentcoding import ContentDecoder, DecodingError
 from archiver.base.mediatypes import may_be_cleanable
 from archiver.base.settings import Settings
 from archiver.base.timefmt import iso
@@ -98,45 +98,6 @@ class FetchResult:
         if self.payload_path is not None:
             self.payload_path.unlink(missing_ok=True)
             self.payload_path = None
-
-
-class _Decoder:
-    """Undo Content-Encoding for the cleaner's copy, in bounded steps (gzip bombs stay on disk)."""
-
-    def __init__(self, encoding: str) -> None:
-        enc = encoding.strip().lower()
-        self._z: Any = None
-        if enc in ("gzip", "x-gzip"):
-            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif enc == "deflate":
-            self._z = zlib.decompressobj()
-            self._raw_deflate_fallback = True
-        elif enc not in ("", "identity"):
-            raise ValueError(f"unsupported content-encoding {encoding!r}")
-        self._first = True
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        if self._z is None:
-            yield data
-            return
-        if self._first and getattr(self, "_raw_deflate_fallback", False):
-            self._first = False
-            try:
-                yield from self._drain(data)
-                return
-            except zlib.error:  # servers often send raw deflate without the zlib header
-                self._z = zlib.decompressobj(-zlib.MAX_WBITS)
-        self._first = False
-        yield from self._drain(data)
-
-    def _drain(self, data: bytes) -> Iterator[bytes]:
-        out = self._z.decompress(data, READ_CHUNK)
-        yield out
-        while self._z.unconsumed_tail:
-            yield self._z.decompress(self._z.unconsumed_tail, READ_CHUNK)
-
-    def flush(self) -> bytes:
-        return self._z.flush() if self._z is not None else b""
 
 
 class Fetcher:
@@ -451,10 +412,10 @@ class Fetcher:
         digest = hashlib.sha256()
         size = 0
         out = None
-        decoder: _Decoder | None = None
+        decoder: ContentDecoder | None = None
         if want_body:
             try:
-                decoder = _Decoder(hop.headers.get("content-encoding", ""))
+                decoder = ContentDecoder(hop.headers.get("content-encoding", ""))
                 out = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below
                     prefix="payload-", dir=self.spool_dir, delete=False
                 )
@@ -499,12 +460,9 @@ class Fetcher:
                 digest.update(data)
                 size += len(data)
                 if out is not None and decoder is not None:
-                    try:
-                        for piece in decoder.feed(data):
-                            if decoded_size < max_size:  # bound the cleaner's copy too
-                                out.write(piece)
-                                decoded_size += len(piece)
-                    except zlib.error:
+                    try:  # bound the cleaner's copy too
+                        decoded_size += _spool_decoded(decoder, data, out, max_size - decoded_size)
+                    except DecodingError:
                         decoder = None
         except Exception as exc:  # noqa: BLE001 - a dropped connection keeps what came
             _raise_if_local(exc, hop.url)
@@ -521,10 +479,9 @@ class Fetcher:
         if out is not None:
             if decoder is not None:
                 try:
-                    tail = decoder.flush()
                     if decoded_size < max_size:
-                        out.write(tail)
-                except zlib.error:
+                        out.write(decoder.flush()[: max_size - decoded_size])
+                except DecodingError:
                     decoder = None
             out.close()
             if decoder is None:  # undecodable: give the cleaner nothing rather than garbage
@@ -533,3 +490,16 @@ class Fetcher:
                 if result.payload_path is not None:
                     result.payload_path.unlink(missing_ok=True)
                 result.payload_path = Path(out.name)
+
+
+def _spool_decoded(decoder: ContentDecoder, data: bytes, out: IO[bytes], room: int) -> int:
+    """Decode ``data`` into ``out`` in steps of READ_CHUNK, at most ``room`` bytes; how many."""
+    written = 0
+    while written < room:
+        piece = decoder.feed(data, min(READ_CHUNK, room - written))[: room - written]
+        out.write(piece)
+        written += len(piece)
+        data = b""
+        if not piece or not decoder.pending:
+            break
+    return written

@@ -35,8 +35,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from archiver.base.contentcoding import DecodedBody, decode_body, decode_head
 from archiver.base.mediatypes import cleanable_kind
-from archiver.clean.contentcoding import DecodedBody, decode_body, decode_head
 from archiver.clean.extract import (
     MAX_HTML_BYTES,
     MAX_PDF_BYTES,

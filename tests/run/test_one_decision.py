@@ -12,10 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import brotli
 import pytest
 
 from tests.helpers import archiver
-from tests.servers import TestServer, simple_pdf
+from tests.servers import Served, TestServer, article_html, simple_pdf
 
 PAGES = {
     "/x-pdf": (simple_pdf("Annex served as x-pdf"), "application/x-pdf"),
@@ -46,10 +47,21 @@ def run(tmp_path: Path, make_server: Callable[..., TestServer]) -> Run:
     server = make_server()
     for path, (body, ctype) in PAGES.items():
         server.site.add_page(path, body, ctype)
+    page = article_html("one")  # links to two.html, three.html and doc.pdf in its main text
+    server.site._paths["/br/one.html"] = Served(
+        200,
+        (("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "br")),
+        brotli.compress(page),
+        page,
+    )
     doc = tmp_path / "sources.md"
     doc.write_text("".join(f"- <{server.url(p)}>\n" for p in PAGES), encoding="utf-8")
+    return _run(tmp_path, server, str(doc))
+
+
+def _run(tmp_path: Path, server: TestServer, source: str) -> Run:
     proc = archiver(
-        "run", str(doc), "--out", str(tmp_path / "out"), "--delay", "0",
+        "run", source, "--out", str(tmp_path / "out"), "--delay", "0",
         "--progress", "none", "--name", "bag",
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -68,3 +80,10 @@ def test_run_cleans_a_pdf_labelled_x_pdf_or_octet_stream_as_clean_does(
     for path in ("/x-pdf", "/octet.bin"):
         name = Path(run.entry(path)["text"]["path"]).name
         assert (out / name).read_text("utf-8") == run.text(path)
+
+
+def test_a_brotli_page_is_cleaned_and_its_links_followed(run: Run, tmp_path: Path) -> None:
+    hop = _run(tmp_path / "hop", run.server, run.server.url("/br/one.html"))
+    assert "security forces detained four journalists" in hop.text("/br/one.html")
+    for path in ("/articles/two.html", "/doc.pdf"):
+        assert hop.entry(path)["hop"] == 1, sorted(hop.by_url)
