@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urldefrag
 
+from archiver.base.charset import charset_from_content_type as charset_of
 from archiver.base.facts import run_facts
 from archiver.base.mediatypes import HTML_TYPES
 from archiver.base.settings import Settings
@@ -278,7 +279,7 @@ def crawl(
         base = entry["final_url"] or task.url
         out: list[_Task] = []
         with scheduler.cond:
-            for c in find_urls_in_html(html, base):
+            for c in find_urls_in_html(html, base, http_charset=charset_of(entry["content_type"])):
                 url = urldefrag(c.url)[0]
                 if url in seen:
                     continue

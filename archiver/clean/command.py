@@ -32,13 +32,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from archiver.base.charset import charset_from_content_type
 from archiver.base.contentcoding import UnsupportedEncoding, decode_head
 from archiver.base.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
 from archiver.base.fsutil import fsync_dir
 from archiver.base.hashing import FileDigests, HashingWriter
 from archiver.base.mediatypes import cleanable_kind, may_be_cleanable
 from archiver.base.timefmt import parse_iso
-from archiver.clean.encoding import charset_from_content_type
 from archiver.clean.extract import Extraction, unreadable
 from archiver.clean.sidecar import SourceRef, TextOutput, write_outputs
 from archiver.clean.workers import CleanJob, CleanLimits, CleanPool

@@ -15,8 +15,8 @@ from importlib import metadata as _importlib_metadata
 from typing import Any
 
 from archiver import __version__
+from archiver.base.charset import charset_from_content_type, decode_html
 from archiver.base.mediatypes import cleanable_kind, media_type
-from archiver.clean.encoding import charset_from_content_type, decode_html
 from archiver.clean.html import extract_html
 from archiver.clean.language import detect_language
 from archiver.clean.pdf import PAGE_BREAK, extract_pdf

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import codecs
 import re
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
+from archiver.base.charset import decode_html
 from archiver.collect.normalize import normalize_url
 from archiver.collect.seeds import Citation
 from archiver.collect.text import (
@@ -149,45 +149,12 @@ def _drop_boilerplate(root: Tag) -> None:
             stack.extend(c for c in el.contents if isinstance(c, Tag))
 
 
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
-
-
-def _decode_html(data: bytes) -> str:
-    """Decode HTML bytes: BOM, strict UTF-8, ``<meta charset>``, then charset-normalizer.
-
-    Done here because BeautifulSoup's own guessing falls back to chardet, which is pure Python
-    and took 70% of the time on real pages.
-    """
-    for bom, name in (
-        (codecs.BOM_UTF8, "utf-8-sig"),
-        (codecs.BOM_UTF16_LE, "utf-16"),
-        (codecs.BOM_UTF16_BE, "utf-16"),
-    ):
-        if data.startswith(bom):
-            return data.decode(name, "replace")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    m = _META_CHARSET.search(data[:4096])
-    if m:
-        try:
-            return data.decode(codecs.lookup(m.group(1).decode("ascii")).name, "replace")
-        except LookupError:
-            pass
-    # No declaration: guess from a sample big enough to guess from, else windows-1252, the
-    # default the WHATWG encoding standard gives browsers for undeclared pages.
-    encoding = "cp1252"
-    if len(data) >= 1024:
-        from charset_normalizer import from_bytes
-
-        best = from_bytes(data[:65536]).best()
-        encoding = best.encoding if best is not None else encoding
-    return data.decode(encoding, "replace")
-
-
 def find_urls_in_html(
-    html: bytes | str, base_url: str, document: str | None = None
+    html: bytes | str,
+    base_url: str,
+    document: str | None = None,
+    *,
+    http_charset: str | None = None,
 ) -> list[Citation]:
     """URLs linked from the main content of an HTML page, resolved to absolute form.
 
@@ -195,9 +162,9 @@ def find_urls_in_html(
     banners and "more stories" lists are left out; ``javascript:``, ``mailto:``, ``tel:`` and
     links to the page itself (``#section``) are skipped. Relative links resolve against
     ``<base href>``, else ``base_url``, else the page's ``<link rel=canonical>``. Bytes are
-    decoded by BOM, UTF-8, ``<meta charset>``, then a guess; a caller that knows the HTTP
-    charset should decode and pass ``str``. URLs printed as text in the main content are found
-    too. Repeated links are kept (see ``group_by_url``).
+    decoded as the cleaner decodes them (``base.charset``): the HTTP charset when the caller
+    knows it and the bytes fit, then BOM, ``<meta charset>``, then detection. URLs printed as
+    text in the main content are found too. Repeated links are kept (see ``group_by_url``).
 
     Never raises: capture calls this on whatever a server sent, so broken markup yields the
     links that could be found.
@@ -205,8 +172,9 @@ def find_urls_in_html(
     document = document or base_url
     found: list[Citation] = []
     try:
-        text = _decode_html(html) if isinstance(html, bytes | bytearray) else html
-        soup = BeautifulSoup(text, "lxml")
+        if isinstance(html, bytes | bytearray):
+            html = decode_html(bytes(html), http_charset).text
+        soup = BeautifulSoup(html, "lxml")
         base = base_url or ""
         page = normalize_url(base)
         if page is None:  # a saved page: its canonical URL says where it came from

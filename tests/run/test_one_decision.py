@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import brotli
 import pytest
@@ -54,6 +55,14 @@ def run(tmp_path: Path, make_server: Callable[..., TestServer]) -> Run:
         brotli.compress(page),
         page,
     )
+    cyrillic = "/статья.html"  # linked only in windows-1251 bytes; the charset is in the header
+    server.site.add_page(quote(cyrillic), article_html("two"))
+    links = (
+        f'<html><body><main><p>Источник: <a href="{cyrillic}">статья</a>.</p></main></body></html>'
+    )
+    server.site.add_page(
+        "/cp1251-links.html", links.encode("cp1251"), "text/html; charset=windows-1251"
+    )
     doc = tmp_path / "sources.md"
     doc.write_text("".join(f"- <{server.url(p)}>\n" for p in PAGES), encoding="utf-8")
     return _run(tmp_path, server, str(doc))
@@ -87,3 +96,10 @@ def test_a_brotli_page_is_cleaned_and_its_links_followed(run: Run, tmp_path: Pat
     assert "security forces detained four journalists" in hop.text("/br/one.html")
     for path in ("/articles/two.html", "/doc.pdf"):
         assert hop.entry(path)["hop"] == 1, sorted(hop.by_url)
+
+
+def test_hop_links_are_decoded_with_the_http_charset(run: Run, tmp_path: Path) -> None:
+    hop = _run(tmp_path / "hop", run.server, run.server.url("/cp1251-links.html"))
+    entry = hop.entry(quote("/статья.html"))
+    assert entry["outcome"] == "captured" and entry["hop"] == 1, sorted(hop.by_url)
+    assert entry["citations"][0]["cited_as"] == run.server.url("/статья.html")
