@@ -77,6 +77,7 @@ class Decoded:
     source: str  # "http-header" | "bom" | "meta" | "detected" | "default"
     errors: int = 0  # bytes that could not be decoded and became U+FFFD
 
+
 GUESS_MIN_BYTES = 1024  # below this, no statistical guess
 
 
