@@ -35,8 +35,7 @@ from typing import IO, Any
 from archiver.base.charset import charset_from_content_type
 from archiver.base.contentcoding import UnsupportedEncoding, decode_head
 from archiver.base.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
-from archiver.base.fsutil import fsync_dir
-from archiver.base.hashing import FileDigests, HashingWriter
+from archiver.base.fsutil import AtomicFile
 from archiver.base.mediatypes import cleanable_kind, may_be_cleanable
 from archiver.base.timefmt import parse_iso
 from archiver.clean.extract import Extraction, unreadable
@@ -98,29 +97,6 @@ class CleanSummary:
 
 class _BrokenWarc(Exception):
     """The file is not a WARC, or breaks off: reported as one line, other files continue."""
-
-
-class _AtomicFile:
-    """Write ``.<name>.tmp``, fsync, then rename: a crash never leaves half a file named right."""
-
-    def __init__(self, final: Path) -> None:
-        self.final = final
-        self.tmp = final.with_name(f".{final.name}.tmp")
-        self.tmp.unlink(missing_ok=True)  # left over from an interrupted run
-        self._writer = HashingWriter(self.tmp, ("sha256",))
-
-    def write(self, data: bytes) -> int:
-        return self._writer.write(data)
-
-    def close(self) -> FileDigests:
-        digests = self._writer.close()
-        os.replace(self.tmp, self.final)
-        return digests
-
-    def abort(self) -> None:
-        with contextlib.suppress(OSError):
-            self._writer.close()
-        self.tmp.unlink(missing_ok=True)
 
 
 def _header(headers: Any, name: str) -> str | None:
@@ -378,8 +354,7 @@ def _clean_file(
 def _write(item: _Pending, out_dir: Path, summary: CleanSummary) -> None:
     result = item.extraction()
     try:
-        output = write_outputs(result, item.source, lambda name: _AtomicFile(out_dir / name))
-        fsync_dir(out_dir)
+        output = write_outputs(result, item.source, lambda name: AtomicFile(out_dir / name))
     except OSError as exc:
         raise ArchiverError(
             f"cannot write to {out_dir}: {exc.strerror or exc}; free space or choose "
