@@ -1,8 +1,9 @@
 """``archiver clean WARC... --out DIR``: re-run the cleaner over existing WARCs.
 
 Useful after a cleaner upgrade, or for WARCs written by other tools (wget, warcprox, pywb,
-ArchiveWeb.page...). WARCs are read with warcio's ``ArchiveIterator`` directly so this command
-works on any WARC (or ARC) file the reader can parse. The project's WARC checker reads each
+ArchiveWeb.page...). WARCs are read with the project's own reader (``warc.reader``, the one
+``verify`` uses), so whatever ``verify`` reads ``clean`` reads, whole-file gzip included; ARC
+files are read through warcio (``warc.arc``). The project's WARC checker reads each
 WARC once more, so a text cleaned from a record whose digests fail says so in its sidecar. Only
 response/resource records holding HTML or PDF with status 200 are cleaned; revisits carry no
 payload of their own and are skipped. Each payload is streamed through a temporary file, so
@@ -17,20 +18,17 @@ stdout never mistakes a failure for a result.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
-import io
 import json
-import os
 import sys
 import tempfile
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from archiver.base.charset import charset_from_content_type
 from archiver.base.contentcoding import UnsupportedEncoding, decode_head
@@ -41,8 +39,10 @@ from archiver.base.timefmt import parse_iso
 from archiver.clean.extract import Extraction, unreadable
 from archiver.clean.sidecar import SourceRef, TextOutput, write_outputs
 from archiver.clean.workers import CleanJob, CleanLimits, CleanPool
-from archiver.warc.arc import arc_date_to_iso, arc_record_id, looks_like_arc
+from archiver.warc.arc import arc_date_to_iso, arc_entity, arc_record_id, iter_arc, looks_like_arc
 from archiver.warc.check import check_warc
+from archiver.warc.reader import FramingProblem, WarcReader
+from archiver.warc.record import WarcRecord
 
 READ_BLOCK = 1024 * 1024
 
@@ -100,28 +100,53 @@ class _BrokenWarc(Exception):
 
 
 def _header(headers: Any, name: str) -> str | None:
-    value = headers.get_header(name) if headers is not None else None
+    if headers is None:
+        return None
+    getter = getattr(headers, "get_header", None) or headers.get  # warcio's (ARC) or ours
+    value = getter(name)
     return value.strip() if value else None
 
 
-def _spool_entity(record: Any, chunked: bool, spool_dir: Path) -> tuple[IO[bytes], str, bool]:
+@dataclass
+class _View:
+    """What the cleaner reads of a record, from our WARC reader or (ARC only) warcio's."""
+
+    rec_type: str
+    headers: Any  # WARC header fields: ``get``/``get_header``
+    http: Any  # HTTP head or None
+    status: str
+    body: Callable[[], IO[bytes]]  # entity body: transfer-encoding removed, content-coding kept
+    complete: Callable[[], bool]  # False when the file ended inside the block
+
+
+def _warc_view(rec: WarcRecord) -> _View:
+    http = rec.http_head() if rec.type == "response" else None
+    status = str(http.status or "") if http is not None else ""
+    return _View(
+        rec.type,
+        rec.headers,
+        http,
+        status,
+        lambda: cast(IO[bytes], rec.payload(decode_content=False)),
+        lambda: not rec.block.cut_short,
+    )
+
+
+def _spool_entity(view: _View, spool_dir: Path) -> tuple[IO[bytes], str, bool]:
     """Copy the entity body (transfer-encoding removed, content-encoding kept) to a spool file.
 
     Returns the named file (at offset 0; a worker process opens it by name), its hex SHA-256
     (what a WARC-Payload-Digest covers) and whether the record's block was complete (False
     when the WARC file ends inside it).
     """
-    from warcio.bufferedreaders import ChunkedDataReader
-
-    stream = ChunkedDataReader(record.raw_stream) if chunked else record.raw_stream
+    stream = view.body()
     spool = tempfile.NamedTemporaryFile(dir=spool_dir)  # noqa: SIM115 - returned
     sha = hashlib.sha256()
     while block := stream.read(READ_BLOCK):
         sha.update(block)
         spool.write(block)
     spool.seek(0)
-    complete = getattr(record.raw_stream, "limit", 0) == 0
-    return spool, sha.hexdigest(), complete
+    return spool, sha.hexdigest(), view.complete()
 
 
 @dataclass
@@ -139,7 +164,7 @@ class _Pending:
 
 
 def _prepare_record(
-    record: Any,
+    record: _View,
     warc_name: str,
     submit: Callable[[CleanJob, IO[bytes]], Future[Extraction]],
     spool_dir: Path,
@@ -150,12 +175,12 @@ def _prepare_record(
         return "revisit"
     if rec_type not in ("response", "resource"):
         return ""  # request, metadata, warcinfo...: not payloads, not worth a mention
-    headers = record.rec_headers
-    http = record.http_headers
+    headers = record.headers
+    http = record.http
     if rec_type == "response":
         if http is None:
             return "not an HTTP response"
-        status = (http.get_statuscode() or "").strip()
+        status = record.status
         if status != "200":
             return f"status {status or 'unknown'}"
         content_type = _header(http, "Content-Type")
@@ -172,8 +197,7 @@ def _prepare_record(
     if not record_id:
         return "no WARC-Record-ID"
 
-    chunked = (_header(http, "Transfer-Encoding") or "").lower() == "chunked"
-    spool, payload_sha256, complete = _spool_entity(record, chunked, spool_dir)
+    spool, payload_sha256, complete = _spool_entity(record, spool_dir)
     source = SourceRef(
         warc_file=warc_name,
         record_id=record_id,
@@ -213,34 +237,59 @@ def _prepare_record(
     return _Pending(source, submit(job, spool), notes)
 
 
-def _drain(record: Any) -> None:
-    """Read the rest of the record's block and fail if the file ends inside it.
+def _warc_views(path: Path, framing: list[FramingProblem]) -> Iterator[_View]:
+    """(record ID, view) of each record, read by the WARC reader ``verify`` uses.
 
-    warcio stops quietly at the end of a cut-off file; without this check a WARC truncated in
-    the middle of an image record would look complete.
+    A damaged place stops the file (``_BrokenWarc``; records before it are still cleaned);
+    a record not closed by CRLF CRLF is read anyway and counted in ``framing``.
     """
-    stream = record.raw_stream
-    while stream.read(READ_BLOCK):
-        pass
-    if getattr(stream, "limit", 0):
-        record_id = _header(record.rec_headers, "WARC-Record-ID") or "?"
-        raise _BrokenWarc(f"record {record_id} ends before its Content-Length (truncated file)")
+    reader = WarcReader(path, strict=False)
+    seen = 0
+    try:
+        for rec in reader:
+            _stop_at_damage(reader, seen)
+            seen = len(reader.problems)
+            yield _warc_view(rec)
+        _stop_at_damage(reader, seen)
+    finally:
+        framing.extend(p for p in reader.problems if p.code == "warc-framing")
 
 
-def _check_end(fh: IO[bytes], end: int) -> None:
-    """warcio ends quietly when a file stops inside a record's headers; we do not."""
-    size = os.fstat(fh.fileno()).st_size
-    if end < size:
-        fh.seek(end)
-        if fh.read(64 * 1024).strip(b"\r\n\0 \t"):
+def _framing_only(problem: FramingProblem) -> bool:
+    return problem.code == "warc-not-record-gzip" or (
+        problem.code == "warc-framing" and "not followed by CRLF CRLF" in problem.message
+    )
+
+
+def _stop_at_damage(reader: WarcReader, since: int) -> None:
+    for problem in reader.problems[since:]:
+        if not _framing_only(problem):
             raise _BrokenWarc(
-                f"{size - end} bytes after the last complete record (offset {end}) are not a "
-                "WARC record; the file looks cut off"
+                f"{problem.message} (offset {problem.offset}); the file looks cut off"
             )
 
 
+def _arc_views(path: Path) -> Iterator[_View]:
+    """(record ID, view) of each ARC record (warcio reads ARC; see ``warc.arc``)."""
+    with open(path, "rb") as fh:
+        for record, offset in iter_arc(fh):
+            if not _arc_as_warc(record, path.name, offset):
+                continue
+            http = record.http_headers
+            chunked = (_header(http, "Transfer-Encoding") or "").lower() == "chunked"
+            view = _View(
+                record.rec_type,
+                record.rec_headers,
+                http,
+                ((http.get_statuscode() or "").strip() if http is not None else ""),
+                lambda r=record, c=chunked: arc_entity(r, c),
+                lambda r=record: getattr(r.raw_stream, "limit", 0) == 0,
+            )
+            yield view
+
+
 def _check_start(fh: IO[bytes]) -> None:
-    """Refuse files that do not start like a WARC (or ARC), before warcio guesses its way on."""
+    """Refuse files that do not start like a WARC (or ARC), before any record is read."""
     head = fh.read(2)
     fh.seek(0)
     if head == b"\x1f\x8b":
@@ -300,53 +349,42 @@ def _clean_file(
 ) -> None:
     """Clean one WARC (or ARC): up to ``window`` records are being cleaned at once (one per
     worker and one waiting), and their texts are written in the order of the records."""
-    from warcio.archiveiterator import ArchiveIterator
-
     is_arc = looks_like_arc(path)
     failures = {} if is_arc else _digest_failures(path)
     pending: deque[_Pending] = deque()
-    # warcio prints framing warnings to stderr; keep them out of the user's terminal and report
-    # them as one summary line instead.
-    chatter = io.StringIO()
+    framing: list[FramingProblem] = []
     try:
-        with open(path, "rb") as fh, contextlib.redirect_stderr(chatter):
+        with open(path, "rb") as fh:
             _check_start(fh)
-            records = ArchiveIterator(fh)
-            for record in records:
-                if record.format == "arc" and not _arc_as_warc(record, path.name, records.offset):
-                    _drain(record)
-                    continue
-                item = _prepare_record(record, path.name, submit, spool_dir)
-                _drain(record)
-                if isinstance(item, str):
-                    if item:
-                        summary.skipped[item] += 1
-                    continue
-                failed = failures.get(item.source.record_id)
-                if failed:
-                    item.notes.append(
-                        f"the record's {failed} does not match its bytes: they changed after "
-                        "capture (or were recorded wrongly), so this text may not be what was "
-                        "served; run `archiver check` on the WARC"
-                    )
-                if item.source.record_id in seen:
-                    summary.skipped["duplicate record ID"] += 1
-                    if isinstance(item.result, Future):
-                        item.result.cancel()
-                    continue
-                seen.add(item.source.record_id)
-                pending.append(item)
-                while len(pending) > window:
-                    _write(pending.popleft(), out_dir, summary)
-            _check_end(fh, records.offset)
+        for view in _arc_views(path) if is_arc else _warc_views(path, framing):
+            item = _prepare_record(view, path.name, submit, spool_dir)
+            if isinstance(item, str):
+                if item:
+                    summary.skipped[item] += 1
+                continue
+            failed = failures.get(item.source.record_id)
+            if failed:
+                item.notes.append(
+                    f"the record's {failed} does not match its bytes: they changed after "
+                    "capture (or were recorded wrongly), so this text may not be what was "
+                    "served; run `archiver check` on the WARC"
+                )
+            if item.source.record_id in seen:
+                summary.skipped["duplicate record ID"] += 1
+                if isinstance(item.result, Future):
+                    item.result.cancel()
+                continue
+            seen.add(item.source.record_id)
+            pending.append(item)
+            while len(pending) > window:
+                _write(pending.popleft(), out_dir, summary)
     finally:
         # Records read before a damaged part of the file are still written.
         while pending:
             _write(pending.popleft(), out_dir, summary)
-    framing = chatter.getvalue().count("WARNING")
     if framing:
         summary.warnings.append(
-            f"{path}: {framing} record(s) not followed by the blank lines WARC requires "
+            f"{path}: {len(framing)} record(s) not followed by the blank lines WARC requires "
             "(read anyway; `archiver verify` checks framing)"
         )
 
