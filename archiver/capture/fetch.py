@@ -7,15 +7,12 @@ whose exchanges still hold whatever bytes crossed the wire, because a failure is
 
 from __future__ import annotations
 
-import hashlib
-import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import requests
@@ -24,10 +21,9 @@ import urllib3.exceptions
 from requests.cookies import extract_cookies_to_jar
 from requests.utils import select_proxy
 
-from archiver.base.contentcoding import ContentDecoder, DecodingError
 from archiver.base.mediatypes import may_be_cleanable
 from archiver.base.settings import Settings
-from archiver.base.timefmt import iso
+from archiver.capture.body import DecodedCopy, read_body
 from archiver.capture.failures import (
     FetchError,
     _check_url,
@@ -36,9 +32,10 @@ from archiver.capture.failures import (
     _raise_if_local,
     classify,
 )
+from archiver.capture.hop import FetchResult, Hop
 from archiver.capture.hostgate import HostGate, host_key
-from archiver.capture.retry import retry_after_seconds
-from archiver.net.exchange import DNSInfo, Exchange, Peer, TLSInfo, redact_proxy
+from archiver.capture.retry import honour_retry_after
+from archiver.net.exchange import redact_proxy
 from archiver.net.netpolicy import AddressPolicy, PrivateAddressError, refusal_message
 from archiver.net.recorder import recording
 from archiver.net.session import recording_session
@@ -49,55 +46,6 @@ ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,application/pdf;
 # Proxy schemes where the proxy, not this machine, resolves the origin's name.
 PROXY_RESOLVES = ("http", "https", "socks5h", "socks4a")
 RETRY_STATUSES = frozenset({429, 503})  # answers whose Retry-After is honoured
-
-
-@dataclass
-class Hop:
-    """One request to one URL: the recorded exchange (if any bytes moved) and what came back."""
-
-    url: str
-    started: datetime
-    exchange: Exchange | None = None
-    status: int | None = None
-    http_version: str = "HTTP/1.1"
-    reason: str = ""
-    headers: dict[str, str] = field(default_factory=dict)  # lower-cased names, last value wins
-    location: str | None = None
-    payload_sha256: str | None = None  # hex, transfer-encoding removed, content-encoding kept
-    payload_size: int = 0
-    truncated: str | None = None  # None | "length" | "time" | "disconnect"
-    error: FetchError | None = None
-    peer: Peer | None = None  # also known when no exchange (TLS failure after TCP connect)
-    dns: DNSInfo | None = None  # our own resolution (None when a proxy resolved the name)
-    tls: TLSInfo | None = None
-
-
-@dataclass
-class FetchResult:
-    url: str
-    started: datetime
-    ended: datetime | None = None
-    hops: list[Hop] = field(default_factory=list)
-    error: FetchError | None = None
-    proxy: str | None = None
-    resolved_by: str = "client"
-    blocked: Any = None  # robots decision for a hop that was not fetched
-    blocked_url: str | None = None  # that hop's URL
-    payload_path: Path | None = None  # final body, both encodings removed (for the cleaner)
-    provenance_record_id: str | None = None  # set by records.write_fetch
-    attempts: list[dict[str, Any]] = field(default_factory=list)  # Retry-After answers, retries
-
-    @property
-    def final(self) -> Hop | None:
-        return self.hops[-1] if self.hops else None
-
-    def close(self) -> None:
-        for hop in self.hops:
-            if hop.exchange is not None:
-                hop.exchange.close()
-        if self.payload_path is not None:
-            self.payload_path.unlink(missing_ok=True)
-            self.payload_path = None
 
 
 class Fetcher:
@@ -226,7 +174,9 @@ class Fetcher:
                 if hop.error is not None and hop.status is None:
                     result.error = hop.error
                     break
-                if hop.status in RETRY_STATUSES and self._retry_after(hop, result, deadline):
+                if hop.status in RETRY_STATUSES and honour_retry_after(
+                    hop, result, deadline, self.settings, self.gate, self.stop
+                ):
                     continue  # the same URL again, once the host's wait is over
                 if hop.status in REDIRECT_STATUSES and hop.location is not None:
                     target = urldefrag(urljoin(current, hop.location))[0]
@@ -256,48 +206,6 @@ class Fetcher:
         finally:
             result.ended = datetime.now(UTC)
         return result
-
-    def _retry_after(self, hop: Hop, result: FetchResult, deadline: float) -> bool:
-        """Honour a 429/503's Retry-After within the bounds; record the attempt either way.
-
-        True: the host was told to wait (HostGate.back_off) and the URL is to be asked again.
-        """
-        s = self.settings
-        value = hop.headers.get("retry-after")
-        if value is None and not result.attempts:
-            return False  # no Retry-After: an HTTP error like any other
-        wait = retry_after_seconds(value, hop.headers.get("date")) if value is not None else None
-        retries = sum(1 for a in result.attempts if a["retried"])
-        reason = None
-        if value is None:
-            reason = "no Retry-After"
-        elif wait is None:
-            reason = f"Retry-After {value!r} is neither seconds nor an HTTP-date"
-        elif wait > s.retry_after_max:
-            reason = f"Retry-After of {wait:g}s is beyond the bound of {s.retry_after_max:g}s"
-        elif retries >= s.retry_attempts:
-            reason = f"{s.retry_attempts} retries done"
-        elif time.monotonic() + wait >= deadline:
-            reason = f"the wait would pass the time limit of {s.max_time_per_url:g}s per URL"
-        result.attempts.append(
-            {
-                "url": hop.url,
-                "started": iso(hop.started),
-                "status": hop.status,
-                "retry_after": value,
-                "wait": wait,
-                "retried": reason is None,
-                "reason": reason,
-            }
-        )
-        if wait is not None:
-            # Also when not waited for: the host said it is overloaded, so go slower.
-            self.gate.back_off(host_key(hop.url), wait if reason is None else 0.0, wait)
-        if reason is None and self.stop.wait(wait):  # waited here, not holding the host's lock
-            result.attempts[-1]["retried"] = False
-            result.attempts[-1]["reason"] = "the run was interrupted during the wait"
-            return False
-        return reason is None
 
     def _exchange(
         self,
@@ -391,115 +299,11 @@ class Fetcher:
                 and 200 <= hop.status < 300
                 and (keep_payload is True or keep_payload(hop.headers.get("content-type")))
             )
-            self._read_body(resp, hop, result, deadline, max_size, want_body)
+            copy = None
+            if want_body:
+                encoding = hop.headers.get("content-encoding", "")
+                copy = DecodedCopy.open(encoding, self.spool_dir, max_size)
+            limits = (deadline, max_size, self.settings.read_timeout)
+            read_body(resp, hop, result, limits, copy)
             hop.tls = ex.tls if ex is not None else hop.tls
             return hop
-
-    def _read_body(
-        self,
-        resp: requests.Response,
-        hop: Hop,
-        result: FetchResult,
-        deadline: float,
-        max_size: int,
-        want_body: bool,
-    ) -> None:
-        """Stream the body off the socket (the recorder keeps the raw bytes), bounded in time,
-        size and memory; hash the payload; keep a decoded copy for the cleaner if wanted."""
-        s = self.settings
-        raw = resp.raw
-        ex = hop.exchange
-        digest = hashlib.sha256()
-        size = 0
-        out = None
-        decoder: ContentDecoder | None = None
-        if want_body:
-            try:
-                decoder = ContentDecoder(hop.headers.get("content-encoding", ""))
-                out = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below
-                    prefix="payload-", dir=self.spool_dir, delete=False
-                )
-            except ValueError:
-                decoder = None
-        decoded_size = 0
-        clean = False
-        try:
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    hop.truncated = "time"
-                    break
-                if ex is not None and left < s.read_timeout:  # the URL's time limit is nearer
-                    ex.set_read_timeout(left)
-                want = min(READ_CHUNK, max_size - size)
-                if want <= 0:
-                    remaining = raw.length_remaining
-                    if remaining is not None and not raw.chunked:
-                        more = remaining > 0
-                    else:  # unknown length: one more byte tells us; it stays in the payload
-                        extra = raw.read1(1, decode_content=False)
-                        more = bool(extra)
-                        if extra:
-                            digest.update(extra)
-                            size += len(extra)
-                    if more:
-                        hop.truncated = "length"
-                    else:
-                        clean = True
-                    break
-                try:
-                    data = raw.read1(want, decode_content=False)
-                except (urllib3.exceptions.ReadTimeoutError, TimeoutError) as exc:
-                    hop.truncated = "time"
-                    if deadline - time.monotonic() > 0.05:  # the server went quiet: a failure
-                        hop.error = FetchError("timeout", _message(exc), datetime.now(UTC))
-                    break
-                if not data:
-                    clean = True
-                    break
-                digest.update(data)
-                size += len(data)
-                if out is not None and decoder is not None:
-                    try:  # bound the cleaner's copy too
-                        decoded_size += _spool_decoded(decoder, data, out, max_size - decoded_size)
-                    except DecodingError:
-                        decoder = None
-        except Exception as exc:  # noqa: BLE001 - a dropped connection keeps what came
-            _raise_if_local(exc, hop.url)
-            hop.truncated = "disconnect"
-            hop.error = FetchError(classify(exc), _message(exc), datetime.now(UTC))
-        finally:
-            if clean:
-                resp.close()  # returns a fully read connection to the pool
-            else:
-                raw.close()  # never reuse a connection with unread bytes
-                resp.close()
-        hop.payload_sha256 = digest.hexdigest()
-        hop.payload_size = size
-        if out is not None:
-            if decoder is not None:
-                try:
-                    if decoded_size < max_size:
-                        out.write(decoder.flush()[: max_size - decoded_size])
-                except DecodingError:
-                    decoder = None
-            out.close()
-            if decoder is None:  # undecodable: give the cleaner nothing rather than garbage
-                Path(out.name).unlink(missing_ok=True)
-            else:
-                if result.payload_path is not None:
-                    result.payload_path.unlink(missing_ok=True)
-                result.payload_path = Path(out.name)
-
-
-def _spool_decoded(decoder: ContentDecoder, data: bytes, out: IO[bytes], room: int) -> int:
-    """Decode ``data`` into ``out`` in steps of READ_CHUNK, at most ``room`` bytes; how many."""
-    written = 0
-    while written < room:
-        piece = decoder.feed(data, min(READ_CHUNK, room - written))[: room - written]
-        out.write(piece)
-        written += len(piece)
-        data = b""
-        if not piece or not decoder.pending:
-            break
-    return written
