@@ -18,17 +18,15 @@ stdout never mistakes a failure for a result.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import json
 import sys
 import tempfile
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any
 
 from archiver.base.charset import charset_from_content_type
 from archiver.base.contentcoding import UnsupportedEncoding, decode_head
@@ -37,14 +35,20 @@ from archiver.base.fsutil import AtomicFile
 from archiver.base.mediatypes import cleanable_kind, may_be_cleanable
 from archiver.base.timefmt import parse_iso
 from archiver.clean.extract import Extraction, unreadable
+from archiver.clean.reading import (
+    BrokenWarc,
+    RecordView,
+    arc_views,
+    check_start,
+    header,
+    spool_entity,
+    warc_views,
+)
 from archiver.clean.sidecar import SourceRef, TextOutput, write_outputs
 from archiver.clean.workers import CleanJob, CleanLimits, CleanPool
-from archiver.warc.arc import arc_date_to_iso, arc_entity, arc_record_id, iter_arc, looks_like_arc
+from archiver.warc.arc import looks_like_arc
 from archiver.warc.check import check_warc
-from archiver.warc.reader import FramingProblem, WarcReader
-from archiver.warc.record import WarcRecord
-
-READ_BLOCK = 1024 * 1024
+from archiver.warc.sources import FramingProblem
 
 
 @dataclass
@@ -95,60 +99,6 @@ class CleanSummary:
         return out
 
 
-class _BrokenWarc(Exception):
-    """The file is not a WARC, or breaks off: reported as one line, other files continue."""
-
-
-def _header(headers: Any, name: str) -> str | None:
-    if headers is None:
-        return None
-    getter = getattr(headers, "get_header", None) or headers.get  # warcio's (ARC) or ours
-    value = getter(name)
-    return value.strip() if value else None
-
-
-@dataclass
-class _View:
-    """What the cleaner reads of a record, from our WARC reader or (ARC only) warcio's."""
-
-    rec_type: str
-    headers: Any  # WARC header fields: ``get``/``get_header``
-    http: Any  # HTTP head or None
-    status: str
-    body: Callable[[], IO[bytes]]  # entity body: transfer-encoding removed, content-coding kept
-    complete: Callable[[], bool]  # False when the file ended inside the block
-
-
-def _warc_view(rec: WarcRecord) -> _View:
-    http = rec.http_head() if rec.type == "response" else None
-    status = str(http.status or "") if http is not None else ""
-    return _View(
-        rec.type,
-        rec.headers,
-        http,
-        status,
-        lambda: cast(IO[bytes], rec.payload(decode_content=False)),
-        lambda: not rec.block.cut_short,
-    )
-
-
-def _spool_entity(view: _View, spool_dir: Path) -> tuple[IO[bytes], str, bool]:
-    """Copy the entity body (transfer-encoding removed, content-encoding kept) to a spool file.
-
-    Returns the named file (at offset 0; a worker process opens it by name), its hex SHA-256
-    (what a WARC-Payload-Digest covers) and whether the record's block was complete (False
-    when the WARC file ends inside it).
-    """
-    stream = view.body()
-    spool = tempfile.NamedTemporaryFile(dir=spool_dir)  # noqa: SIM115 - returned
-    sha = hashlib.sha256()
-    while block := stream.read(READ_BLOCK):
-        sha.update(block)
-        spool.write(block)
-    spool.seek(0)
-    return spool, sha.hexdigest(), view.complete()
-
-
 @dataclass
 class _Pending:
     """A record handed to the pool: its text is written when the worker is done, in WARC order."""
@@ -163,41 +113,48 @@ class _Pending:
         return result
 
 
+def _screen(record: RecordView) -> tuple[str | None, str | None]:
+    """(content type, None) for a record that may hold HTML or PDF, else (None, why skipped).
+
+    Decided without reading (or hashing) the body.
+    """
+    if record.rec_type == "revisit":
+        return None, "revisit"
+    if record.rec_type not in ("response", "resource"):
+        return None, ""  # request, metadata, warcinfo...: not payloads, not worth a mention
+    if record.rec_type == "resource":
+        content_type = header(record.headers, "Content-Type")
+    elif record.http is None:
+        return None, "not an HTTP response"
+    elif record.status != "200":
+        return None, f"status {record.status or 'unknown'}"
+    else:
+        content_type = header(record.http, "Content-Type")
+    if not may_be_cleanable(content_type):
+        return None, "not HTML or PDF"
+    return content_type, None
+
+
 def _prepare_record(
-    record: _View,
+    record: RecordView,
     warc_name: str,
     submit: Callable[[CleanJob, IO[bytes]], Future[Extraction]],
     spool_dir: Path,
 ) -> _Pending | str:
     """A pending text for a cleanable record (handed to ``submit``), or why it was skipped."""
-    rec_type = record.rec_type
-    if rec_type == "revisit":
-        return "revisit"
-    if rec_type not in ("response", "resource"):
-        return ""  # request, metadata, warcinfo...: not payloads, not worth a mention
-    headers = record.headers
-    http = record.http
-    if rec_type == "response":
-        if http is None:
-            return "not an HTTP response"
-        status = record.status
-        if status != "200":
-            return f"status {status or 'unknown'}"
-        content_type = _header(http, "Content-Type")
-    else:
-        content_type = _header(headers, "Content-Type")
-
-    if not may_be_cleanable(content_type):
-        return "not HTML or PDF"  # decided without reading (or hashing) the body
-    target_uri = _header(headers, "WARC-Target-URI")
+    content_type, skipped = _screen(record)
+    if skipped is not None:
+        return skipped
+    headers, http = record.headers, record.http
+    target_uri = header(headers, "WARC-Target-URI")
     if target_uri:
         target_uri = target_uri.strip("<>")  # wget 1.19 wrote it in angle brackets
-    warc_date = _header(headers, "WARC-Date")
-    record_id = _header(headers, "WARC-Record-ID") or ""
+    warc_date = header(headers, "WARC-Date")
+    record_id = header(headers, "WARC-Record-ID") or ""
     if not record_id:
         return "no WARC-Record-ID"
 
-    spool, payload_sha256, complete = _spool_entity(record, spool_dir)
+    spool, payload_sha256, complete = spool_entity(record, spool_dir)
     source = SourceRef(
         warc_file=warc_name,
         record_id=record_id,
@@ -208,9 +165,9 @@ def _prepare_record(
     )
     if not complete:
         spool.close()
-        raise _BrokenWarc(f"record {record_id} ends before its Content-Length (truncated file)")
-    coding = _header(http, "Content-Encoding")
-    truncated = _header(headers, "WARC-Truncated")
+        raise BrokenWarc(f"record {record_id} ends before its Content-Length (truncated file)")
+    coding = header(http, "Content-Encoding")
+    truncated = header(headers, "WARC-Truncated")
     notes = [f"the record is truncated (WARC-Truncated: {truncated})"] if truncated else []
     try:
         kind = cleanable_kind(decode_head(spool, coding, 1024), content_type)
@@ -237,72 +194,6 @@ def _prepare_record(
     return _Pending(source, submit(job, spool), notes)
 
 
-def _warc_views(path: Path, framing: list[FramingProblem]) -> Iterator[_View]:
-    """(record ID, view) of each record, read by the WARC reader ``verify`` uses.
-
-    A damaged place stops the file (``_BrokenWarc``; records before it are still cleaned);
-    a record not closed by CRLF CRLF is read anyway and counted in ``framing``.
-    """
-    reader = WarcReader(path, strict=False)
-    seen = 0
-    try:
-        for rec in reader:
-            _stop_at_damage(reader, seen)
-            seen = len(reader.problems)
-            yield _warc_view(rec)
-        _stop_at_damage(reader, seen)
-    finally:
-        framing.extend(p for p in reader.problems if p.code == "warc-framing")
-
-
-def _framing_only(problem: FramingProblem) -> bool:
-    return problem.code == "warc-not-record-gzip" or (
-        problem.code == "warc-framing" and "not followed by CRLF CRLF" in problem.message
-    )
-
-
-def _stop_at_damage(reader: WarcReader, since: int) -> None:
-    for problem in reader.problems[since:]:
-        if not _framing_only(problem):
-            raise _BrokenWarc(
-                f"{problem.message} (offset {problem.offset}); the file looks cut off"
-            )
-
-
-def _arc_views(path: Path) -> Iterator[_View]:
-    """(record ID, view) of each ARC record (warcio reads ARC; see ``warc.arc``)."""
-    with open(path, "rb") as fh:
-        for record, offset in iter_arc(fh):
-            if not _arc_as_warc(record, path.name, offset):
-                continue
-            http = record.http_headers
-            chunked = (_header(http, "Transfer-Encoding") or "").lower() == "chunked"
-            view = _View(
-                record.rec_type,
-                record.rec_headers,
-                http,
-                ((http.get_statuscode() or "").strip() if http is not None else ""),
-                lambda r=record, c=chunked: arc_entity(r, c),
-                lambda r=record: getattr(r.raw_stream, "limit", 0) == 0,
-            )
-            yield view
-
-
-def _check_start(fh: IO[bytes]) -> None:
-    """Refuse files that do not start like a WARC (or ARC), before any record is read."""
-    head = fh.read(2)
-    fh.seek(0)
-    if head == b"\x1f\x8b":
-        with gzip.GzipFile(fileobj=fh) as gz:
-            head = gz.read(16)
-        fh.seek(0)
-    else:
-        head = fh.read(16)
-        fh.seek(0)
-    if not head.lstrip(b"\r\n").startswith((b"WARC/", b"filedesc://")):
-        raise _BrokenWarc("it does not start with a WARC header")
-
-
 def _digest_failures(path: Path) -> dict[str, str]:
     """WARC-Record-ID -> the digest field its bytes fail, from the project's WARC checker.
 
@@ -313,29 +204,6 @@ def _digest_failures(path: Path) -> dict[str, str]:
         return check_warc(path).digest_failures
     except Exception:  # noqa: BLE001 - cleaning must not depend on the checker working
         return {}
-
-
-def _arc_as_warc(record: Any, file_name: str, offset: int) -> bool:
-    """Give an ARC record the WARC header fields the cleaner reads; False for the file header.
-
-    ARC records have no ID: one is made from the file name and offset, so re-cleaning the
-    same file names its texts the same way.
-    """
-    from warcio.statusandheaders import StatusAndHeaders
-
-    if record.rec_type == "arc_header":
-        return False
-    arc = record.rec_headers
-    fields = [
-        ("WARC-Type", "response" if record.http_headers is not None else "resource"),
-        ("WARC-Record-ID", arc_record_id(file_name, offset)),
-        ("WARC-Target-URI", arc.get_header("uri") or ""),
-        ("WARC-Date", arc_date_to_iso(arc.get_header("archive-date")) or ""),
-        ("Content-Type", arc.get_header("content-type") or ""),
-    ]
-    record.rec_headers = StatusAndHeaders("", [(k, v) for k, v in fields if v], "WARC/1.0")
-    record.rec_type = fields[0][1]
-    return True
 
 
 def _clean_file(
@@ -355,8 +223,8 @@ def _clean_file(
     framing: list[FramingProblem] = []
     try:
         with open(path, "rb") as fh:
-            _check_start(fh)
-        for view in _arc_views(path) if is_arc else _warc_views(path, framing):
+            check_start(fh)
+        for view in arc_views(path) if is_arc else warc_views(path, framing):
             item = _prepare_record(view, path.name, submit, spool_dir)
             if isinstance(item, str):
                 if item:
@@ -406,7 +274,7 @@ def _write(item: _Pending, out_dir: Path, summary: CleanSummary) -> None:
 
 def _describe(exc: Exception) -> str:
     """A short, user-facing cause for a WARC that could not be read."""
-    if isinstance(exc, _BrokenWarc):
+    if isinstance(exc, BrokenWarc):
         return str(exc)
     if isinstance(exc, IsADirectoryError):
         return "it is a folder"
