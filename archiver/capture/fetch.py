@@ -35,7 +35,7 @@ from archiver.capture.failures import (
 from archiver.capture.hop import FetchResult, Hop
 from archiver.capture.hostgate import HostGate, host_key
 from archiver.capture.retry import honour_retry_after
-from archiver.net.exchange import redact_proxy
+from archiver.net.exchange import Exchange, redact_proxy
 from archiver.net.netpolicy import AddressPolicy, PrivateAddressError, refusal_message
 from archiver.net.recorder import recording
 from archiver.net.session import recording_session
@@ -227,83 +227,117 @@ class Fetcher:
                     "timeout", f"time limit of {s.max_time_per_url:g}s per URL reached", hop.started
                 )
                 return hop
-            resp = None
-            try:
-                # Prepared directly, not via Session.prepare_request: that would add ~/.netrc
-                # credentials (never sent unasked from an evidence crawler) and merge settings
-                # we do not use, at a cost per request.
-                prepared = requests.PreparedRequest()
-                prepared.prepare(
-                    method="GET", url=url, headers=self._headers(), cookies=session.cookies
-                )
-                env = self._environment(session, url)
-                proxy = select_proxy(url, env["proxies"]) if env["proxies"] else None
-                if proxy:
-                    result.proxy = redact_proxy(proxy)
-                    scheme = urlsplit(proxy).scheme.lower()
-                    result.resolved_by = "proxy" if scheme in PROXY_RESOLVES else "client"
-                    if result.resolved_by == "proxy":
-                        # The proxy resolves the name: check what can be seen from here.
-                        parts = urlsplit(url)
-                        reason = self.policy.name_refusal(parts.hostname or "", parts.port)
-                        if reason is not None:
-                            hop.error = FetchError(
-                                "private-address", refusal_message(url, reason), datetime.now(UTC)
-                            )
-                            return hop
-                # The adapter, not Session.send: with allow_redirects=False requests still
-                # reads a redirect's whole body into memory (resolve_redirects), unbounded.
-                resp = session.get_adapter(url).send(
-                    prepared,
-                    stream=True,
-                    timeout=(min(s.connect_timeout, remaining), min(s.read_timeout, remaining)),
-                    verify=env["verify"],
-                    cert=env["cert"],
-                    proxies=env["proxies"],
-                )
-                if "set-cookie" in resp.headers:  # sent back on later requests to the host
-                    extract_cookies_to_jar(session.cookies, prepared, resp.raw)
-            except requests.exceptions.InvalidURL as exc:
-                hop.error = FetchError("invalid-url", _message(exc), datetime.now(UTC))
-            except requests.exceptions.InvalidSchema as exc:
-                hop.error = FetchError("unsupported-scheme", _message(exc), datetime.now(UTC))
-            except Exception as exc:  # noqa: BLE001 - every network failure is recorded
-                _raise_if_local(exc, hop.url)
-                hop.error = FetchError(classify(exc), _message(exc), datetime.now(UTC))
-                if hop.error.cls == "private-address":
-                    refused = next(
-                        e for e in _exception_chain(exc) if isinstance(e, PrivateAddressError)
-                    )
-                    hop.error.message = refusal_message(url, str(refused))
-            ex = rec.exchanges[-1] if rec.exchanges else None
-            if ex is not None:
-                ex.flush_request()
-            hop.exchange = ex
-            hop.peer = ex.peer if ex is not None and ex.peer else rec.last_peer
-            hop.dns = ex.dns if ex is not None and ex.dns else rec.last_dns
-            hop.tls = ex.tls if ex is not None else None
-            if ex is not None and ex.request_size == 0:  # nothing was sent: nothing to record
-                hop.exchange = None
-                ex.close()
+            resp = self._send(session, url, result, hop, remaining)
+            ex = _attach_exchange(hop, rec)
             if resp is None:
                 return hop
-            hop.status = resp.status_code
-            hop.http_version = {10: "HTTP/1.0", 11: "HTTP/1.1"}.get(resp.raw.version, "HTTP/1.1")
-            hop.reason = resp.reason or ""
-            hop.headers = {k.lower(): v for k, v in resp.headers.items()}
-            hop.location = resp.headers.get("Location")
-            final = not (hop.status in REDIRECT_STATUSES and hop.location)
-            want_body = (
-                bool(keep_payload)
-                and final
-                and 200 <= hop.status < 300
-                and (keep_payload is True or keep_payload(hop.headers.get("content-type")))
-            )
-            copy = None
-            if want_body:
-                encoding = hop.headers.get("content-encoding", "")
-                copy = DecodedCopy.open(encoding, self.spool_dir, max_size)
-            limits = (deadline, max_size, self.settings.read_timeout)
-            read_body(resp, hop, result, limits, copy)
+            self._take_response(resp, hop, result, (deadline, max_size), keep_payload)
             hop.tls = ex.tls if ex is not None else hop.tls
             return hop
+
+    def _send(
+        self,
+        session: requests.Session,
+        url: str,
+        result: FetchResult,
+        hop: Hop,
+        remaining: float,
+    ) -> requests.Response | None:
+        """Send the GET (streamed); None when it failed (``hop.error`` says why)."""
+        resp = None
+        s = self.settings
+        try:
+            # Prepared directly, not via Session.prepare_request: that would add ~/.netrc
+            # credentials (never sent unasked from an evidence crawler) and merge settings
+            # we do not use, at a cost per request.
+            prepared = requests.PreparedRequest()
+            prepared.prepare(
+                method="GET", url=url, headers=self._headers(), cookies=session.cookies
+            )
+            env = self._environment(session, url)
+            proxy = select_proxy(url, env["proxies"]) if env["proxies"] else None
+            if proxy:
+                result.proxy = redact_proxy(proxy)
+                scheme = urlsplit(proxy).scheme.lower()
+                result.resolved_by = "proxy" if scheme in PROXY_RESOLVES else "client"
+                if result.resolved_by == "proxy":
+                    # The proxy resolves the name: check what can be seen from here.
+                    parts = urlsplit(url)
+                    reason = self.policy.name_refusal(parts.hostname or "", parts.port)
+                    if reason is not None:
+                        hop.error = FetchError(
+                            "private-address", refusal_message(url, reason), datetime.now(UTC)
+                        )
+                        return None
+            # The adapter, not Session.send: with allow_redirects=False requests still
+            # reads a redirect's whole body into memory (resolve_redirects), unbounded.
+            resp = session.get_adapter(url).send(
+                prepared,
+                stream=True,
+                timeout=(min(s.connect_timeout, remaining), min(s.read_timeout, remaining)),
+                verify=env["verify"],
+                cert=env["cert"],
+                proxies=env["proxies"],
+            )
+            if "set-cookie" in resp.headers:  # sent back on later requests to the host
+                extract_cookies_to_jar(session.cookies, prepared, resp.raw)
+        except requests.exceptions.InvalidURL as exc:
+            hop.error = FetchError("invalid-url", _message(exc), datetime.now(UTC))
+        except requests.exceptions.InvalidSchema as exc:
+            hop.error = FetchError("unsupported-scheme", _message(exc), datetime.now(UTC))
+        except Exception as exc:  # noqa: BLE001 - every network failure is recorded
+            _raise_if_local(exc, hop.url)
+            hop.error = FetchError(classify(exc), _message(exc), datetime.now(UTC))
+            if hop.error.cls == "private-address":
+                refused = next(
+                    e for e in _exception_chain(exc) if isinstance(e, PrivateAddressError)
+                )
+                hop.error.message = refusal_message(url, str(refused))
+        return resp
+
+    def _take_response(
+        self,
+        resp: requests.Response,
+        hop: Hop,
+        result: FetchResult,
+        bounds: tuple[float, int],
+        keep_payload: Callable[[str | None], bool] | bool | None,
+    ) -> None:
+        """Record the status line and headers, then read the body (and the cleaner's copy)."""
+        deadline, max_size = bounds
+        hop.status = resp.status_code
+        hop.http_version = {10: "HTTP/1.0", 11: "HTTP/1.1"}.get(resp.raw.version, "HTTP/1.1")
+        hop.reason = resp.reason or ""
+        hop.headers = {k.lower(): v for k, v in resp.headers.items()}
+        hop.location = resp.headers.get("Location")
+        final = not (hop.status in REDIRECT_STATUSES and hop.location)
+        want_body = (
+            bool(keep_payload)
+            and final
+            and 200 <= hop.status < 300
+            and (keep_payload is True or keep_payload(hop.headers.get("content-type")))
+        )
+        copy = None
+        if want_body:
+            encoding = hop.headers.get("content-encoding", "")
+            copy = DecodedCopy.open(encoding, self.spool_dir, max_size)
+        limits = (deadline, max_size, self.settings.read_timeout)
+        read_body(resp, hop, result, limits, copy)
+
+
+def _attach_exchange(hop: Hop, rec: Any) -> Exchange | None:
+    """Tie the recorded exchange (if any bytes were sent) and the peer facts to ``hop``.
+
+    Returns the recorder's last exchange even when nothing was sent (its TLS facts still count).
+    """
+    ex: Exchange | None = rec.exchanges[-1] if rec.exchanges else None
+    if ex is not None:
+        ex.flush_request()
+    hop.exchange = ex
+    hop.peer = ex.peer if ex is not None and ex.peer else rec.last_peer
+    hop.dns = ex.dns if ex is not None and ex.dns else rec.last_dns
+    hop.tls = ex.tls if ex is not None else None
+    if ex is not None and ex.request_size == 0:  # nothing was sent: nothing to record
+        hop.exchange = None
+        ex.close()
+    return ex
