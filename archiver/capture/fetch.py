@@ -157,16 +157,8 @@ class Fetcher:
                 if problem is not None:
                     result.error = FetchError(problem[0], problem[1], datetime.now(UTC))
                     break
-                if robots_check is not None:
-                    decision = robots_check(current)
-                    if decision is not None and not decision.permits:
-                        result.blocked = decision
-                        result.blocked_url = current
-                        network = getattr(decision, "network", None)
-                        if not result.hops and network:  # the path robots.txt took
-                            result.resolved_by = network["resolved_by"]
-                            result.proxy = (network["proxy"] or {}).get("url")
-                        break
+                if robots_check is not None and _blocked(result, current, robots_check):
+                    break
                 keep = (payload_filter or True) if keep_payload else False
                 hop = self._exchange(current, result, deadline, max_size, keep)
                 result.hops.append(hop)
@@ -179,24 +171,10 @@ class Fetcher:
                 ):
                     continue  # the same URL again, once the host's wait is over
                 if hop.status in REDIRECT_STATUSES and hop.location is not None:
-                    target = urldefrag(urljoin(current, hop.location))[0]
-                    redirects = sum(1 for h in result.hops if h.status in REDIRECT_STATUSES)
-                    if redirects > max_redirects:
-                        loop = " (redirect loop)" if target in seen else ""
-                        result.error = FetchError(
-                            "too-many-redirects",
-                            f"more than {max_redirects} redirects{loop}; last: {current} -> "
-                            f"{target}",
-                            datetime.now(UTC),
-                        )
-                        break
-                    if time.monotonic() >= deadline:
-                        result.error = FetchError(
-                            "timeout",
-                            f"time limit of {s.max_time_per_url:g}s per URL reached while "
-                            f"following redirects at {current}",
-                            datetime.now(UTC),
-                        )
+                    target = _redirect_target(
+                        result, hop, current, seen, (deadline, max_redirects, s.max_time_per_url)
+                    )
+                    if target is None:
                         break
                     current = target
                     continue
@@ -341,3 +319,47 @@ def _attach_exchange(hop: Hop, rec: Any) -> Exchange | None:
         hop.exchange = None
         ex.close()
     return ex
+
+
+def _blocked(result: FetchResult, url: str, robots_check: Callable[[str], Any]) -> bool:
+    """Does robots.txt forbid ``url``? If so the result records the decision."""
+    decision = robots_check(url)
+    if decision is None or decision.permits:
+        return False
+    result.blocked = decision
+    result.blocked_url = url
+    network = getattr(decision, "network", None)
+    if not result.hops and network:  # the path robots.txt took
+        result.resolved_by = network["resolved_by"]
+        result.proxy = (network["proxy"] or {}).get("url")
+    return True
+
+
+def _redirect_target(
+    result: FetchResult,
+    hop: Hop,
+    current: str,
+    seen: list[str],
+    bounds: tuple[float, int, float],
+) -> str | None:
+    """Where a redirect leads; None (with ``result.error`` set) past the redirect or time bound."""
+    deadline, max_redirects, max_time = bounds
+    assert hop.location is not None
+    target = urldefrag(urljoin(current, hop.location))[0]
+    redirects = sum(1 for h in result.hops if h.status in REDIRECT_STATUSES)
+    if redirects > max_redirects:
+        loop = " (redirect loop)" if target in seen else ""
+        result.error = FetchError(
+            "too-many-redirects",
+            f"more than {max_redirects} redirects{loop}; last: {current} -> {target}",
+            datetime.now(UTC),
+        )
+        return None
+    if time.monotonic() >= deadline:
+        result.error = FetchError(
+            "timeout",
+            f"time limit of {max_time:g}s per URL reached while following redirects at {current}",
+            datetime.now(UTC),
+        )
+        return None
+    return target
