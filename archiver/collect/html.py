@@ -188,25 +188,35 @@ def find_urls_in_html(
         linked: set[str] = set()
         for root in _content_roots(soup):
             _drop_boilerplate(root)
-            for a in root.find_all(["a", "area"], href=True):
-                href = str(a["href"]).strip()
-                if not href or href.startswith("#"):
-                    continue
-                try:
-                    absolute = urljoin(base, href)
-                except ValueError:
-                    continue
-                url = normalize_url(absolute)
-                if url is None or url == page:
-                    continue
-                linked.add(url)
-                found.append(Citation(url, absolute, document, document))
-            # URLs printed as text and not linked (blogs often print their sources so).
-            for line in root.get_text("\n").splitlines():
-                for written, url, truncated in urls_in_line(line):
-                    if url not in linked and url != page:
-                        linked.add(url)
-                        found.append(Citation(url, written, document, document, truncated))
+            _root_citations(root, base, page, document, linked, found)
     except Exception:  # noqa: BLE001 - documented contract: never raise on bad HTML
         return found
     return found
+
+
+def _root_citations(
+    root: Tag, base: str, page: str | None, document: str, linked: set[str], found: list[Citation]
+) -> None:
+    """Append the links under ``root``, then URLs printed there as text and not linked.
+
+    Appends as it goes, so a failure part-way keeps what was found (the caller never raises).
+    """
+    for a in root.find_all(["a", "area"], href=True):
+        href = str(a["href"]).strip()
+        if not href or href.startswith("#"):
+            continue
+        try:
+            absolute = urljoin(base, href)
+        except ValueError:
+            continue
+        url = normalize_url(absolute)
+        if url is None or url == page:
+            continue
+        linked.add(url)
+        found.append(Citation(url, absolute, document, document))
+    # URLs printed as text and not linked (blogs often print their sources so).
+    for line in root.get_text("\n").splitlines():
+        for written, url, truncated in urls_in_line(line):
+            if url not in linked and url != page:
+                linked.add(url)
+                found.append(Citation(url, written, document, document, truncated))
