@@ -29,7 +29,7 @@ READ_CHUNK = 1024 * 1024
 class DecodedCopy:
     """The cleaner's copy of a body: content-coding removed, at most ``max_size`` bytes."""
 
-    def __init__(self, decoder: ContentDecoder, spool_dir: Path, max_size: int) -> None:
+    def __init__(self, decoder: ContentDecoder, spool_dir: str | None, max_size: int) -> None:
         self.decoder: ContentDecoder | None = decoder
         self.max_size = max_size
         self.size = 0
@@ -38,7 +38,7 @@ class DecodedCopy:
         )
 
     @classmethod
-    def open(cls, coding: str, spool_dir: Path, max_size: int) -> DecodedCopy | None:
+    def open(cls, coding: str, spool_dir: str | None, max_size: int) -> DecodedCopy | None:
         """None when the coding cannot be removed (the cleaner then gets no copy)."""
         try:
             return cls(ContentDecoder(coding), spool_dir, max_size)

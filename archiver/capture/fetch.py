@@ -104,13 +104,16 @@ class Fetcher:
         the whole environment on every call."""
         parts = urlsplit(url)
         key = (parts.scheme, parts.netloc)
-        env = self._env_cache.get(key)
-        if env is None:
-            s = self.settings
-            proxies = {"http": s.proxy, "https": s.proxy} if s.proxy else {}
-            verify: bool | str = (s.ca_bundle or True) if s.verify_tls else False
-            env = session.merge_environment_settings(url, proxies, True, verify, None)
-            self._env_cache[key] = env
+        cached = self._env_cache.get(key)
+        if cached is not None:
+            return cached
+        s = self.settings
+        proxies = {"http": s.proxy, "https": s.proxy} if s.proxy else {}
+        verify: bool | str = (s.ca_bundle or True) if s.verify_tls else False
+        env: dict[str, Any] = dict(
+            session.merge_environment_settings(url, proxies, True, verify, None)
+        )
+        self._env_cache[key] = env
         return env
 
     def _headers(self) -> dict[str, str]:
@@ -293,12 +296,15 @@ class Fetcher:
             bool(keep_payload)
             and final
             and 200 <= hop.status < 300
-            and (keep_payload is True or keep_payload(hop.headers.get("content-type")))
+            and (
+                keep_payload is True
+                or (callable(keep_payload) and keep_payload(hop.headers.get("content-type")))
+            )
         )
         copy = None
         if want_body:
             encoding = hop.headers.get("content-encoding", "")
-            copy = DecodedCopy.open(encoding, self.spool_dir, max_size)
+            copy = DecodedCopy.open(encoding, self.spool_dir, max_size)  # None: the temp folder
         limits = (deadline, max_size, self.settings.read_timeout)
         read_body(resp, hop, result, limits, copy)
 

@@ -169,7 +169,7 @@ def _extract(
 def _from_pdf(data: bytes) -> Extraction:
     result = extract_pdf(data)
     language, probability = detect_language(result.text.replace(PAGE_BREAK, "\n"))
-    meta = {**result.metadata, "pages": result.pages}
+    meta: dict[str, Any] = {**result.metadata, "pages": result.pages}
     options = {"unicode_normalization": "NFKC", "page_separator": "\\f"}
     return Extraction(
         text=result.text,

@@ -12,6 +12,7 @@ import hashlib
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -107,6 +108,10 @@ def _stop_at_damage(reader: WarcReader, since: int) -> None:
             raise BrokenWarc(f"{problem.message} (offset {problem.offset}); the file looks cut off")
 
 
+def _arc_complete(record: Any) -> bool:
+    return getattr(record.raw_stream, "limit", 0) == 0
+
+
 def arc_views(path: Path) -> Iterator[RecordView]:
     """(record ID, view) of each ARC record (warcio reads ARC; see ``warc.arc``)."""
     with open(path, "rb") as fh:
@@ -120,8 +125,8 @@ def arc_views(path: Path) -> Iterator[RecordView]:
                 record.rec_headers,
                 http,
                 ((http.get_statuscode() or "").strip() if http is not None else ""),
-                lambda r=record, c=chunked: arc_entity(r, c),
-                lambda r=record: getattr(r.raw_stream, "limit", 0) == 0,
+                partial(arc_entity, record, chunked),
+                partial(_arc_complete, record),
             )
             yield view
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup, NavigableString, Tag
@@ -93,7 +94,7 @@ def _content_roots(soup: BeautifulSoup) -> list[Tag]:
     largest are teasers ("more stories"), and articles holding a small share of the text are
     teasers in a sidebar: neither is the content.
     """
-    main = soup.find("main") or soup.find(attrs={"role": "main"})
+    main = soup.find("main") or soup.find(role="main")
     body = soup.find("body")
     scope = main if isinstance(main, Tag) else body if isinstance(body, Tag) else soup
     articles = [a for a in scope.find_all("article") if a.find_parent("article") is None]
@@ -114,8 +115,8 @@ def _is_boilerplate(el: Tag, sizes: dict[int, _Size], root_size: int, *, link_li
     if str(el.get("role") or "").strip().lower() in _DROP_ROLES:
         return True
     size = sizes[id(el)]
-    classes = el.get("class") or []
-    classes = classes if isinstance(classes, list) else [classes]
+    value: Any = el.get("class") or []
+    classes: list[str] = [str(v) for v in value] if isinstance(value, list) else [str(value)]
     words = " ".join([*classes, str(el.get("id") or "")])
     marked = (
         el.name == "form"
