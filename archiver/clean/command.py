@@ -40,6 +40,7 @@ from archiver.clean.reading import (
     RecordView,
     arc_views,
     check_start,
+    digest_failures,
     header,
     spool_entity,
     warc_views,
@@ -47,7 +48,6 @@ from archiver.clean.reading import (
 from archiver.clean.sidecar import SourceRef, TextOutput, write_outputs
 from archiver.clean.workers import CleanJob, CleanLimits, CleanPool
 from archiver.warc.arc import looks_like_arc
-from archiver.warc.check import check_warc
 from archiver.warc.sources import FramingProblem
 
 
@@ -194,18 +194,6 @@ def _prepare_record(
     return _Pending(source, submit(job, spool), notes)
 
 
-def _digest_failures(path: Path) -> dict[str, str]:
-    """WARC-Record-ID -> the digest field its bytes fail, from the project's WARC checker.
-
-    A text cleaned from such a record is still written (it may be all that is left), but its
-    sidecar says the bytes no longer match what the capturing tool recorded.
-    """
-    try:
-        return check_warc(path).digest_failures
-    except Exception:  # noqa: BLE001 - cleaning must not depend on the checker working
-        return {}
-
-
 def _clean_file(
     path: Path,
     out_dir: Path,
@@ -218,7 +206,7 @@ def _clean_file(
     """Clean one WARC (or ARC): up to ``window`` records are being cleaned at once (one per
     worker and one waiting), and their texts are written in the order of the records."""
     is_arc = looks_like_arc(path)
-    failures = {} if is_arc else _digest_failures(path)
+    failures = {} if is_arc else digest_failures(path)
     pending: deque[_Pending] = deque()
     framing: list[FramingProblem] = []
     try:

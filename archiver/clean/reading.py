@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from archiver.warc.arc import arc_date_to_iso, arc_entity, arc_record_id, iter_arc
+from archiver.warc.check import check_warc
 from archiver.warc.reader import WarcReader
 from archiver.warc.record import WarcRecord
 from archiver.warc.sources import FramingProblem
@@ -167,3 +168,15 @@ def _arc_as_warc(record: Any, file_name: str, offset: int) -> bool:
     record.rec_headers = StatusAndHeaders("", [(k, v) for k, v in fields if v], "WARC/1.0")
     record.rec_type = fields[0][1]
     return True
+
+
+def digest_failures(path: Path) -> dict[str, str]:
+    """WARC-Record-ID -> the digest field its bytes fail, from the project's WARC checker.
+
+    A text cleaned from such a record is still written (it may be all that is left), but its
+    sidecar says the bytes no longer match what the capturing tool recorded.
+    """
+    try:
+        return check_warc(path).digest_failures
+    except Exception:  # noqa: BLE001 - cleaning must not depend on the checker working
+        return {}
