@@ -9,15 +9,13 @@ Every write goes to a temporary name, is fsynced, then linked or renamed into pl
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from archiver.base.fsutil import replace_file
+from archiver.base.fsutil import dir_lock, replace_file
 
 ANCHORS_DIR = "provenance-anchors"
 CHAINS_DIR = "tsa-chains"
@@ -41,14 +39,8 @@ def anchors_dir(bag: Path, *, create: bool = False) -> Path:
 @contextmanager
 def locked(bag: Path) -> Iterator[Path]:
     """Hold an exclusive lock on the bag's anchors folder (two `archiver timestamp` at once)."""
-    path = anchors_dir(bag, create=True)
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with dir_lock(anchors_dir(bag, create=True)) as path:
         yield path
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 def read_index(bag: Path) -> dict[str, Any]:

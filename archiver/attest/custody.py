@@ -13,7 +13,6 @@ lock and fsynced after each line, never rewritten.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -25,7 +24,7 @@ from archiver.attest.anchors import BAG_COPY, anchors_dir
 from archiver.bag.reader import bag_info_value, read_bag_info
 from archiver.base import faults
 from archiver.base.errors import EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
-from archiver.base.fsutil import replace_file
+from archiver.base.fsutil import append_synced, file_lock, replace_file
 from archiver.base.timefmt import utc_iso
 
 LOG_NAME = "custody-log.jsonl"
@@ -100,7 +99,7 @@ def append_event(
             EXIT_RUN_FAILED,
         ) from err
     with f:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        file_lock(f)
         f.seek(0)
         data = f.read()
         if data and not data.endswith(b"\n"):
@@ -143,9 +142,7 @@ def _write_event(
     line = _dumps(entry)
     if faults.enabled():  # a crash here leaves a torn last line
         faults.point("custody.mid-append", before=lambda: (f.write(line[:20]), f.flush()))
-    f.write(line)
-    f.flush()
-    os.fsync(f.fileno())
+    append_synced(f, line)
     faults.point("custody.appended")
     return entry
 

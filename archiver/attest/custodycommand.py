@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 from datetime import UTC, datetime
@@ -20,7 +19,8 @@ from archiver.attest.custody import (
 from archiver.attest.custodycheck import verify_chain
 from archiver.bag.reader import require_sealed_bag
 from archiver.base.errors import EXIT_USAGE, ArchiverError
-from archiver.base.fsutil import free_name, write_new
+from archiver.base.fsutil import file_lock, free_name, write_new
+from archiver.base.timefmt import compact
 
 
 def record_command(bag: Path, event: str, *, log: Path | None, actor: str, note: str | None) -> int:
@@ -80,7 +80,7 @@ def repair_command(log: Path, *, actor: str = "") -> int:
     """
     _require_log(log)
     with open(log, "r+b") as f:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        file_lock(f)
         data = f.read()
         cut = data.rfind(b"\n") + 1
         torn = data[cut:]
@@ -88,7 +88,7 @@ def repair_command(log: Path, *, actor: str = "") -> int:
             print(f"custody: {log} has no torn line; nothing to repair")
             return 0
         now = datetime.now(UTC)
-        side_name = free_name(log.parent, f"{log.name}{TORN_SUFFIX}{now:%Y%m%dT%H%M%SZ}", "")
+        side_name = free_name(log.parent, f"{log.name}{TORN_SUFFIX}{compact(now)}", "")
         write_new(log.parent, side_name, torn, mode=0o644)
         f.truncate(cut)
         f.flush()

@@ -47,6 +47,7 @@ from archiver.bag.reader import (
 from archiver.base import faults
 from archiver.base.errors import EXIT_OK, EXIT_USAGE, ArchiverError
 from archiver.base.fsutil import write_new
+from archiver.base.timefmt import utc_iso
 
 STATEMENT_TYPE = "bag-statement/1"
 
@@ -100,7 +101,7 @@ def build_statement(
     return {
         "type": STATEMENT_TYPE,
         "bag_id": bag_info_value(info, "External-Identifier") or bag.name,
-        "created": created.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created": utc_iso(created, micros=False),
         "tagmanifests": tagmanifest_digests(bag),
         "signer": signer,
     }

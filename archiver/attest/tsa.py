@@ -18,6 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
 from archiver.base.errors import EXIT_USAGE, ArchiverError
+from archiver.base.timefmt import compact, utc_iso
 from archiver.net.netpolicy import AddressPolicy, PrivateAddressError, refusal_message
 from archiver.net.recorder import recording
 from archiver.net.session import recording_session
@@ -282,8 +283,8 @@ def _gen_time(response: Any) -> datetime:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_iso(moment, micros=False)
 
 
 def _compact(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return compact(moment)

@@ -11,9 +11,7 @@ from datetime import UTC, datetime
 
 def utc_iso(moment: datetime | None = None, *, micros: bool = True) -> str:
     """``2026-11-20T23:41:05.123456Z`` (or without microseconds); naive datetimes count as UTC."""
-    moment = moment or datetime.now(UTC)
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if micros else "%Y-%m-%dT%H:%M:%SZ")
+    return _utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ" if micros else "%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_iso(text: str | None) -> datetime | None:
@@ -31,5 +29,20 @@ def parse_iso(text: str | None) -> datetime | None:
 
 
 def iso(moment: datetime) -> str:
-    """UTC ISO 8601 with a ``Z``, microseconds kept."""
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    """UTC ISO 8601 with a ``Z``, microseconds kept (the capture log's form; = ``utc_iso``)."""
+    return utc_iso(moment)
+
+
+def compact(moment: datetime | None = None) -> str:
+    """``20261120T234105Z``: UTC to the second, for names (bag names, token file names)."""
+    return _utc(moment).strftime("%Y%m%dT%H%M%SZ")
+
+
+def day(moment: datetime | None = None) -> str:
+    """``2026-11-20``: the UTC calendar day (Bagging-Date, date bounds)."""
+    return _utc(moment).strftime("%Y-%m-%d")
+
+
+def _utc(moment: datetime | None) -> datetime:
+    moment = moment or datetime.now(UTC)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -267,7 +267,7 @@ class _Crawl:
         with open(payload, "rb") as f:
             html = f.read(MAX_LINK_SCAN)
         with self.scheduler.cond:
-            links = hop_links(html, entry.final_url or task.url, self.seen)
+            links = hop_links(html, entry.final_url or task.url, self.seen, entry.content_type)
         out = [
             _Task(url, [citation], task.hop + 1, task.url, task.hops_left - 1)
             for url, citation in links

@@ -8,26 +8,28 @@ from __future__ import annotations
 
 from urllib.parse import urldefrag
 
+from archiver.base.charset import charset_from_content_type
+from archiver.base.mediatypes import is_html
 from archiver.collect.html import find_urls_in_html
 from archiver.collect.seeds import Citation
 
 MAX_LINK_SCAN = 20 * 1024 * 1024  # HTML beyond this is not scanned for hop links
-HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+__all__ = ["MAX_LINK_SCAN", "hop_links", "is_html"]
 
 
-def is_html(content_type: str | None) -> bool:
-    """Whether a response of this Content-Type is a page whose links may be followed."""
-    return (content_type or "").split(";")[0].strip().lower() in HTML_TYPES
-
-
-def hop_links(html: bytes, base: str, seen: set[str]) -> list[tuple[str, Citation]]:
+def hop_links(
+    html: bytes, base: str, seen: set[str], content_type: str | None = None
+) -> list[tuple[str, Citation]]:
     """Main-content links of ``html`` (its first MAX_LINK_SCAN bytes) not in ``seen``.
 
     Each URL (fragment removed) is added to ``seen`` and returned once, with the citation that
-    names the linking page ``base`` as the document.
+    names the linking page ``base`` as the document. The page is decoded with the charset its
+    ``content_type`` names, as the cleaner decodes it.
     """
     found: list[tuple[str, Citation]] = []
-    for c in find_urls_in_html(html[:MAX_LINK_SCAN], base):
+    charset = charset_from_content_type(content_type)
+    for c in find_urls_in_html(html[:MAX_LINK_SCAN], base, http_charset=charset):
         url = urldefrag(c.url)[0]
         if url in seen:
             continue

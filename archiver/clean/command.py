@@ -1,8 +1,9 @@
 """``archiver clean WARC... --out DIR``: re-run the cleaner over existing WARCs.
 
 Useful after a cleaner upgrade, or for WARCs written by other tools (wget, warcprox, pywb,
-ArchiveWeb.page...). WARCs are read with warcio's ``ArchiveIterator`` directly so this command
-works on any WARC (or ARC) file the reader can parse. The project's WARC checker reads each
+ArchiveWeb.page...). WARCs are read with the project's own reader (``warc.reader``, the one
+``verify`` uses), so whatever ``verify`` reads ``clean`` reads, whole-file gzip included; ARC
+files are read through warcio (``warc.arc``). The project's WARC checker reads each
 WARC once more, so a text cleaned from a record whose digests fail says so in its sidecar. Only
 response/resource records holding HTML or PDF with status 200 are cleaned; revisits carry no
 payload of their own and are skipped. Each payload is streamed through a temporary file, so
@@ -17,12 +18,7 @@ stdout never mistakes a failure for a result.
 
 from __future__ import annotations
 
-import contextlib
-import gzip
-import hashlib
-import io
 import json
-import os
 import sys
 import tempfile
 from collections import Counter, deque
@@ -32,19 +28,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from archiver.base.charset import charset_from_content_type
+from archiver.base.contentcoding import UnsupportedEncoding, decode_head
 from archiver.base.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
-from archiver.base.fsutil import fsync_dir
-from archiver.base.hashing import FileDigests, HashingWriter
+from archiver.base.fsutil import AtomicFile
+from archiver.base.mediatypes import cleanable_kind, may_be_cleanable
 from archiver.base.timefmt import parse_iso
-from archiver.clean.contentcoding import UnsupportedEncoding, decode_head
-from archiver.clean.encoding import charset_from_content_type
-from archiver.clean.extract import Extraction, may_be_cleanable, sniff_kind, unreadable
+from archiver.clean.extract import Extraction, unreadable
+from archiver.clean.reading import (
+    BrokenWarc,
+    RecordView,
+    arc_views,
+    check_start,
+    digest_failures,
+    header,
+    spool_entity,
+    warc_views,
+)
 from archiver.clean.sidecar import SourceRef, TextOutput, write_outputs
 from archiver.clean.workers import CleanJob, CleanLimits, CleanPool
-from archiver.warc.arc import arc_date_to_iso, arc_record_id, looks_like_arc
-from archiver.warc.check import check_warc
-
-READ_BLOCK = 1024 * 1024
+from archiver.warc.arc import looks_like_arc
+from archiver.warc.sources import FramingProblem
 
 
 @dataclass
@@ -95,58 +99,6 @@ class CleanSummary:
         return out
 
 
-class _BrokenWarc(Exception):
-    """The file is not a WARC, or breaks off: reported as one line, other files continue."""
-
-
-class _AtomicFile:
-    """Write ``.<name>.tmp``, fsync, then rename: a crash never leaves half a file named right."""
-
-    def __init__(self, final: Path) -> None:
-        self.final = final
-        self.tmp = final.with_name(f".{final.name}.tmp")
-        self.tmp.unlink(missing_ok=True)  # left over from an interrupted run
-        self._writer = HashingWriter(self.tmp, ("sha256",))
-
-    def write(self, data: bytes) -> int:
-        return self._writer.write(data)
-
-    def close(self) -> FileDigests:
-        digests = self._writer.close()
-        os.replace(self.tmp, self.final)
-        return digests
-
-    def abort(self) -> None:
-        with contextlib.suppress(OSError):
-            self._writer.close()
-        self.tmp.unlink(missing_ok=True)
-
-
-def _header(headers: Any, name: str) -> str | None:
-    value = headers.get_header(name) if headers is not None else None
-    return value.strip() if value else None
-
-
-def _spool_entity(record: Any, chunked: bool, spool_dir: Path) -> tuple[IO[bytes], str, bool]:
-    """Copy the entity body (transfer-encoding removed, content-encoding kept) to a spool file.
-
-    Returns the named file (at offset 0; a worker process opens it by name), its hex SHA-256
-    (what a WARC-Payload-Digest covers) and whether the record's block was complete (False
-    when the WARC file ends inside it).
-    """
-    from warcio.bufferedreaders import ChunkedDataReader
-
-    stream = ChunkedDataReader(record.raw_stream) if chunked else record.raw_stream
-    spool = tempfile.NamedTemporaryFile(dir=spool_dir)  # noqa: SIM115 - returned
-    sha = hashlib.sha256()
-    while block := stream.read(READ_BLOCK):
-        sha.update(block)
-        spool.write(block)
-    spool.seek(0)
-    complete = getattr(record.raw_stream, "limit", 0) == 0
-    return spool, sha.hexdigest(), complete
-
-
 @dataclass
 class _Pending:
     """A record handed to the pool: its text is written when the worker is done, in WARC order."""
@@ -161,42 +113,48 @@ class _Pending:
         return result
 
 
+def _screen(record: RecordView) -> tuple[str | None, str | None]:
+    """(content type, None) for a record that may hold HTML or PDF, else (None, why skipped).
+
+    Decided without reading (or hashing) the body.
+    """
+    if record.rec_type == "revisit":
+        return None, "revisit"
+    if record.rec_type not in ("response", "resource"):
+        return None, ""  # request, metadata, warcinfo...: not payloads, not worth a mention
+    if record.rec_type == "resource":
+        content_type = header(record.headers, "Content-Type")
+    elif record.http is None:
+        return None, "not an HTTP response"
+    elif record.status != "200":
+        return None, f"status {record.status or 'unknown'}"
+    else:
+        content_type = header(record.http, "Content-Type")
+    if not may_be_cleanable(content_type):
+        return None, "not HTML or PDF"
+    return content_type, None
+
+
 def _prepare_record(
-    record: Any,
+    record: RecordView,
     warc_name: str,
     submit: Callable[[CleanJob, IO[bytes]], Future[Extraction]],
     spool_dir: Path,
 ) -> _Pending | str:
     """A pending text for a cleanable record (handed to ``submit``), or why it was skipped."""
-    rec_type = record.rec_type
-    if rec_type == "revisit":
-        return "revisit"
-    if rec_type not in ("response", "resource"):
-        return ""  # request, metadata, warcinfo...: not payloads, not worth a mention
-    headers = record.rec_headers
-    http = record.http_headers
-    if rec_type == "response":
-        if http is None:
-            return "not an HTTP response"
-        status = (http.get_statuscode() or "").strip()
-        if status != "200":
-            return f"status {status or 'unknown'}"
-        content_type = _header(http, "Content-Type")
-    else:
-        content_type = _header(headers, "Content-Type")
-
-    if not may_be_cleanable(content_type):
-        return "not HTML or PDF"  # decided without reading (or hashing) the body
-    target_uri = _header(headers, "WARC-Target-URI")
+    content_type, skipped = _screen(record)
+    if skipped is not None:
+        return skipped
+    headers, http = record.headers, record.http
+    target_uri = header(headers, "WARC-Target-URI")
     if target_uri:
         target_uri = target_uri.strip("<>")  # wget 1.19 wrote it in angle brackets
-    warc_date = _header(headers, "WARC-Date")
-    record_id = _header(headers, "WARC-Record-ID") or ""
+    warc_date = header(headers, "WARC-Date")
+    record_id = header(headers, "WARC-Record-ID") or ""
     if not record_id:
         return "no WARC-Record-ID"
 
-    chunked = (_header(http, "Transfer-Encoding") or "").lower() == "chunked"
-    spool, payload_sha256, complete = _spool_entity(record, chunked, spool_dir)
+    spool, payload_sha256, complete = spool_entity(record, spool_dir)
     source = SourceRef(
         warc_file=warc_name,
         record_id=record_id,
@@ -207,15 +165,15 @@ def _prepare_record(
     )
     if not complete:
         spool.close()
-        raise _BrokenWarc(f"record {record_id} ends before its Content-Length (truncated file)")
-    coding = _header(http, "Content-Encoding")
-    truncated = _header(headers, "WARC-Truncated")
+        raise BrokenWarc(f"record {record_id} ends before its Content-Length (truncated file)")
+    coding = header(http, "Content-Encoding")
+    truncated = header(headers, "WARC-Truncated")
     notes = [f"the record is truncated (WARC-Truncated: {truncated})"] if truncated else []
     try:
-        kind = sniff_kind(decode_head(spool, coding, 1024), content_type)
+        kind = cleanable_kind(decode_head(spool, coding, 1024), content_type)
     except UnsupportedEncoding:
         spool.close()
-        kind = sniff_kind(b"", content_type)
+        kind = cleanable_kind(b"", content_type)
         if kind is None:
             return "not HTML or PDF"
         # Cleaning still-compressed bytes would give garbage; the sidecar says why instead.
@@ -236,82 +194,6 @@ def _prepare_record(
     return _Pending(source, submit(job, spool), notes)
 
 
-def _drain(record: Any) -> None:
-    """Read the rest of the record's block and fail if the file ends inside it.
-
-    warcio stops quietly at the end of a cut-off file; without this check a WARC truncated in
-    the middle of an image record would look complete.
-    """
-    stream = record.raw_stream
-    while stream.read(READ_BLOCK):
-        pass
-    if getattr(stream, "limit", 0):
-        record_id = _header(record.rec_headers, "WARC-Record-ID") or "?"
-        raise _BrokenWarc(f"record {record_id} ends before its Content-Length (truncated file)")
-
-
-def _check_end(fh: IO[bytes], end: int) -> None:
-    """warcio ends quietly when a file stops inside a record's headers; we do not."""
-    size = os.fstat(fh.fileno()).st_size
-    if end < size:
-        fh.seek(end)
-        if fh.read(64 * 1024).strip(b"\r\n\0 \t"):
-            raise _BrokenWarc(
-                f"{size - end} bytes after the last complete record (offset {end}) are not a "
-                "WARC record; the file looks cut off"
-            )
-
-
-def _check_start(fh: IO[bytes]) -> None:
-    """Refuse files that do not start like a WARC (or ARC), before warcio guesses its way on."""
-    head = fh.read(2)
-    fh.seek(0)
-    if head == b"\x1f\x8b":
-        with gzip.GzipFile(fileobj=fh) as gz:
-            head = gz.read(16)
-        fh.seek(0)
-    else:
-        head = fh.read(16)
-        fh.seek(0)
-    if not head.lstrip(b"\r\n").startswith((b"WARC/", b"filedesc://")):
-        raise _BrokenWarc("it does not start with a WARC header")
-
-
-def _digest_failures(path: Path) -> dict[str, str]:
-    """WARC-Record-ID -> the digest field its bytes fail, from the project's WARC checker.
-
-    A text cleaned from such a record is still written (it may be all that is left), but its
-    sidecar says the bytes no longer match what the capturing tool recorded.
-    """
-    try:
-        return check_warc(path).digest_failures
-    except Exception:  # noqa: BLE001 - cleaning must not depend on the checker working
-        return {}
-
-
-def _arc_as_warc(record: Any, file_name: str, offset: int) -> bool:
-    """Give an ARC record the WARC header fields the cleaner reads; False for the file header.
-
-    ARC records have no ID: one is made from the file name and offset, so re-cleaning the
-    same file names its texts the same way.
-    """
-    from warcio.statusandheaders import StatusAndHeaders
-
-    if record.rec_type == "arc_header":
-        return False
-    arc = record.rec_headers
-    fields = [
-        ("WARC-Type", "response" if record.http_headers is not None else "resource"),
-        ("WARC-Record-ID", arc_record_id(file_name, offset)),
-        ("WARC-Target-URI", arc.get_header("uri") or ""),
-        ("WARC-Date", arc_date_to_iso(arc.get_header("archive-date")) or ""),
-        ("Content-Type", arc.get_header("content-type") or ""),
-    ]
-    record.rec_headers = StatusAndHeaders("", [(k, v) for k, v in fields if v], "WARC/1.0")
-    record.rec_type = fields[0][1]
-    return True
-
-
 def _clean_file(
     path: Path,
     out_dir: Path,
@@ -323,53 +205,42 @@ def _clean_file(
 ) -> None:
     """Clean one WARC (or ARC): up to ``window`` records are being cleaned at once (one per
     worker and one waiting), and their texts are written in the order of the records."""
-    from warcio.archiveiterator import ArchiveIterator
-
     is_arc = looks_like_arc(path)
-    failures = {} if is_arc else _digest_failures(path)
+    failures = {} if is_arc else digest_failures(path)
     pending: deque[_Pending] = deque()
-    # warcio prints framing warnings to stderr; keep them out of the user's terminal and report
-    # them as one summary line instead.
-    chatter = io.StringIO()
+    framing: list[FramingProblem] = []
     try:
-        with open(path, "rb") as fh, contextlib.redirect_stderr(chatter):
-            _check_start(fh)
-            records = ArchiveIterator(fh)
-            for record in records:
-                if record.format == "arc" and not _arc_as_warc(record, path.name, records.offset):
-                    _drain(record)
-                    continue
-                item = _prepare_record(record, path.name, submit, spool_dir)
-                _drain(record)
-                if isinstance(item, str):
-                    if item:
-                        summary.skipped[item] += 1
-                    continue
-                failed = failures.get(item.source.record_id)
-                if failed:
-                    item.notes.append(
-                        f"the record's {failed} does not match its bytes: they changed after "
-                        "capture (or were recorded wrongly), so this text may not be what was "
-                        "served; run `archiver check` on the WARC"
-                    )
-                if item.source.record_id in seen:
-                    summary.skipped["duplicate record ID"] += 1
-                    if isinstance(item.result, Future):
-                        item.result.cancel()
-                    continue
-                seen.add(item.source.record_id)
-                pending.append(item)
-                while len(pending) > window:
-                    _write(pending.popleft(), out_dir, summary)
-            _check_end(fh, records.offset)
+        with open(path, "rb") as fh:
+            check_start(fh)
+        for view in arc_views(path) if is_arc else warc_views(path, framing):
+            item = _prepare_record(view, path.name, submit, spool_dir)
+            if isinstance(item, str):
+                if item:
+                    summary.skipped[item] += 1
+                continue
+            failed = failures.get(item.source.record_id)
+            if failed:
+                item.notes.append(
+                    f"the record's {failed} does not match its bytes: they changed after "
+                    "capture (or were recorded wrongly), so this text may not be what was "
+                    "served; run `archiver check` on the WARC"
+                )
+            if item.source.record_id in seen:
+                summary.skipped["duplicate record ID"] += 1
+                if isinstance(item.result, Future):
+                    item.result.cancel()
+                continue
+            seen.add(item.source.record_id)
+            pending.append(item)
+            while len(pending) > window:
+                _write(pending.popleft(), out_dir, summary)
     finally:
         # Records read before a damaged part of the file are still written.
         while pending:
             _write(pending.popleft(), out_dir, summary)
-    framing = chatter.getvalue().count("WARNING")
     if framing:
         summary.warnings.append(
-            f"{path}: {framing} record(s) not followed by the blank lines WARC requires "
+            f"{path}: {len(framing)} record(s) not followed by the blank lines WARC requires "
             "(read anyway; `archiver verify` checks framing)"
         )
 
@@ -377,8 +248,7 @@ def _clean_file(
 def _write(item: _Pending, out_dir: Path, summary: CleanSummary) -> None:
     result = item.extraction()
     try:
-        output = write_outputs(result, item.source, lambda name: _AtomicFile(out_dir / name))
-        fsync_dir(out_dir)
+        output = write_outputs(result, item.source, lambda name: AtomicFile(out_dir / name))
     except OSError as exc:
         raise ArchiverError(
             f"cannot write to {out_dir}: {exc.strerror or exc}; free space or choose "
@@ -392,7 +262,7 @@ def _write(item: _Pending, out_dir: Path, summary: CleanSummary) -> None:
 
 def _describe(exc: Exception) -> str:
     """A short, user-facing cause for a WARC that could not be read."""
-    if isinstance(exc, _BrokenWarc):
+    if isinstance(exc, BrokenWarc):
         return str(exc)
     if isinstance(exc, IsADirectoryError):
         return "it is a folder"

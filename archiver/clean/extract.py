@@ -8,7 +8,6 @@ derivative kept beside them.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -16,7 +15,8 @@ from importlib import metadata as _importlib_metadata
 from typing import Any
 
 from archiver import __version__
-from archiver.clean.encoding import charset_from_content_type, decode_html
+from archiver.base.charset import charset_from_content_type, decode_html
+from archiver.base.mediatypes import cleanable_kind, media_type
 from archiver.clean.html import extract_html
 from archiver.clean.language import detect_language
 from archiver.clean.pdf import PAGE_BREAK, extract_pdf
@@ -25,26 +25,6 @@ EXTRACTOR_NAME = "archiver.clean"
 # Larger payloads are not cleaned: memory stays bounded, and no real article is this big.
 MAX_HTML_BYTES = 16 * 1024 * 1024
 MAX_PDF_BYTES = 256 * 1024 * 1024
-
-HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/vnd.wap.xhtml+xml"})
-PDF_TYPES = frozenset({"application/pdf", "application/x-pdf", "application/acrobat"})
-# Types a server sends when it does not know; we sniff the bytes instead.
-VAGUE_TYPES = frozenset(
-    {
-        "",
-        "application/octet-stream",
-        "binary/octet-stream",
-        "application/x-download",
-        "application/force-download",
-        "application/download",
-        "application/unknown",
-        "text/plain",
-    }
-)
-_HTML_SNIFF_RE = re.compile(
-    rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|title|meta|script|div|p)\b",
-    re.IGNORECASE | re.DOTALL,
-)
 
 __all__ = [
     "EXTRACTOR_NAME",
@@ -120,30 +100,6 @@ def engine_versions(kind: str | None) -> dict[str, str]:
     return versions
 
 
-def media_type(content_type: str | None) -> str:
-    return (content_type or "").split(";", 1)[0].strip().lower()
-
-
-def may_be_cleanable(content_type: str | None) -> bool:
-    """False when the Content-Type alone rules out HTML and PDF (images, CSS, scripts...)."""
-    return media_type(content_type) in HTML_TYPES | PDF_TYPES | VAGUE_TYPES
-
-
-def sniff_kind(data: bytes, content_type: str | None) -> str | None:
-    """ "html", "pdf" or None. PDF magic wins over the header: servers mislabel PDFs often."""
-    head = data[:1024]
-    if b"%PDF-" in head:
-        return "pdf"
-    media = media_type(content_type)
-    if media in PDF_TYPES:
-        return "pdf"
-    if media in HTML_TYPES:
-        return "html"
-    if media in VAGUE_TYPES and _HTML_SNIFF_RE.match(head.lstrip(b"\xef\xbb\xbf")):
-        return "html"
-    return None
-
-
 def _info(kind: str | None, options: dict[str, Any]) -> ExtractorInfo:
     return ExtractorInfo(EXTRACTOR_NAME, __version__, engine_versions(kind), options)
 
@@ -198,7 +154,7 @@ def _extract(
 ) -> Extraction:
     if not data:
         return _empty(None, "the payload is empty")
-    kind = sniff_kind(data, content_type)
+    kind = cleanable_kind(data, content_type)
     if kind is None:
         media = media_type(content_type) or "unknown"
         return _empty(None, f"not HTML or PDF (content type {media}); nothing to clean")
@@ -213,7 +169,7 @@ def _extract(
 def _from_pdf(data: bytes) -> Extraction:
     result = extract_pdf(data)
     language, probability = detect_language(result.text.replace(PAGE_BREAK, "\n"))
-    meta = {**result.metadata, "pages": result.pages}
+    meta: dict[str, Any] = {**result.metadata, "pages": result.pages}
     options = {"unicode_normalization": "NFKC", "page_separator": "\\f"}
     return Extraction(
         text=result.text,

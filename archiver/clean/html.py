@@ -22,6 +22,8 @@ from datetime import datetime
 from html import unescape
 from typing import Any
 
+from archiver.base.timefmt import day
+
 # Options given to trafilatura; recorded verbatim in every sidecar (dates added per call).
 TRAFILATURA_OPTIONS: dict[str, Any] = {
     "favor_precision": True,
@@ -75,7 +77,7 @@ def _date_params(capture_date: datetime | None) -> dict[str, Any]:
     if capture_date is not None:
         # Without this, htmldate's upper bound is "today", so the date found would depend on
         # when the cleaner runs (and JS expiry dates in the future could be picked).
-        params["max_date"] = capture_date.strftime("%Y-%m-%d")
+        params["max_date"] = day(capture_date)
     return params
 
 

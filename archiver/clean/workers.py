@@ -35,14 +35,14 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from archiver.clean.contentcoding import DecodedBody, decode_body, decode_head
+from archiver.base.contentcoding import DecodedBody, decode_body, decode_head
+from archiver.base.mediatypes import cleanable_kind
 from archiver.clean.extract import (
     MAX_HTML_BYTES,
     MAX_PDF_BYTES,
     Extraction,
     engine_versions,
     extract,
-    sniff_kind,
     unreadable,
 )
 from archiver.clean.language import detect_language
@@ -119,7 +119,7 @@ def run_job(job: CleanJob) -> Extraction:
     """Decode (bounded), sniff, size-check and extract: the same code in a worker or in-process."""
     with open(job.path, "rb") as f:
         head = decode_head(f, job.coding, 1024)
-        kind = sniff_kind(head, job.content_type)
+        kind = cleanable_kind(head, job.content_type)
         limit = MAX_PDF_BYTES if kind == "pdf" else MAX_HTML_BYTES
         if job.coding:
             f.seek(0)

@@ -220,15 +220,7 @@ def load_collection(path: Path) -> Collection:
     """Read and check a collection from its folder or its ``collection.toml``."""
     toml_path = _locate(path)
     c = _Checker(toml_path)
-    try:
-        with open(toml_path, "rb") as f:
-            raw = tomllib.load(f)
-    except tomllib.TOMLDecodeError as exc:
-        c.fail("", f"invalid TOML: {exc}; fix the syntax")
-    except UnicodeDecodeError:
-        c.fail("", "is not UTF-8 text; save it as UTF-8")
-    except OSError as exc:
-        c.fail("", f"cannot be read ({exc.strerror}); check its permissions")
+    raw = _read_toml(toml_path, c)
 
     c.table(raw, "top level", _TOP_KEYS)
     if "collection" not in raw:
@@ -240,16 +232,53 @@ def load_collection(path: Path) -> Collection:
             "[collection]",
             f"name '{name}' may only use letters, digits, '.', '_' and '-' (it names the bag)",
         )
-    curator_raw = meta.get("curator", {})
-    if isinstance(curator_raw, str):
-        curator = Curator(name=curator_raw.strip())
-    else:
-        ct = c.table(curator_raw, "[collection.curator]", _CURATOR_KEYS)
-        curator = Curator(
-            name=c.string(ct, "name", "[collection.curator]"),
-            email=c.string(ct, "email", "[collection.curator]"),
-        )
+    curator = _curator(meta.get("curator", {}), c)
 
+    documents = _documents(raw, c)
+    extra = _extra_urls(raw, c)
+    tsa_tables = c.entries(raw, "tsa") if "tsa" in raw else []
+
+    return Collection(
+        name=name,
+        title=c.string(meta, "title", "[collection]"),
+        description=c.string(meta, "description", "[collection]"),
+        curator=curator,
+        organisation=c.string(meta, "organisation", "[collection]"),
+        documents=documents,
+        extra_urls=extra,
+        capture_overrides=c.capture(raw["capture"]) if "capture" in raw else {},
+        root=toml_path.parent,
+        toml_path=toml_path,
+        raw=raw,
+        tsa_tables=tsa_tables,
+    )
+
+
+def _read_toml(toml_path: Path, c: _Checker) -> dict[str, Any]:
+    try:
+        with open(toml_path, "rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        c.fail("", f"invalid TOML: {exc}; fix the syntax")
+    except UnicodeDecodeError:
+        c.fail("", "is not UTF-8 text; save it as UTF-8")
+    except OSError as exc:
+        c.fail("", f"cannot be read ({exc.strerror}); check its permissions")
+
+
+def _curator(value: Any, c: _Checker) -> Curator:
+    """``curator = "Name"`` or a ``[collection.curator]`` table."""
+    if isinstance(value, str):
+        return Curator(name=value.strip())
+    ct = c.table(value, "[collection.curator]", _CURATOR_KEYS)
+    return Curator(
+        name=c.string(ct, "name", "[collection.curator]"),
+        email=c.string(ct, "email", "[collection.curator]"),
+    )
+
+
+def _documents(raw: dict[str, Any], c: _Checker) -> list[Document]:
+    """The ``[[document]]`` entries, each URL listed once."""
     documents: list[Document] = []
     seen: dict[str, int] = {}
     for i, entry in enumerate(c.entries(raw, "document"), start=1):
@@ -271,7 +300,11 @@ def load_collection(path: Path) -> Collection:
                 hops=c.hops(d.get("hops"), where),
             )
         )
+    return documents
 
+
+def _extra_urls(raw: dict[str, Any], c: _Checker) -> list[ExtraUrl]:
+    """The ``[[url]]`` entries: URLs cited outside the documents."""
     extra: list[ExtraUrl] = []
     for i, entry in enumerate(c.entries(raw, "url"), start=1):
         where = _entry_name("url", i, entry)
@@ -286,23 +319,7 @@ def load_collection(path: Path) -> Collection:
                 note=c.string(u, "note", where),
             )
         )
-
-    tsa_tables = c.entries(raw, "tsa") if "tsa" in raw else []
-
-    return Collection(
-        name=name,
-        title=c.string(meta, "title", "[collection]"),
-        description=c.string(meta, "description", "[collection]"),
-        curator=curator,
-        organisation=c.string(meta, "organisation", "[collection]"),
-        documents=documents,
-        extra_urls=extra,
-        capture_overrides=c.capture(raw["capture"]) if "capture" in raw else {},
-        root=toml_path.parent,
-        toml_path=toml_path,
-        raw=raw,
-        tsa_tables=tsa_tables,
-    )
+    return extra
 
 
 def _entry_name(kind: str, number: int, entry: Any) -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import codecs
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
+from archiver.base.charset import decode_html
 from archiver.collect.normalize import normalize_url
 from archiver.collect.seeds import Finding as Citation
 from archiver.collect.text import (
@@ -93,7 +94,7 @@ def _content_roots(soup: BeautifulSoup) -> list[Tag]:
     largest are teasers ("more stories"), and articles holding a small share of the text are
     teasers in a sidebar: neither is the content.
     """
-    main = soup.find("main") or soup.find(attrs={"role": "main"})
+    main = soup.find("main") or soup.find(role="main")
     body = soup.find("body")
     scope = main if isinstance(main, Tag) else body if isinstance(body, Tag) else soup
     articles = [a for a in scope.find_all("article") if a.find_parent("article") is None]
@@ -114,8 +115,8 @@ def _is_boilerplate(el: Tag, sizes: dict[int, _Size], root_size: int, *, link_li
     if str(el.get("role") or "").strip().lower() in _DROP_ROLES:
         return True
     size = sizes[id(el)]
-    classes = el.get("class") or []
-    classes = classes if isinstance(classes, list) else [classes]
+    value: Any = el.get("class") or []
+    classes: list[str] = [str(v) for v in value] if isinstance(value, list) else [str(value)]
     words = " ".join([*classes, str(el.get("id") or "")])
     marked = (
         el.name == "form"
@@ -149,45 +150,12 @@ def _drop_boilerplate(root: Tag) -> None:
             stack.extend(c for c in el.contents if isinstance(c, Tag))
 
 
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
-
-
-def _decode_html(data: bytes) -> str:
-    """Decode HTML bytes: BOM, strict UTF-8, ``<meta charset>``, then charset-normalizer.
-
-    Done here because BeautifulSoup's own guessing falls back to chardet, which is pure Python
-    and took 70% of the time on real pages.
-    """
-    for bom, name in (
-        (codecs.BOM_UTF8, "utf-8-sig"),
-        (codecs.BOM_UTF16_LE, "utf-16"),
-        (codecs.BOM_UTF16_BE, "utf-16"),
-    ):
-        if data.startswith(bom):
-            return data.decode(name, "replace")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    m = _META_CHARSET.search(data[:4096])
-    if m:
-        try:
-            return data.decode(codecs.lookup(m.group(1).decode("ascii")).name, "replace")
-        except LookupError:
-            pass
-    # No declaration: guess from a sample big enough to guess from, else windows-1252, the
-    # default the WHATWG encoding standard gives browsers for undeclared pages.
-    encoding = "cp1252"
-    if len(data) >= 1024:
-        from charset_normalizer import from_bytes
-
-        best = from_bytes(data[:65536]).best()
-        encoding = best.encoding if best is not None else encoding
-    return data.decode(encoding, "replace")
-
-
 def find_urls_in_html(
-    html: bytes | str, base_url: str, document: str | None = None
+    html: bytes | str,
+    base_url: str,
+    document: str | None = None,
+    *,
+    http_charset: str | None = None,
 ) -> list[Citation]:
     """URLs linked from the main content of an HTML page, resolved to absolute form.
 
@@ -195,9 +163,9 @@ def find_urls_in_html(
     banners and "more stories" lists are left out; ``javascript:``, ``mailto:``, ``tel:`` and
     links to the page itself (``#section``) are skipped. Relative links resolve against
     ``<base href>``, else ``base_url``, else the page's ``<link rel=canonical>``. Bytes are
-    decoded by BOM, UTF-8, ``<meta charset>``, then a guess; a caller that knows the HTTP
-    charset should decode and pass ``str``. URLs printed as text in the main content are found
-    too. Repeated links are kept (see ``group_by_url``).
+    decoded as the cleaner decodes them (``base.charset``): the HTTP charset when the caller
+    knows it and the bytes fit, then BOM, ``<meta charset>``, then detection. URLs printed as
+    text in the main content are found too. Repeated links are kept (see ``group_by_url``).
 
     Never raises: capture calls this on whatever a server sent, so broken markup yields the
     links that could be found.
@@ -205,8 +173,9 @@ def find_urls_in_html(
     document = document or base_url
     found: list[Citation] = []
     try:
-        text = _decode_html(html) if isinstance(html, bytes | bytearray) else html
-        soup = BeautifulSoup(text, "lxml")
+        if isinstance(html, bytes | bytearray):
+            html = decode_html(bytes(html), http_charset).text
+        soup = BeautifulSoup(html, "lxml")
         base = base_url or ""
         page = normalize_url(base)
         if page is None:  # a saved page: its canonical URL says where it came from
@@ -220,25 +189,35 @@ def find_urls_in_html(
         linked: set[str] = set()
         for root in _content_roots(soup):
             _drop_boilerplate(root)
-            for a in root.find_all(["a", "area"], href=True):
-                href = str(a["href"]).strip()
-                if not href or href.startswith("#"):
-                    continue
-                try:
-                    absolute = urljoin(base, href)
-                except ValueError:
-                    continue
-                url = normalize_url(absolute)
-                if url is None or url == page:
-                    continue
-                linked.add(url)
-                found.append(Citation(url, absolute, document, document))
-            # URLs printed as text and not linked (blogs often print their sources so).
-            for line in root.get_text("\n").splitlines():
-                for written, url, truncated in urls_in_line(line):
-                    if url not in linked and url != page:
-                        linked.add(url)
-                        found.append(Citation(url, written, document, document, truncated))
+            _root_citations(root, base, page, document, linked, found)
     except Exception:  # noqa: BLE001 - documented contract: never raise on bad HTML
         return found
     return found
+
+
+def _root_citations(
+    root: Tag, base: str, page: str | None, document: str, linked: set[str], found: list[Citation]
+) -> None:
+    """Append the links under ``root``, then URLs printed there as text and not linked.
+
+    Appends as it goes, so a failure part-way keeps what was found (the caller never raises).
+    """
+    for a in root.find_all(["a", "area"], href=True):
+        href = str(a["href"]).strip()
+        if not href or href.startswith("#"):
+            continue
+        try:
+            absolute = urljoin(base, href)
+        except ValueError:
+            continue
+        url = normalize_url(absolute)
+        if url is None or url == page:
+            continue
+        linked.add(url)
+        found.append(Citation(url, absolute, document, document))
+    # URLs printed as text and not linked (blogs often print their sources so).
+    for line in root.get_text("\n").splitlines():
+        for written, url, truncated in urls_in_line(line):
+            if url not in linked and url != page:
+                linked.add(url)
+                found.append(Citation(url, written, document, document, truncated))

@@ -10,6 +10,8 @@ import hashlib
 import ssl
 from typing import Any
 
+from archiver.base.timefmt import utc_iso
+
 PEM_CHAIN = "application/pem-certificate-chain"  # RFC 8555 §9.1
 
 
@@ -68,8 +70,8 @@ def describe_certificate(der: bytes) -> dict[str, Any]:
         cert = x509.load_der_x509_certificate(der)
         out["subject"] = cert.subject.rfc4514_string()
         out["issuer"] = cert.issuer.rfc4514_string()
-        out["not_before"] = cert.not_valid_before_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
-        out["not_after"] = cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+        out["not_before"] = utc_iso(cert.not_valid_before_utc, micros=False)
+        out["not_after"] = utc_iso(cert.not_valid_after_utc, micros=False)
     except Exception:  # noqa: BLE001 - an odd certificate is still evidence; keep its hash
         pass
     return out

@@ -17,11 +17,12 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import IO, Any, TextIO
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from archiver.base.timefmt import utc_iso
 
 
 def human_bytes(n: float) -> str:
@@ -80,7 +81,7 @@ class LogTee(io.TextIOBase):
             *lines, self._partial = self._partial.split("\n")
             for line in lines:
                 if line.strip():
-                    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                    stamp = utc_iso(micros=False)
                     self.log.write(f"{stamp} {line}\n")
             self.log.flush()
 

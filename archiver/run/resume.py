@@ -57,7 +57,7 @@ def recover_hop_links(plan: RunPlan, entries: list[CaptureEntry], warc_dir: Path
             )
             continue
         base = entry.final_url or entry.url
-        for url, citation in hop_links(html, base, seen):
+        for url, citation in hop_links(html, base, seen, entry.content_type):
             found.append(
                 Seed(url, hops=left - 1, citations=[citation], hop=entry.hop + 1, via=entry.url)
             )

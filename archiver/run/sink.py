@@ -7,6 +7,7 @@ import threading
 
 from archiver.bag.writer import BagBuilder
 from archiver.base import faults
+from archiver.base.mediatypes import file_kind
 from archiver.base.settings import Settings
 from archiver.base.timefmt import parse_iso
 from archiver.capture.crawl import CaptureResult
@@ -16,8 +17,6 @@ from archiver.clean.workers import CleanJob, CleanPool, reason_code
 from archiver.run.options import RunOptions
 from archiver.run.plan import RunPlan
 from archiver.run.progress import RunProgress
-
-CLEANABLE_TYPES = ("text/html", "application/xhtml+xml", "application/pdf")
 
 
 class Runner:
@@ -49,7 +48,7 @@ class Runner:
             and result.payload_path is not None
             and result.response_record is not None
             and entry.outcome == "captured"
-            and (result.content_type or "").split(";")[0].strip().lower() in CLEANABLE_TYPES
+            and file_kind(result.payload_path, result.content_type) is not None
         ):
             entry = dataclasses.replace(entry, text=self._clean(entry, result))
         assert self.journal is not None

@@ -17,6 +17,7 @@ from archiver.base.errors import (
     ArchiverError,
 )
 from archiver.base.fsutil import fsync_dir
+from archiver.base.fsutil import write_json_atomic as write_json_atomic  # used by run.command
 
 # Run state lives beside the staging folder, never inside it, so it can never end up in the bag
 # and survives a failed seal: .NAME.run.json, .NAME.capture-log.jsonl (journal), .NAME.lock
@@ -117,13 +118,3 @@ def drop_torn_tail(path: Path) -> None:
                 os.fsync(f.fileno())
     except FileNotFoundError:
         return
-
-
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, sort_keys=True)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)

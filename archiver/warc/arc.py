@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,40 @@ def arc_date_to_iso(value: str | None) -> str | None:
 def arc_record_id(file_name: str, offset: int) -> str:
     """ARC records have no identifier; name one by file and offset, stable across runs."""
     return f"<urn:x-arc-record:{file_name.replace(' ', '%20')}:{offset}>"
+
+
+class ArcTruncated(ValueError):
+    """The ARC file ends inside a record's block."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__(f"the ARC record at offset {offset} ends before its length (truncated)")
+        self.offset = offset
+
+
+def iter_arc(fh: Any) -> Iterator[tuple[Any, int]]:
+    """Each record of an ARC file (warcio's record) and its offset; the only warcio reading left.
+
+    The record's block is read to its end once the caller moves on; ``ArcTruncated`` when the
+    file ends inside it.
+    """
+    from warcio.archiveiterator import ArchiveIterator
+
+    records = ArchiveIterator(fh)
+    for record in records:
+        offset = records.offset
+        yield record, offset
+        stream = record.raw_stream
+        while stream.read(1024 * 1024):
+            pass
+        if getattr(stream, "limit", 0):
+            raise ArcTruncated(offset)
+
+
+def arc_entity(record: Any, chunked: bool) -> Any:
+    """An ARC record's entity body as a stream (transfer-encoding removed)."""
+    from warcio.bufferedreaders import ChunkedDataReader
+
+    return ChunkedDataReader(record.raw_stream) if chunked else record.raw_stream
 
 
 def read_arc(path: Path, on_record: Any = None) -> tuple[int, list[tuple[int, str, str]]]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import io
-import zlib
-from typing import Any, Protocol
+from typing import Any
 
+from archiver.base.contentcoding import ContentDecoder, DecodingError, UnsupportedEncoding
 from archiver.warc.digest import (
     Dechunker,
     HttpHead,
@@ -25,7 +25,7 @@ class PayloadReader(io.RawIOBase):
         self._eof = False
         self.error: str | None = None
         self._dechunk = Dechunker() if head is not None and head.chunked else None
-        self._decoders: list[_Decoder] = []
+        self._decoders: list[ContentDecoder] = []
         self.content_encoding_removed = False
         if decode_content and head is not None:
             codings = [
@@ -53,7 +53,7 @@ class PayloadReader(io.RawIOBase):
         raw = self._next_raw()
         if not raw:
             for d in self._decoders:
-                tail = d.flush() if hasattr(d, "flush") else b""
+                tail = d.flush()
                 self._out += tail
             if self._dechunk is not None and self._dechunk.finish():
                 self.error = self._dechunk.error
@@ -62,8 +62,8 @@ class PayloadReader(io.RawIOBase):
         data = self._dechunk.feed(raw) if self._dechunk is not None else raw
         try:
             for d in self._decoders:
-                data = d.decompress(data)
-        except (zlib.error, ValueError) as e:  # a corrupt or truncated body
+                data = d.feed(data)
+        except DecodingError as e:  # a corrupt or truncated body
             self.error = f"content-encoding could not be decoded: {e}"
             self._eof = True
             return
@@ -87,53 +87,8 @@ class PayloadReader(io.RawIOBase):
         return len(data)
 
 
-class _Decoder(Protocol):
-    def decompress(self, data: bytes, /) -> bytes: ...
-
-
-def _decoder(coding: str) -> _Decoder | None:
-    if coding in ("gzip", "x-gzip"):
-        return zlib.decompressobj(47)
-    if coding == "deflate":
-        return _Deflate()
-    if coding == "br":
-        return _Brotli.create()
-    return None
-
-
-class _Brotli:
-    """Adapter giving brotli's ``process`` the zlib ``decompress`` shape; errors as ValueError."""
-
-    def __init__(self, d: Any, error: type[Exception]) -> None:
-        self._d = d
-        self._error = error
-
-    @classmethod
-    def create(cls) -> _Brotli | None:
-        try:
-            import brotli  # optional: installed alongside urllib3[brotli]/requests
-        except ImportError:
-            return None
-        return cls(brotli.Decompressor(), brotli.error)
-
-    def decompress(self, data: bytes) -> bytes:
-        try:
-            out: bytes = self._d.process(data)
-            return out
-        except self._error as e:
-            raise ValueError(str(e)) from e
-
-
-class _Deflate:
-    """'deflate' is zlib-wrapped per the RFC but raw deflate from some servers: try both."""
-
-    def __init__(self) -> None:
-        self._d: zlib._Decompress | None = None
-
-    def decompress(self, data: bytes) -> bytes:
-        if self._d is None:
-            self._d = zlib.decompressobj(15 if data[:1] == b"\x78" else -15)
-        return self._d.decompress(data)
-
-    def flush(self) -> bytes:
-        return self._d.flush() if self._d is not None else b""
+def _decoder(coding: str) -> ContentDecoder | None:
+    try:
+        return ContentDecoder(coding)
+    except UnsupportedEncoding:
+        return None

@@ -5,14 +5,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import time
-import zlib
 from pathlib import Path
 
 import pytest
 
 from archiver.base.settings import Settings
 from archiver.capture.failures import classify
-from archiver.capture.fetch import Fetcher, FetchResult, _Decoder
+from archiver.capture.fetch import Fetcher, FetchResult
 from archiver.capture.hostgate import HostGate, host_key
 from tests.servers import (
     CHUNKED_PIECES,
@@ -328,23 +327,6 @@ def test_tls_verification_off_captures_anyway(https_server: TestServer, spool_di
     r = fetch(https_server.url("/articles/one.html"), spool_dir, verify_tls=False)
     assert r.error is None and r.final.status == 200 and r.final.tls is not None
     r.close()
-
-
-@pytest.mark.parametrize("wbits", [16 + zlib.MAX_WBITS, zlib.MAX_WBITS, -zlib.MAX_WBITS])
-def test_decoder_handles_gzip_zlib_and_raw_deflate(wbits: int):
-    data = b"<p>evidence</p>" * 5000
-    c = zlib.compressobj(9, zlib.DEFLATED, wbits)
-    encoded = c.compress(data) + c.flush()
-    decoder = _Decoder("gzip" if wbits > zlib.MAX_WBITS else "deflate")
-    out = b"".join(
-        b"".join(decoder.feed(encoded[i : i + 100])) for i in range(0, len(encoded), 100)
-    )
-    assert out + decoder.flush() == data
-
-
-def test_decoder_refuses_unknown_encoding():
-    with pytest.raises(ValueError):
-        _Decoder("br-unknown")
 
 
 def test_host_gate_spaces_requests_to_one_host():

@@ -322,3 +322,42 @@ def test_a_file_cut_off_anywhere_is_reported(name: str, keep: int, tmp_path: Pat
     assert "cut off" in line or "truncated" in line
     assert "record(s) before the damage were cleaned" in line  # earlier records are kept
     assert summary.cleaned >= 1
+
+
+def test_a_whole_file_gzip_warc_is_cleaned_like_its_record_gzip_original(
+    own_warc: Path, tmp_path: Path
+) -> None:
+    # `gzip -c` of the uncompressed WARC: one member for all records, as some tools write it.
+    whole = tmp_path / "whole" / own_warc.name
+    whole.parent.mkdir()
+    whole.write_bytes(gzip.compress(gzip.decompress(own_warc.read_bytes()), mtime=0))
+    expected = clean_warcs([own_warc], tmp_path / "a")
+    got = clean_warcs([whole], tmp_path / "b")
+    assert got.files_failed == 0 and got.errors == []
+    assert (got.cleaned, got.skipped) == (expected.cleaned, expected.skipped) == (6, got.skipped)
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "b").iterdir())
+    for name in names:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_an_arc_file_is_still_cleaned(tmp_path: Path) -> None:
+    page = (
+        b"<html><head><title>Report</title></head><body><main><h1>Report</h1>"
+        + b"<p>The monitoring team documented the detention of four journalists.</p>" * 5
+        + b"</main></body></html>"
+    )
+    http = b"HTTP/1.0 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + page
+    version = b"1 0 Archiver\nURL IP-address Archive-date Content-type Archive-length\n"
+    arc = tmp_path / "old.arc"
+    arc.write_bytes(
+        b"filedesc://old.arc 0.0.0.0 20060101000000 text/plain %d\n" % len(version)
+        + version
+        + b"\nhttp://example.org/report 93.184.216.34 20060101000000 text/html %d\n" % len(http)
+        + http
+        + b"\n"
+    )
+    summary = clean_warcs([arc], tmp_path / "out")
+    assert (summary.cleaned, summary.errors) == (1, [])
+    (text,) = (tmp_path / "out").glob("*.txt")
+    assert "detention of four journalists" in text.read_text("utf-8")

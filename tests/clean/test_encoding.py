@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from archiver.clean.encoding import charset_from_content_type, codec_for, decode_html
+from archiver.base.charset import charset_from_content_type, codec_for, decode_html
 
 RU = "<p>Правозащитный центр опубликовал доклад о задержаниях журналистов и блогеров.</p>" * 20
 

@@ -1,4 +1,4 @@
-"""Turn captured HTML bytes into ``str`` before extraction.
+"""Turn HTML bytes into ``str``: the one charset decision of collect (links) and clean (text).
 
 Trafilatura guesses encodings on its own and gets Chinese and Cyrillic pages wrong when it is
 handed bytes (its issues 79, 231, 541), so we decode first and pass ``str``. Evidence for the
@@ -78,6 +78,9 @@ class Decoded:
     errors: int = 0  # bytes that could not be decoded and became U+FFFD
 
 
+GUESS_MIN_BYTES = 1024  # below this, no statistical guess
+
+
 def charset_from_content_type(content_type: str | None) -> str | None:
     """The ``charset=`` parameter of a Content-Type header value, if any."""
     if not content_type:
@@ -132,6 +135,14 @@ def _try(data: bytes, codec: str) -> tuple[str, int] | None:
 
 
 def _detect(data: bytes) -> str | None:
+    if len(data) < GUESS_MIN_BYTES:
+        # Too few bytes to guess from (a guess turns "é" into "ť"): UTF-8 if it fits, else
+        # windows-1252, the default the WHATWG encoding standard gives undeclared pages.
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return "cp1252"
+        return "utf-8"
     from charset_normalizer import from_bytes
 
     matches = list(from_bytes(data[:DETECT_BYTES]))
