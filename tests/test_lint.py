@@ -1,7 +1,8 @@
-"""The code base stays ruff-clean: lint findings fail the suite, not just a pre-commit hook."""
+"""The code base stays ruff- and mypy-clean: findings fail the suite, not just a pre-commit hook."""
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,20 @@ def test_ruff_check_is_clean() -> None:
         pytest.skip("ruff is not installed (pip install '.[test]')")
     proc = subprocess.run(
         [ruff, "check", "archiver", "tests", "bench"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_mypy_is_clean() -> None:
+    """The type hints are checked, not decoration: mypy over archiver/ (pyproject's [tool.mypy])."""
+    if importlib.util.find_spec("mypy") is None:
+        pytest.skip("mypy is not installed (pip install '.[test]')")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy"],
         cwd=REPO,
         capture_output=True,
         text=True,
