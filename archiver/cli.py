@@ -11,105 +11,15 @@ import os
 import sys
 import typing
 from collections.abc import Sequence
-from pathlib import Path
 
-from archiver import __version__
+from archiver import __version__, commands
 from archiver.base.errors import (
     EXIT_INTERRUPTED,
-    EXIT_MEANINGS,
-    EXIT_OK,
     EXIT_RUN_FAILED,
     EXIT_USAGE,
     ArchiverError,
 )
 from archiver.base.settings import parse_size
-
-# Each verb imports its stage inside its _cmd_* function, and only there: `archiver --help` and a
-# verb that needs no network or extractor libraries then start without loading requests,
-# trafilatura or cryptography. These are the only in-function archiver imports in the package.
-
-
-def _cmd_urls(args: argparse.Namespace) -> int:
-    from archiver.collect.command import urls_command
-
-    return urls_command(list(args.documents), as_json=args.json, show_all=args.all)
-
-
-def _cmd_run(args: argparse.Namespace) -> int:
-    from archiver.run.command import run_command
-    from archiver.run.options import RunOptions
-
-    options = RunOptions(
-        sources=list(args.sources),
-        out=Path(args.out),
-        hops=args.hops,
-        proxy=args.proxy,
-        ca_bundle=args.ca_bundle,
-        insecure=args.insecure,
-        operator=args.operator,
-        organisation=args.organisation,
-        contact_name=args.contact_name,
-        contact_email=args.contact_email,
-        user_agent=args.user_agent,
-        per_host_delay=args.delay,
-        concurrency=args.concurrency,
-        connect_timeout=args.connect_timeout,
-        read_timeout=args.read_timeout,
-        max_time_per_url=args.max_time,
-        max_size=args.max_size,
-        ignore_robots=args.ignore_robots,
-        allow_private=args.allow_private,
-        clean=not args.no_clean,
-        progress=args.progress,
-        name=args.name,
-        tsa=args.tsa,
-        sign_key=args.sign_key,
-        trust_collection_settings=args.trust_collection_settings,
-        dry_run=args.dry_run,
-        json=args.json,
-        quiet=args.quiet,
-        log=args.log,
-        clean_limits=_clean_limits(args),
-    )
-    if not options.json:
-        return run_command(options)
-    # --json: stdout always ends with one JSON object, also when the run could not be done.
-    try:
-        code = run_command(options)
-    except ArchiverError as err:
-        print(json_failure(err.exit_code, str(err)))
-        raise
-    if code != EXIT_OK:
-        print(json_failure(code, "interrupted" if code == EXIT_INTERRUPTED else ""))
-    return code
-
-
-def _clean_limits(args: argparse.Namespace) -> object:
-    """--clean-memory/--clean-timeout/--clean-workers -> CleanLimits (command line only: a
-    collection file can never loosen the caps that contain a hostile payload)."""
-    from archiver.clean.workers import MIN_MEMORY, CleanLimits, format_memory, parse_memory
-
-    limits = CleanLimits()
-    memory, timeout, workers = limits.memory, limits.timeout, limits.workers
-    if args.clean_memory is not None:
-        try:
-            memory = parse_memory(args.clean_memory)
-        except ValueError as err:
-            raise ArchiverError(f"--clean-memory {err}", EXIT_USAGE) from None
-        if memory < MIN_MEMORY:
-            raise ArchiverError(
-                f"--clean-memory {args.clean_memory}: give at least {format_memory(MIN_MEMORY)}",
-                EXIT_USAGE,
-            )
-    if args.clean_timeout is not None:
-        timeout = args.clean_timeout
-        if not timeout > 0:
-            raise ArchiverError(f"--clean-timeout {timeout:g}: give seconds above 0", EXIT_USAGE)
-    if args.clean_workers is not None:
-        workers = args.clean_workers
-        if workers < 1:
-            raise ArchiverError(f"--clean-workers {workers}: give 1 or more", EXIT_USAGE)
-    return CleanLimits(memory=memory, timeout=timeout, workers=workers)
 
 
 def _add_clean_options(p: argparse.ArgumentParser) -> None:
@@ -124,98 +34,6 @@ def _add_clean_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--clean-workers", type=int, metavar="N", help="cleaning processes (one per core)"
-    )
-
-
-def _cmd_verify(args: argparse.Namespace) -> int:
-    from archiver.verify.command import verify_command
-
-    return verify_command(
-        Path(args.bag),
-        as_json=args.json,
-        processes=args.processes,
-        tsa_roots=[Path(p) for p in args.tsa_root or []],
-        trusted_keys=[Path(p) for p in args.trusted_key or []],
-        custody_log=Path(args.custody_log) if args.custody_log else None,
-        record=args.record,
-        actor=args.actor or "",
-    )
-
-
-def _cmd_check(args: argparse.Namespace) -> int:
-    from archiver.warc.command import check_command
-
-    return check_command([Path(p) for p in args.warcs], as_json=args.json)
-
-
-def _cmd_custody_record(args: argparse.Namespace) -> int:
-    from archiver.attest.custodycommand import record_command
-
-    return record_command(
-        Path(args.bag),
-        args.event,
-        log=Path(args.custody_log) if args.custody_log else None,
-        actor=args.actor or "",
-        note=args.note,
-    )
-
-
-def _cmd_custody_check(args: argparse.Namespace) -> int:
-    from archiver.attest.custodycommand import check_command
-
-    return check_command(Path(args.log))
-
-
-def _cmd_custody_repair(args: argparse.Namespace) -> int:
-    from archiver.attest.custodycommand import repair_command
-
-    return repair_command(Path(args.log), actor=args.actor or "")
-
-
-def _cmd_clean(args: argparse.Namespace) -> int:
-    from archiver.clean.command import clean_command
-
-    return clean_command(
-        [Path(p) for p in args.warcs],
-        Path(args.out),
-        as_json=args.json,
-        limits=_clean_limits(args),  # type: ignore[arg-type]
-    )
-
-
-def _cmd_keys_new(args: argparse.Namespace) -> int:
-    from archiver.attest.keys import keys_new_command
-
-    return keys_new_command(Path(args.out), args.name)
-
-
-def _cmd_timestamp(args: argparse.Namespace) -> int:
-    from archiver.attest.timestamp import timestamp_command
-    from archiver.attest.tsa import tsas_from_options
-
-    return timestamp_command(
-        Path(args.bag),
-        tsas_from_options(args.tsa),
-        timeout=args.timeout,
-        as_json=args.json,
-        custody_log=Path(args.custody_log) if args.custody_log else None,
-        actor=args.actor or "",
-    )
-
-
-def _cmd_sign(args: argparse.Namespace) -> int:
-    from archiver.attest.signing import sign_command
-    from archiver.attest.tsa import tsas_from_options
-
-    return sign_command(
-        Path(args.bag),
-        Path(args.key),
-        org=args.org,
-        tsas=tsas_from_options(args.tsa),
-        timeout=args.timeout,
-        as_json=args.json,
-        custody_log=Path(args.custody_log) if args.custody_log else None,
-        actor=args.actor or "",
     )
 
 
@@ -276,7 +94,7 @@ def _add_urls(sub: Subparsers) -> None:
     p.add_argument("documents", nargs="+", metavar="DOC", help="text, Markdown, HTML or PDF file")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--all", action="store_true", help="list every place a URL is cited")
-    p.set_defaults(func=_cmd_urls)
+    p.set_defaults(func=commands.cmd_urls)
 
 
 def _add_run(sub: Subparsers) -> None:
@@ -302,7 +120,7 @@ def _add_run(sub: Subparsers) -> None:
         help="live display on a terminal, plain lines otherwise (auto)",
     )
     _add_output_options(p)
-    p.set_defaults(func=_cmd_run)
+    p.set_defaults(func=commands.cmd_run)
 
 
 def _add_network_options(p: argparse.ArgumentParser) -> None:
@@ -392,7 +210,7 @@ def _add_verify(sub: Subparsers) -> None:
         "--record", action="store_true", help="append a 'verified' event to the custody log"
     )
     p.add_argument("--actor", help="who verified (recorded with --record)")
-    p.set_defaults(func=_cmd_verify)
+    p.set_defaults(func=commands.cmd_verify)
 
 
 def _add_check(sub: Subparsers) -> None:
@@ -401,7 +219,7 @@ def _add_check(sub: Subparsers) -> None:
     )
     p.add_argument("warcs", nargs="+", metavar="WARC")
     p.add_argument("--json", action="store_true", help="machine-readable report")
-    p.set_defaults(func=_cmd_check)
+    p.set_defaults(func=commands.cmd_check)
 
 
 def _add_custody(sub: Subparsers) -> None:
@@ -414,23 +232,23 @@ def _add_custody(sub: Subparsers) -> None:
     c.add_argument("--custody-log", help="custody log (default: beside the bag)")
     c.add_argument("--actor", help="who did it")
     c.add_argument("--note", help="free text, e.g. the receiving library and its reference")
-    c.set_defaults(func=_cmd_custody_record)
+    c.set_defaults(func=commands.cmd_custody_record)
     c = cust.add_parser("check", help="check a custody log's hash chain")
     c.add_argument("log", metavar="LOG")
-    c.set_defaults(func=_cmd_custody_check)
+    c.set_defaults(func=commands.cmd_custody_check)
     c = cust.add_parser(
         "repair", help="cut off a torn last line (kept in a side file) and record the repair"
     )
     c.add_argument("log", metavar="LOG")
     c.add_argument("--actor", help="who is repairing it (recorded)")
-    c.set_defaults(func=_cmd_custody_repair)
+    c.set_defaults(func=commands.cmd_custody_repair)
 
 
 def _add_timestamp(sub: Subparsers) -> None:
     p = sub.add_parser("timestamp", help="add RFC 3161 timestamps to a sealed bag")
     p.add_argument("bag", metavar="BAG")
     _add_anchor_options(p)
-    p.set_defaults(func=_cmd_timestamp)
+    p.set_defaults(func=commands.cmd_timestamp)
 
 
 def _add_sign(sub: Subparsers) -> None:
@@ -439,7 +257,7 @@ def _add_sign(sub: Subparsers) -> None:
     p.add_argument("--key", required=True, metavar="KEY.pem", help="private key file")
     p.add_argument("--org", default="", help="organisation named in the signed statement")
     _add_anchor_options(p)
-    p.set_defaults(func=_cmd_sign)
+    p.set_defaults(func=commands.cmd_sign)
 
 
 def _add_keys(sub: Subparsers) -> None:
@@ -449,7 +267,7 @@ def _add_keys(sub: Subparsers) -> None:
     k = keys.add_parser("new", help="make an Ed25519 key pair (the private key never enters a bag)")
     k.add_argument("--out", default=".", help="folder for the key files (default: .)")
     k.add_argument("--name", default="archiver-signing", help="file name stem")
-    k.set_defaults(func=_cmd_keys_new)
+    k.set_defaults(func=commands.cmd_keys_new)
 
 
 def _add_clean(sub: Subparsers) -> None:
@@ -458,16 +276,7 @@ def _add_clean(sub: Subparsers) -> None:
     p.add_argument("--out", required=True, help="folder for the .txt and .json files")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     _add_clean_options(p)
-    p.set_defaults(func=_cmd_clean)
-
-
-def json_failure(code: int, error: str) -> str:
-    """The --json summary of a run that ended without a bag."""
-    import json
-
-    return json.dumps(
-        {"bag": None, "exit_code": code, "meaning": EXIT_MEANINGS.get(code, ""), "error": error}
-    )
+    p.set_defaults(func=commands.cmd_clean)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,7 +24,7 @@ LAYERS = [
     ("archiver.keep",),
     ("archiver.export",),
     ("archiver.run",),
-    ("archiver.cli", "archiver.__main__"),
+    ("archiver.cli", "archiver.commands", "archiver.__main__"),
 ]
 
 

@@ -1,0 +1,202 @@
+"""The verbs' hand-off: each command-line verb, parsed by ``archiver.cli``, calls its stage.
+
+Each function imports its stage inside itself, and only there: `archiver --help` and a verb that
+needs no network or extractor libraries then start without loading requests, trafilatura or
+cryptography. These are the only in-function archiver imports in the package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from archiver.base.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_MEANINGS,
+    EXIT_OK,
+    EXIT_USAGE,
+    ArchiverError,
+)
+
+
+def cmd_urls(args: argparse.Namespace) -> int:
+    from archiver.collect.command import urls_command
+
+    return urls_command(list(args.documents), as_json=args.json, show_all=args.all)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from archiver.run.command import run_command
+    from archiver.run.options import RunOptions
+
+    options = RunOptions(
+        sources=list(args.sources),
+        out=Path(args.out),
+        hops=args.hops,
+        proxy=args.proxy,
+        ca_bundle=args.ca_bundle,
+        insecure=args.insecure,
+        operator=args.operator,
+        organisation=args.organisation,
+        contact_name=args.contact_name,
+        contact_email=args.contact_email,
+        user_agent=args.user_agent,
+        per_host_delay=args.delay,
+        concurrency=args.concurrency,
+        connect_timeout=args.connect_timeout,
+        read_timeout=args.read_timeout,
+        max_time_per_url=args.max_time,
+        max_size=args.max_size,
+        ignore_robots=args.ignore_robots,
+        allow_private=args.allow_private,
+        clean=not args.no_clean,
+        progress=args.progress,
+        name=args.name,
+        tsa=args.tsa,
+        sign_key=args.sign_key,
+        trust_collection_settings=args.trust_collection_settings,
+        dry_run=args.dry_run,
+        json=args.json,
+        quiet=args.quiet,
+        log=args.log,
+        clean_limits=clean_limits(args),
+    )
+    if not options.json:
+        return run_command(options)
+    # --json: stdout always ends with one JSON object, also when the run could not be done.
+    try:
+        code = run_command(options)
+    except ArchiverError as err:
+        print(json_failure(err.exit_code, str(err)))
+        raise
+    if code != EXIT_OK:
+        print(json_failure(code, "interrupted" if code == EXIT_INTERRUPTED else ""))
+    return code
+
+
+def clean_limits(args: argparse.Namespace) -> object:
+    """--clean-memory/--clean-timeout/--clean-workers -> CleanLimits (command line only: a
+    collection file can never loosen the caps that contain a hostile payload)."""
+    from archiver.clean.workers import MIN_MEMORY, CleanLimits, format_memory, parse_memory
+
+    limits = CleanLimits()
+    memory, timeout, workers = limits.memory, limits.timeout, limits.workers
+    if args.clean_memory is not None:
+        try:
+            memory = parse_memory(args.clean_memory)
+        except ValueError as err:
+            raise ArchiverError(f"--clean-memory {err}", EXIT_USAGE) from None
+        if memory < MIN_MEMORY:
+            raise ArchiverError(
+                f"--clean-memory {args.clean_memory}: give at least {format_memory(MIN_MEMORY)}",
+                EXIT_USAGE,
+            )
+    if args.clean_timeout is not None:
+        timeout = args.clean_timeout
+        if not timeout > 0:
+            raise ArchiverError(f"--clean-timeout {timeout:g}: give seconds above 0", EXIT_USAGE)
+    if args.clean_workers is not None:
+        workers = args.clean_workers
+        if workers < 1:
+            raise ArchiverError(f"--clean-workers {workers}: give 1 or more", EXIT_USAGE)
+    return CleanLimits(memory=memory, timeout=timeout, workers=workers)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from archiver.verify.command import verify_command
+
+    return verify_command(
+        Path(args.bag),
+        as_json=args.json,
+        processes=args.processes,
+        tsa_roots=[Path(p) for p in args.tsa_root or []],
+        trusted_keys=[Path(p) for p in args.trusted_key or []],
+        custody_log=Path(args.custody_log) if args.custody_log else None,
+        record=args.record,
+        actor=args.actor or "",
+    )
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from archiver.warc.command import check_command
+
+    return check_command([Path(p) for p in args.warcs], as_json=args.json)
+
+
+def cmd_custody_record(args: argparse.Namespace) -> int:
+    from archiver.attest.custodycommand import record_command
+
+    return record_command(
+        Path(args.bag),
+        args.event,
+        log=Path(args.custody_log) if args.custody_log else None,
+        actor=args.actor or "",
+        note=args.note,
+    )
+
+
+def cmd_custody_check(args: argparse.Namespace) -> int:
+    from archiver.attest.custodycommand import check_command
+
+    return check_command(Path(args.log))
+
+
+def cmd_custody_repair(args: argparse.Namespace) -> int:
+    from archiver.attest.custodycommand import repair_command
+
+    return repair_command(Path(args.log), actor=args.actor or "")
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    from archiver.clean.command import clean_command
+
+    return clean_command(
+        [Path(p) for p in args.warcs],
+        Path(args.out),
+        as_json=args.json,
+        limits=clean_limits(args),  # type: ignore[arg-type]
+    )
+
+
+def cmd_keys_new(args: argparse.Namespace) -> int:
+    from archiver.attest.keys import keys_new_command
+
+    return keys_new_command(Path(args.out), args.name)
+
+
+def cmd_timestamp(args: argparse.Namespace) -> int:
+    from archiver.attest.timestamp import timestamp_command
+    from archiver.attest.tsa import tsas_from_options
+
+    return timestamp_command(
+        Path(args.bag),
+        tsas_from_options(args.tsa),
+        timeout=args.timeout,
+        as_json=args.json,
+        custody_log=Path(args.custody_log) if args.custody_log else None,
+        actor=args.actor or "",
+    )
+
+
+def cmd_sign(args: argparse.Namespace) -> int:
+    from archiver.attest.signing import sign_command
+    from archiver.attest.tsa import tsas_from_options
+
+    return sign_command(
+        Path(args.bag),
+        Path(args.key),
+        org=args.org,
+        tsas=tsas_from_options(args.tsa),
+        timeout=args.timeout,
+        as_json=args.json,
+        custody_log=Path(args.custody_log) if args.custody_log else None,
+        actor=args.actor or "",
+    )
+
+
+def json_failure(code: int, error: str) -> str:
+    """The --json summary of a run that ended without a bag."""
+    return json.dumps(
+        {"bag": None, "exit_code": code, "meaning": EXIT_MEANINGS.get(code, ""), "error": error}
+    )
