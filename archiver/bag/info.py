@@ -8,7 +8,7 @@ from datetime import datetime
 from archiver import SOFTWARE, __version__
 from archiver.bag.profile import PROFILE_IDENTIFIER
 from archiver.base.settings import Settings
-from archiver.base.timefmt import utc_iso
+from archiver.base.timefmt import day, utc_iso
 
 
 def bag_info_fields(
@@ -21,7 +21,7 @@ def bag_info_fields(
         ("Contact-Email", settings.contact_email or "(not given)"),
         ("External-Description", " ".join(description.split())),
         ("External-Identifier", run_id),
-        ("Bagging-Date", ended.strftime("%Y-%m-%d")),
+        ("Bagging-Date", day(ended)),
         ("Bag-Software-Agent", f"{SOFTWARE} (https://archiver.invalid/)"),
         ("BagIt-Profile-Identifier", PROFILE_IDENTIFIER),
         ("Capture-Start", utc_iso(started)),

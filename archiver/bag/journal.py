@@ -18,7 +18,7 @@ from typing import Any, Self
 
 from archiver.bag.paths import check_payload_relpath
 from archiver.base.errors import EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
-from archiver.base.fsutil import fsync_dir
+from archiver.base.fsutil import append_synced, fsync_dir
 from archiver.base.hashing import DEFAULT_ALGORITHMS, FileDigests, hash_file
 
 JOURNAL_NAME = ".archiver-bag-journal.jsonl"
@@ -248,10 +248,8 @@ class BagStaging:
 
     def _append_journal(self, entry: dict[str, Any]) -> None:
         line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
-        with open(self._journal_path, "a", encoding="utf-8") as f:
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
+        with open(self._journal_path, "ab") as f:
+            append_synced(f, line.encode("utf-8"))
 
 
 def _read_journal(path: Path) -> list[dict[str, Any]]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import stat
-from datetime import UTC, datetime
 from pathlib import Path
 
 from archiver import SOFTWARE
@@ -23,6 +22,7 @@ from archiver.base import faults
 from archiver.base.errors import EXIT_USAGE, ArchiverError
 from archiver.base.fsutil import fsync_dir
 from archiver.base.hashing import BLOCK_SIZE, FileDigests, HashingWriter, hash_file
+from archiver.base.timefmt import day
 
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _COMPUTED_LABELS = ("payload-oxum",)
@@ -282,7 +282,7 @@ class BagBuilder(BagStaging):
             items.append((label, value.strip()))
         labels = {label.lower() for label, _ in items}
         if "bagging-date" not in labels:
-            items.append(("Bagging-Date", datetime.now(UTC).strftime("%Y-%m-%d")))
+            items.append(("Bagging-Date", day()))
         if "bag-software-agent" not in labels:
             items.append(("Bag-Software-Agent", SOFTWARE))
         size = sum(d.size for d in self._records.values())

@@ -10,13 +10,13 @@ can report it instead of crashing.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
+from archiver.base.fsutil import append_synced
 from archiver.capture.logparts import (
     Attempt,
     CertSummary,
@@ -199,9 +199,7 @@ class Journal:
     def append(self, entry: CaptureEntry) -> None:
         line = dumps_entry(entry)
         with self._lock:
-            self._file.write(line)
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            append_synced(self._file, line)
 
     def close(self) -> None:
         with self._lock:

@@ -34,8 +34,9 @@ from archiver.base.errors import (
     EXIT_USAGE,
     ArchiverError,
 )
+from archiver.base.fsutil import write_json_atomic
 from archiver.base.settings import Settings
-from archiver.base.timefmt import parse_iso, utc_iso
+from archiver.base.timefmt import compact, parse_iso, utc_iso
 from archiver.capture.crawl import crawl
 from archiver.capture.log import LOG_NAME, dumps_entry, read_entries
 from archiver.collect.seeds import Seed
@@ -63,7 +64,6 @@ from archiver.run.state import (
     is_sealed_run,
     lock_run,
     run_file,
-    write_json_atomic,
 )
 from archiver.run.usersettings import load_user_settings
 from archiver.warc.writer import WarcWriter
@@ -165,7 +165,7 @@ def _open_run(options: RunOptions, plan: RunPlan) -> _Run:
             raise
         print(f"archiver: resuming interrupted run {name}", file=sys.stderr)
         return run
-    name = check_bag_name(options.name or f"{plan.name}-{started.strftime('%Y%m%dT%H%M%SZ')}")
+    name = check_bag_name(options.name or f"{plan.name}-{compact(started)}")
     if (out / name).exists():
         raise ArchiverError(f"{out / name}: already exists; a sealed bag is never overwritten")
     lock = lock_run(out, name)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -16,8 +15,7 @@ from archiver.base.errors import (
     EXIT_USAGE,
     ArchiverError,
 )
-from archiver.base.fsutil import fsync_dir
-from archiver.base.fsutil import write_json_atomic as write_json_atomic  # used by run.command
+from archiver.base.fsutil import file_lock, fsync_dir
 
 # Run state lives beside the staging folder, never inside it, so it can never end up in the bag
 # and survives a failed seal: .NAME.run.json, .NAME.capture-log.jsonl (journal), .NAME.lock
@@ -74,7 +72,7 @@ def lock_run(out: Path, name: str) -> Any:
     path = run_file(out, name, LOCK_SUFFIX)
     handle = open(path, "a")  # noqa: SIM115 - held until the process ends
     try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        file_lock(handle, blocking=False)
     except BlockingIOError:
         handle.close()
         raise ArchiverError(

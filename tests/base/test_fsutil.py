@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from archiver.base import fsutil
+from archiver.base.fsutil import write_json_atomic
 from archiver.clean.extract import unreadable
 from archiver.clean.sidecar import SourceRef, write_outputs
-from archiver.run.state import write_json_atomic
 
 
 @pytest.fixture
