@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from archiver.base.errors import (
     EXIT_INTERRUPTED,
@@ -18,6 +19,9 @@ from archiver.base.errors import (
     EXIT_USAGE,
     ArchiverError,
 )
+
+if TYPE_CHECKING:  # for annotations only: the verbs import their stage when they run
+    from archiver.clean.workers import CleanLimits
 
 
 def cmd_urls(args: argparse.Namespace) -> int:
@@ -75,7 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return code
 
 
-def clean_limits(args: argparse.Namespace) -> object:
+def clean_limits(args: argparse.Namespace) -> CleanLimits:
     """--clean-memory/--clean-timeout/--clean-workers -> CleanLimits (command line only: a
     collection file can never loosen the caps that contain a hostile payload)."""
     from archiver.clean.workers import MIN_MEMORY, CleanLimits, format_memory, parse_memory
@@ -155,7 +159,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
         [Path(p) for p in args.warcs],
         Path(args.out),
         as_json=args.json,
-        limits=clean_limits(args),  # type: ignore[arg-type]
+        limits=clean_limits(args),
     )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from archiver import __version__
+from archiver.attest.tsa import TsaConfig
 from archiver.base.errors import (
     EXIT_MEANINGS,
     EXIT_OK,
@@ -59,7 +60,9 @@ def run_output(options: RunOptions) -> Iterator[LogTee | None]:
             log.close()
 
 
-def print_plan(plan: RunPlan, settings: Settings, tsas: list[Any], options: RunOptions) -> int:
+def print_plan(
+    plan: RunPlan, settings: Settings, tsas: list[TsaConfig], options: RunOptions
+) -> int:
     """--dry-run: what would be captured, cited where, with which settings. Nothing else."""
     facts = settings_facts(settings)  # the proxy password is masked
     urls = [

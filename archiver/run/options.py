@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from archiver.clean.workers import CleanLimits
 
 
 @dataclass
@@ -38,4 +39,4 @@ class RunOptions:
     json: bool = False  # final machine-readable summary on stdout
     quiet: bool = False  # no progress or summary; warnings, errors and the bag path only
     log: str | None = None  # also append progress lines and warnings to this file
-    clean_limits: Any = None  # archiver.clean.workers.CleanLimits; None: the documented defaults
+    clean_limits: CleanLimits | None = None  # None: the documented defaults
