@@ -113,3 +113,36 @@ def test_stage_packages_hold_only_a_docstring() -> None:
         body = ast.parse(path.read_text("utf-8")).body
         assert body and isinstance(body[0], ast.Expr), f"{path}: no docstring"
         assert len(body) == 1, f"{path}: holds code; put it in a module of the package"
+
+
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+LONG_MARK = "# long because:"  # on the line before the def: a function that must be long says why
+
+
+def _long_functions(path: Path) -> list[str]:
+    lines = path.read_text("utf-8").splitlines()
+    found = []
+    for node in ast.walk(ast.parse("\n".join(lines))):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            start = min([d.lineno for d in node.decorator_list] + [node.lineno])
+            length = (node.end_lineno or node.lineno) - start + 1
+            explained = start >= 2 and lines[start - 2].strip().startswith(LONG_MARK)
+            if length > MAX_FUNCTION_LINES and not explained:
+                found.append(f"{path.relative_to(REPO)}:{node.lineno} {node.name} ({length} lines)")
+    return found
+
+
+def test_modules_and_functions_stay_small() -> None:
+    """One concept per module, one job per function: the issue-9 limits, kept from now on."""
+    too_big = [
+        f"{p.relative_to(REPO)} ({n} lines)"
+        for p in sorted(PACKAGE.rglob("*.py"))
+        if (n := len(p.read_text("utf-8").splitlines())) > MAX_MODULE_LINES
+    ]
+    too_long = [f for p in sorted(PACKAGE.rglob("*.py")) for f in _long_functions(p)]
+    assert not too_big, "modules over 400 lines (split by concept):\n  " + "\n  ".join(too_big)
+    assert not too_long, (
+        f"functions over {MAX_FUNCTION_LINES} lines without '{LONG_MARK} ...' before the def:\n  "
+        + "\n  ".join(too_long)
+    )
