@@ -63,7 +63,7 @@ def run_archiver(urls: list[str], work: Path, concurrency: int) -> tuple[float, 
         if result.entry.outcome == "captured":
             ok += 1
 
-    seeds = [Seed(u, [], 0) for u in urls]
+    seeds = [Seed(u, hops=0) for u in urls]
     t0 = time.perf_counter()
     crawl(seeds, settings, writer, on_result)
     writer.close()
@@ -128,7 +128,7 @@ def child_capture(url: str, out: str) -> None:
     )
     writer = WarcWriter(Path(out), prefix="BIG", hostname="bench", warcinfo={})
     sizes = []
-    crawl([Seed(url, 0)], settings, writer, lambda r: sizes.append(r.entry.payload_size))
+    crawl([Seed(url, hops=0)], settings, writer, lambda r: sizes.append(r.entry.payload_size))
     writer.close()
     print(f"captured payload {sizes}", file=sys.stderr)
 
