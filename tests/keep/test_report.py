@@ -92,6 +92,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     with TestServer() as server:
         urls = {p: server.url(p) for p in PATHS}
         urls["hostile_url"] = server.url("/hostile?x='><script>alert(2)</script>")
+        urls["robots"] = server.url("/private/secret.html")
         urls["refused"] = f"http://127.0.0.1:{closed_port()}/down"
         docs = "".join(f'[[document]]\nurl = "{u}"\ntitle = "{k}"\n\n' for k, u in urls.items())
         (coll / "collection.toml").write_text(f'[collection]\nname = "watch"\n\n{docs}', "utf-8")
@@ -118,6 +119,7 @@ def test_first_run_is_all_new_and_exits_0(runs: dict[str, Any]) -> None:
     assert first.returncode == 0, first.stderr
     classes = _classes(first, runs["urls"])
     assert classes.pop("refused") == "unreachable"
+    assert classes.pop("robots") == "blocked"
     assert set(classes.values()) == {"new"}
 
 
@@ -135,8 +137,13 @@ def test_second_run_classifies_each_page(runs: dict[str, Any]) -> None:
         "/hostile": "text-changed",
         "hostile_url": "text-changed",
         "refused": "unreachable",
+        "robots": "blocked",
     }
     data = json.loads(proc.stdout)
+    alarms = {u["url"]: u["alarm"] for u in data["urls"]}
+    # dark in both runs: still reported, but not news (no exit 4 for it alone)
+    assert not alarms[runs["urls"]["refused"]] and not alarms[runs["urls"]["robots"]]
+    assert alarms[runs["urls"]["/vanish404"]] and not alarms[runs["urls"]["/chrome"]]
     edit = next(u for u in data["urls"] if u["url"] == runs["urls"]["/edit"])
     assert edit["before"]["run"] == RUN1 and edit["after"]["run"] == RUN2
     assert edit["before"]["payload_sha256"] != edit["after"]["payload_sha256"]
