@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sign(verbs)
     _add_keys(verbs)
     _add_clean(verbs)
+    _add_report(verbs)
     return parser
 
 
@@ -268,6 +269,18 @@ def _add_keys(sub: Subparsers) -> None:
     k.add_argument("--out", default=".", help="folder for the key files (default: .)")
     k.add_argument("--name", default="archiver-signing", help="file name stem")
     k.set_defaults(func=commands.cmd_keys_new)
+
+
+def _add_report(sub: Subparsers) -> None:
+    p = sub.add_parser("report", help="what changed, moved or vanished since the previous run")
+    p.add_argument("collection", metavar="COLLECTION", help="a collection folder, toml or name")
+    p.add_argument("--out", default="runs", help="the runs folder holding its bags (runs)")
+    p.add_argument("--since", metavar="RUN", help="compare with this run (a bag name)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="the report as JSON on stdout")
+    fmt.add_argument("--text", action="store_true", help="the report as plain text (default)")
+    p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page")
+    p.set_defaults(func=commands.cmd_report)
 
 
 def _add_clean(sub: Subparsers) -> None:

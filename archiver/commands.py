@@ -204,3 +204,12 @@ def json_failure(code: int, error: str) -> str:
     return json.dumps(
         {"bag": None, "exit_code": code, "meaning": EXIT_MEANINGS.get(code, ""), "error": error}
     )
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from archiver.keep.report import report_command
+
+    html_file = Path(args.html) if args.html else None
+    return report_command(
+        args.collection, Path(args.out), args.since, as_json=args.json, html_file=html_file
+    )

@@ -10,6 +10,7 @@ EXIT_OK = 0  # the job completed (for `run`: even if some URLs failed; they are 
 EXIT_INVALID = 1  # `verify`: the bag is invalid; the report names every problem
 EXIT_USAGE = 2  # bad arguments, unreadable input, a bag that cannot be read at all
 EXIT_RUN_FAILED = 3  # the run itself could not be done (output not writable, disk full, ...)
+EXIT_CHANGED = 4  # `report`: a URL changed, moved, vanished or went dark (docs/reports.md)
 EXIT_INTERRUPTED = 130  # stopped by Ctrl-C / SIGTERM; what was captured is kept for a re-run
 
 EXIT_MEANINGS = {
@@ -17,6 +18,7 @@ EXIT_MEANINGS = {
     EXIT_INVALID: "invalid",
     EXIT_USAGE: "bad input",
     EXIT_RUN_FAILED: "run could not be done",
+    EXIT_CHANGED: "changed",
     EXIT_INTERRUPTED: "interrupted",
 }
 
