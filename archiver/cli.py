@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     verbs.required = True
     _add_urls(verbs)
     _add_run(verbs)
+    _add_schedule(verbs)
     _add_verify(verbs)
     _add_check(verbs)
     _add_custody(verbs)
@@ -102,9 +103,14 @@ def _add_run(sub: Subparsers) -> None:
     p = sub.add_parser("run", help="capture, clean and bag everything the sources cite")
     p.add_argument(
         "sources",
-        nargs="+",
+        nargs="*",
         metavar="SOURCE",
         help="a collection folder, a collection.toml, a local document, or a URL",
+    )
+    p.add_argument(
+        "--due",
+        metavar="DIR",
+        help="run every collection under DIR whose schedule is due (docs/schedules.md)",
     )
     p.add_argument("--out", default="runs", help="folder that receives the bag (default: runs)")
     p.add_argument("--name", help="bag name (default: <collection>-<UTC time>)")
@@ -122,6 +128,14 @@ def _add_run(sub: Subparsers) -> None:
     )
     _add_output_options(p)
     p.set_defaults(func=commands.cmd_run)
+
+
+def _add_schedule(sub: Subparsers) -> None:
+    p = sub.add_parser("schedule", help="list collection schedules and how to install the timer")
+    p.add_argument("dir", metavar="DIR", help="folder whose subfolders hold collection.toml files")
+    p.add_argument("--out", default="runs", help="folder that holds the bags (default: runs)")
+    p.add_argument("--json", action="store_true", help="machine-readable listing")
+    p.set_defaults(func=commands.cmd_schedule)
 
 
 def _add_network_options(p: argparse.ArgumentParser) -> None:

@@ -22,6 +22,7 @@ from archiver.base.errors import (
 
 if TYPE_CHECKING:  # for annotations only: the verbs import their stage when they run
     from archiver.clean.workers import CleanLimits
+    from archiver.run.options import RunOptions
 
 
 def cmd_urls(args: argparse.Namespace) -> int:
@@ -66,6 +67,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         log=args.log,
         clean_limits=clean_limits(args),
     )
+    if args.due or not options.sources:
+        return _run_due(args, options)
     if not options.json:
         return run_command(options)
     # --json: stdout always ends with one JSON object, also when the run could not be done.
@@ -77,6 +80,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     if code != EXIT_OK:
         print(json_failure(code, "interrupted" if code == EXIT_INTERRUPTED else ""))
     return code
+
+
+def _run_due(args: argparse.Namespace, options: RunOptions) -> int:
+    from archiver.run.due import run_due
+
+    if not args.due or options.sources:
+        raise ArchiverError(
+            "run: give SOURCE... or --due DIR, not both and not neither", EXIT_USAGE
+        )
+    return run_due(Path(args.due), options)
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    from archiver.keep.schedule import schedule_command
+
+    return schedule_command(Path(args.dir), Path(args.out), args.json)
 
 
 def clean_limits(args: argparse.Namespace) -> CleanLimits:

@@ -12,6 +12,7 @@ import difflib
 import re
 import tomllib
 import typing
+import zoneinfo
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,8 @@ class Collection:
     raw: dict[str, Any] = field(repr=False, default_factory=dict)  # the parsed TOML, as is
     # The [[tsa]] tables as written; `archiver run` turns them into TSA configurations (attest).
     tsa_tables: list[dict[str, Any]] = field(default_factory=list)
+    schedule: str = ""  # a cron expression (docs/schedules.md); "" = not scheduled
+    timezone: str = "UTC"  # IANA zone the schedule is read in
 
     def seed_urls(self) -> list[str]:
         """Every URL to capture once: documents first, then extra URLs, in file order."""
@@ -88,7 +91,15 @@ class Collection:
 
 
 _TOP_KEYS = {"collection", "document", "url", "capture", "tsa"}
-_COLLECTION_KEYS = {"name", "title", "description", "curator", "organisation"}
+_COLLECTION_KEYS = {
+    "name",
+    "title",
+    "description",
+    "curator",
+    "organisation",
+    "schedule",
+    "timezone",
+}
 _CURATOR_KEYS = {"name", "email"}
 _DOCUMENT_KEYS = {"url", "title", "file", "publisher", "published", "note", "hops"}
 _URL_KEYS = {"url", "cited_in", "locator", "note"}
@@ -233,6 +244,7 @@ def load_collection(path: Path) -> Collection:
             f"name '{name}' may only use letters, digits, '.', '_' and '-' (it names the bag)",
         )
     curator = _curator(meta.get("curator", {}), c)
+    schedule, zone = _schedule(meta, c)
 
     documents = _documents(raw, c)
     extra = _extra_urls(raw, c)
@@ -251,7 +263,42 @@ def load_collection(path: Path) -> Collection:
         toml_path=toml_path,
         raw=raw,
         tsa_tables=tsa_tables,
+        schedule=schedule,
+        timezone=zone,
     )
+
+
+def _schedule(meta: dict[str, Any], c: _Checker) -> tuple[str, str]:
+    """``schedule`` (cron, checked by croniter) and ``timezone`` (IANA, checked by zoneinfo)."""
+    from croniter import croniter
+
+    schedule = c.string(meta, "schedule", "[collection]")
+    zone = c.string(meta, "timezone", "[collection]") or "UTC"
+    if schedule and not croniter.is_valid(schedule):
+        c.fail(
+            _line_of(c.toml_path, "schedule"),
+            f'schedule = "{schedule}" is not a cron expression; give five fields'
+            ' (minute hour day month weekday), e.g. "0 3 * * 1" (see docs/schedules.md)',
+        )
+    try:
+        zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        c.fail(
+            _line_of(c.toml_path, "timezone"),
+            f'timezone = "{zone}" is not an IANA time zone; give one such as "Europe/Berlin"'
+            ' or "UTC" (see docs/schedules.md)',
+        )
+    return schedule, zone
+
+
+def _line_of(toml_path: Path, key: str) -> str:
+    """``line N`` of ``key = `` in the file: tomllib gives no line numbers, so scan the text."""
+    pattern = re.compile(rf"\s*{key}\s*=")
+    lines = toml_path.read_text("utf-8").splitlines()
+    for number, line in enumerate(lines, start=1):
+        if pattern.match(line):
+            return f"line {number}: [collection]"
+    return "[collection]"
 
 
 def _read_toml(toml_path: Path, c: _Checker) -> dict[str, Any]:
