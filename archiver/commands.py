@@ -204,3 +204,21 @@ def json_failure(code: int, error: str) -> str:
     return json.dumps(
         {"bag": None, "exit_code": code, "meaning": EXIT_MEANINGS.get(code, ""), "error": error}
     )
+
+
+def cmd_catalog_rebuild(args: argparse.Namespace) -> int:
+    from archiver.keep.history import rebuild_command
+
+    return rebuild_command(Path(args.dir), args.catalog)
+
+
+def cmd_catalog_add(args: argparse.Namespace) -> int:
+    from archiver.keep.history import add_command
+
+    return add_command(Path(args.bag), args.catalog)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from archiver.keep.history import history_command
+
+    return history_command(args.url, args.catalog, args.json)
