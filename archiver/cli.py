@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_keys(verbs)
     _add_clean(verbs)
     _add_report(verbs)
+    _add_catalog(verbs)
+    _add_history(verbs)
     return parser
 
 
@@ -209,6 +211,32 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
     out.add_argument(
         "--log", metavar="FILE", help="append progress lines and warnings, timestamped, to FILE"
     )
+
+
+def _add_catalog(sub: Subparsers) -> None:
+    p = sub.add_parser("catalog", help="the capture history index (docs/catalog.md)")
+    v = p.add_subparsers(dest="catalog_verb", required=True, metavar="VERB")
+    r = v.add_parser("rebuild", help="rebuild the catalog from every sealed bag under DIR")
+    r.add_argument("dir", metavar="DIR")
+    a = v.add_parser("add", help="add one sealed bag (made elsewhere) to the catalog")
+    a.add_argument("bag", metavar="BAG")
+    for q in (r, a):
+        q.add_argument("--catalog", metavar="PATH", help=CATALOG_HELP)
+    r.set_defaults(func=commands.cmd_catalog_rebuild)
+    a.set_defaults(func=commands.cmd_catalog_add)
+
+
+CATALOG_HELP = "catalog file (default: $ARCHIVER_CATALOG, else catalog.sqlite beside the bags)"
+
+
+def _add_history(sub: Subparsers) -> None:
+    p = sub.add_parser("history", help="a URL's captures across runs; exit 1 if never captured")
+    p.add_argument("url", metavar="URL")
+    p.add_argument("--json", action="store_true", help="machine-readable timeline")
+    p.add_argument(
+        "--catalog", metavar="PATH", help=CATALOG_HELP.replace("beside the bags", "in runs/")
+    )
+    p.set_defaults(func=commands.cmd_history)
 
 
 def _add_verify(sub: Subparsers) -> None:

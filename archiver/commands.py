@@ -232,3 +232,21 @@ def cmd_report(args: argparse.Namespace) -> int:
     return report_command(
         args.collection, Path(args.out), args.since, as_json=args.json, html_file=html_file
     )
+
+
+def cmd_catalog_rebuild(args: argparse.Namespace) -> int:
+    from archiver.keep.history import rebuild_command
+
+    return rebuild_command(Path(args.dir), args.catalog)
+
+
+def cmd_catalog_add(args: argparse.Namespace) -> int:
+    from archiver.keep.history import add_command
+
+    return add_command(Path(args.bag), args.catalog)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from archiver.keep.history import history_command
+
+    return history_command(args.url, args.catalog, args.json)

@@ -16,6 +16,7 @@ from archiver.bag.writer import BagBuilder
 from archiver.base.settings import Settings
 from archiver.base.timefmt import utc_iso
 from archiver.capture.log import CaptureEntry
+from archiver.keep.history import index_after_run
 from archiver.run.options import RunOptions
 
 
@@ -87,6 +88,7 @@ def anchor(
             actor=actor,
         )
     custody.copy_into_bag(log, bag)  # again: a crash may have come between an event and its copy
+    index_after_run(bag, out)  # the capture history (docs/catalog.md); a failure only warns
 
 
 def remove_temp_anchor_files(bag: Path) -> None:

@@ -144,8 +144,8 @@ def test_kill_9_then_rerun_completes_the_bag(
     if sealed_before or len(done_before) == len(CITED):
         assert server.stats.paths() == [], "nothing fetched again once everything was captured"
 
-    # One bag, and nothing of the run's state left anywhere.
-    assert sorted(p.name for p in out.iterdir()) == ["bag", "custody-log.jsonl"]
+    # One bag (indexed in the catalog, docs/catalog.md), and nothing of the run's state left.
+    assert sorted(p.name for p in out.iterdir()) == ["bag", "catalog.sqlite", "custody-log.jsonl"]
     leftovers = [
         p
         for p in bag.rglob("*")

@@ -154,7 +154,9 @@ def test_kill_after_the_bag_was_renamed_into_place_is_finished_not_recaptured(
     assert "was sealed before the interruption" in again.stderr
     assert Path(again.stdout.strip().splitlines()[-1]) == bag
     assert server.stats.paths() == [], "nothing is captured again"
-    assert sorted(p.name for p in out.iterdir()) == sorted([bag.name, "custody-log.jsonl"])
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [bag.name, "catalog.sqlite", "custody-log.jsonl"]
+    )
     assert _tree(bag) == sealed, "the sealed payload, manifests and bag-info are untouched"
     events = [json.loads(x) for x in (out / "custody-log.jsonl").read_text().splitlines()]
     assert [e["event"] for e in events] == ["captured", "sealed"]
@@ -227,6 +229,8 @@ def test_a_crash_while_appending_custody_is_repaired_explicitly_then_finished(
     assert events == ["captured", "repaired", "sealed"]
     assert archiver("custody", "check", str(log)).returncode == 0
     assert archiver("verify", str(out / "bag")).returncode == 0
-    assert sorted(p.name for p in out.iterdir()) == ["bag", "custody-log.jsonl"] + sorted(
-        p.name for p in out.glob("custody-log.jsonl.torn-*")
-    )
+    assert sorted(p.name for p in out.iterdir()) == [
+        "bag",
+        "catalog.sqlite",
+        "custody-log.jsonl",
+    ] + sorted(p.name for p in out.glob("custody-log.jsonl.torn-*"))
