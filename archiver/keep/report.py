@@ -39,3 +39,20 @@ def report_command(
     else:
         sys.stdout.write(report_text(data))
     return EXIT_CHANGED if data["alarming"] else EXIT_OK
+
+
+def write_report_beside(out: Path, collection: str, bag_name: str) -> list[Path]:
+    """After a scheduled run: ``<bag>.report.html`` and ``<bag>.report.json`` beside the bag.
+
+    Beside, never inside: a sealed bag is never modified. The report compares the new bag with
+    the collection's previous one, exactly as ``archiver report`` would at that moment.
+    """
+    bags = find_runs(out, collection)
+    base = pick_base(bags, None)
+    changes = compare_runs(bags, base)
+    data = report_json(bags, base, changes)
+    html_path = out / f"{bag_name}.report.html"
+    json_path = out / f"{bag_name}.report.json"
+    replace_file(html_path, report_html(data, changes, bags, out.resolve()).encode("utf-8"))
+    replace_file(json_path, (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode())
+    return [html_path, json_path]

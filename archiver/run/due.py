@@ -13,6 +13,7 @@ from pathlib import Path
 from archiver.base.errors import EXIT_OK, EXIT_USAGE, ArchiverError
 from archiver.base.fsutil import file_lock
 from archiver.base.timefmt import compact
+from archiver.keep.report import write_report_beside
 from archiver.keep.schedule import find_collections, interrupted_run, is_due, last_run, now
 from archiver.run.command import run_command
 from archiver.run.options import RunOptions
@@ -62,4 +63,19 @@ def run_due(root: Path, options: RunOptions) -> int:
                 print(f"archiver: {c.name}: {err}", file=sys.stderr)
                 code = err.exit_code
             worst = max(worst, code)
+            if code == EXIT_OK:
+                _report(out, c.name, name)
         return worst
+
+
+def _report(out: Path, collection: str, bag_name: str) -> None:
+    """The change report of a scheduled run, beside its bag; a failure here loses no capture."""
+    try:
+        written = write_report_beside(out, collection, bag_name)
+    except (ArchiverError, OSError, ValueError) as err:
+        print(
+            f"archiver: {bag_name}: no change report ({err}); run `archiver report`",
+            file=sys.stderr,
+        )
+        return
+    print(f"archiver: change report: {written[0]}", file=sys.stderr)

@@ -62,6 +62,12 @@ def test_due_runs_once_per_fire_time(tmp_path: Path, http_server: TestServer) ->
     later = _due(tmp_path, "2026-12-07T02:00:00Z")
     assert later.returncode == 0, later.stderr
     assert _bag_names(tmp_path) == ["weekly-20261130T030000Z", "weekly-20261207T020000Z"]
+    # Each scheduled run leaves its change report beside its bag (never inside: it is sealed).
+    report = json.loads((tmp_path / "o" / "weekly-20261207T020000Z.report.json").read_text())
+    assert [u["class"] for u in report["urls"]] == ["unchanged"]
+    html = (tmp_path / "o" / "weekly-20261207T020000Z.report.html").read_text("utf-8")
+    assert "<script" not in html and "unchanged" in html
+    assert not list((tmp_path / "o" / "weekly-20261207T020000Z").rglob("*.report.*"))
 
 
 def test_second_due_while_locked_exits_0(tmp_path: Path, http_server: TestServer) -> None:
