@@ -120,6 +120,7 @@ def _add_run(sub: Subparsers) -> None:
     _add_network_options(p)
     _add_identity_options(p)
     _add_trust_options(p)
+    _add_witness_options(p)
     p.add_argument("--no-clean", action="store_true", help="skip text extraction")
     _add_clean_options(p)
     p.add_argument(
@@ -170,6 +171,17 @@ def _add_network_options(p: argparse.ArgumentParser) -> None:
         help="also capture loopback, private and link-local addresses (your own intranet); "
         "refused by default, recorded",
     )
+
+
+def _add_witness_options(p: argparse.ArgumentParser) -> None:
+    w = p.add_argument_group("witnesses for dead links, save-now (docs/witnesses.md)")
+    add = w.add_argument
+    add("--no-witnesses", action="store_true", help="ask no web archive about dead URLs")
+    add("--witness-timemap", action="append", metavar="URL", help="TimeMap endpoint(s)")
+    add("--witness-availability", action="append", metavar="URL", help="availability API(s)")
+    add("--fetch-mementos", action="store_true", help="also capture each closest memento")
+    add("--save-now", action="store_true", help="submit captured URLs to save-now (opt-in)")
+    add("--save-now-endpoint", metavar="URL", help="(https://web.archive.org/save/)")
 
 
 def _add_identity_options(p: argparse.ArgumentParser) -> None:

@@ -66,6 +66,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         quiet=args.quiet,
         log=args.log,
         clean_limits=clean_limits(args),
+        no_witnesses=args.no_witnesses,
+        witness_timemaps=args.witness_timemap,
+        witness_availability=args.witness_availability,
+        fetch_mementos=args.fetch_mementos,
+        save_now=args.save_now,
+        save_now_endpoint=args.save_now_endpoint,
     )
     if args.due or not options.sources:
         return _run_due(args, options)

@@ -32,6 +32,9 @@ os.environ["ARCHIVER_ALLOW_PRIVATE"] = "1"
 # The developer's own settings file (~/.config/archiver/settings.toml) must never leak into a
 # test: every run reads an empty one unless a test names its own.
 os.environ["ARCHIVER_CONFIG"] = os.devnull
+# Tests never ask the public web archives about dead links; tests of witnesses (tests/run/
+# test_witnesses.py) point the lookups at a local aggregator and remove this.
+os.environ["ARCHIVER_WITNESSES"] = "0"
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,9 @@ Settings come from (lowest to highest precedence) built-in defaults, the collect
 ``[capture]`` table (only the keys a collection may set, see ``COLLECTION_TRUSTED_KEYS``), the
 operator's own settings file (``archiver.run.usersettings``), the environment (``HTTP(S)_PROXY``,
 ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``, ``ARCHIVER_OPERATOR``, ``ARCHIVER_CONTACT``,
-``ARCHIVER_ALLOW_PRIVATE``) and command-line options. The settings in force are written into
-every WARC's warcinfo record and the bag, so a reader knows how a capture was made.
+``ARCHIVER_ALLOW_PRIVATE``, ``ARCHIVER_WITNESSES``) and command-line options. The settings in
+force are written into every WARC's warcinfo record and the bag, so a reader knows how a
+capture was made.
 """
 
 from __future__ import annotations
@@ -50,6 +51,17 @@ class Settings:
     # Loopback, private, link-local, ... addresses are refused unless the operator opts in
     # (--allow-private or ARCHIVER_ALLOW_PRIVATE=1); a collection file can never set this.
     allow_private: bool = False
+    # Witnesses for dead links (docs/witnesses.md): when a URL is gone or unreachable, ask public
+    # web archives whether they hold earlier copies. Endpoints are whitespace-separated URLs
+    # ("{url}" is replaced by the URL, else it is appended); "" asks none of that kind.
+    witnesses: bool = True
+    witness_timemaps: str = "https://timetravel.mementoweb.org/timemap/link/"
+    witness_availability: str = "https://archive.org/wayback/available"
+    witness_max_size: int = 5_000_000  # per answer; a bigger one is a failed lookup
+    witness_max_time: float = 30.0  # per answer, whole request
+    fetch_mementos: bool = False  # also capture the closest memento, as a labelled capture
+    save_now: bool = False  # submit every captured URL to a save-now service (opt-in)
+    save_now_endpoint: str = "https://web.archive.org/save/"
 
     def effective_user_agent(self) -> str:
         if self.user_agent:
@@ -78,7 +90,13 @@ def from_environment(base: Settings | None = None) -> Settings:
         contact_email=env.get("ARCHIVER_CONTACT") or None,
         ca_bundle=s.ca_bundle or env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE") or None,
         allow_private=True if _env_flag(env.get("ARCHIVER_ALLOW_PRIVATE")) else None,
+        # ARCHIVER_WITNESSES=0 (off, no, false): no third-party lookups from this environment.
+        witnesses=False if _env_off(env.get("ARCHIVER_WITNESSES")) else None,
     )
+
+
+def _env_off(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("0", "false", "no", "off")
 
 
 def _env_flag(value: str | None) -> bool:
@@ -106,6 +124,12 @@ COLLECTION_TRUSTED_KEYS = frozenset(
         "contact_email",  # sent to every server in User-Agent and From
         "user_agent",  # what servers are told we are
         "hostname",  # the machine recorded as having made the capture
+        # Which third parties are told the collection's URLs, and fetched from as witnesses.
+        "witness_timemaps",
+        "witness_availability",
+        "fetch_mementos",
+        "save_now",
+        "save_now_endpoint",
     }
 )
 #: Never from a collection, even with consent: the operator's own network is theirs to open.
@@ -122,12 +146,14 @@ COLLECTION_CEILING_KEYS = frozenset(
         "concurrency",
         "retry_after_max",  # a collection cannot make an unattended run wait for hours
         "retry_attempts",
+        "witness_max_size",
+        "witness_max_time",
     }
 )
 #: Politeness a collection may increase freely but lower below the default only with consent.
 COLLECTION_FLOOR_KEYS = frozenset({"per_host_delay"})
 #: Sizes in bytes: TOML and options accept "10 MB", "500 MiB" as well as plain numbers.
-SIZE_KEYS = frozenset({"max_size", "max_warc_size"})
+SIZE_KEYS = frozenset({"max_size", "max_warc_size", "witness_max_size"})
 
 _SIZE = re.compile(r"\s*(-?\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*", re.IGNORECASE)
 _UNITS = {

@@ -39,6 +39,12 @@ from archiver.capture.logparts import (
     ref_to_json,
     text_from_json,
 )
+from archiver.capture.witnessparts import (
+    Memento,
+    MementoOf,
+    ThirdPartyQuery,
+    queries_from_json,
+)
 from archiver.collect.seeds import Citation
 from archiver.warc.writer import RecordRef
 
@@ -50,12 +56,15 @@ __all__ = [
     "EntryShapeError",
     "FetchFailure",
     "Journal",
+    "Memento",
+    "MementoOf",
     "ProxyFacts",
     "ProxyResolved",
     "Redirect",
     "RobotsDecision",
     "TextError",
     "TextRef",
+    "ThirdPartyQuery",
     "TlsFacts",
     "dumps_entry",
     "read_entries",
@@ -113,11 +122,18 @@ class CaptureEntry:
     records: list[RecordRef]
     text: TextRef | TextError | None = None
     attempts: list[Attempt] | None = None  # None: a log written before attempts were recorded
+    # Third-party facts (capture/witnessparts.py), absent from the JSON when None so older logs
+    # read and re-serialise unchanged: public archives asked about a dead URL, a save-now
+    # submission of a live one, and on our capture of a memento, whose memento it is.
+    witnesses: list[ThirdPartyQuery] | None = None
+    save_now: list[ThirdPartyQuery] | None = None
+    memento_of: MementoOf | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = {k: _plain(v) for k, v in vars(self).items()}
-        if self.attempts is None:
-            del out["attempts"]
+        for optional in ("attempts", "witnesses", "save_now", "memento_of"):
+            if getattr(self, optional) is None:
+                del out[optional]
         return out
 
     @classmethod
@@ -174,6 +190,9 @@ class CaptureEntry:
             attempts=[Attempt.from_json(a) for a in get_list(r, "attempts")]
             if "attempts" in r
             else None,
+            witnesses=queries_from_json(r, "witnesses"),
+            save_now=queries_from_json(r, "save_now"),
+            memento_of=MementoOf.from_json(r["memento_of"]) if "memento_of" in r else None,
         )
 
     def response_refs(self) -> list[RecordRef]:

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from archiver.keep.compare import CLASSES, Change, Side, path_in_bag
 from archiver.keep.runs import RunBag
+from archiver.keep.witnessview import witnesses_html, witnesses_json, witnesses_text
 
 TIMELINE_RUNS = 20  # the newest runs shown in each URL's timeline
 
@@ -57,6 +58,7 @@ def report_json(bags: list[RunBag], base: RunBag | None, changes: list[Change]) 
                 "before": side_json(ch.before),
                 "after": side_json(ch.after),
                 "diff": ch.diff,
+                "third_party": witnesses_json(ch),
             }
             for ch in changes
         ],
@@ -70,6 +72,7 @@ def report_text(data: dict[str, Any]) -> str:
     for u in data["urls"]:
         if u["class"] != "unchanged":
             lines.append(f"{u['class']:<21} {_printable(u['url'])}  ({_printable(u['reason'])})")
+            lines.extend(_printable(line) for line in witnesses_text(u.get("third_party")))
     counts = ", ".join(f"{n} {c}" for c, n in data["counts"].items() if n)
     lines.append(f"{len(data['urls'])} URLs: {counts or 'none'}")
     return "\n".join(lines) + "\n"
@@ -119,6 +122,7 @@ def _url_section(ch: Change, u: dict[str, Any], bags: list[RunBag], here: Path) 
         if entry is not None:
             out.append(_timeline_row(Side(bag, entry), here))
     out.append("</table>")
+    out.append(witnesses_html(u.get("third_party")))
     if ch.diff:
         out.append(_diff_html(ch.diff))
     out.append("</section>")

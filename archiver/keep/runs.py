@@ -25,6 +25,9 @@ class RunBag:
     name: str
     path: Path
     entries: dict[str, CaptureEntry] = field(default_factory=dict)
+    # Our captures of other archives' mementos, by the URL they are mementos of: never taken
+    # for a capture of that URL (docs/witnesses.md).
+    mementos: dict[str, list[CaptureEntry]] = field(default_factory=dict)
 
     @property
     def when(self) -> str:
@@ -66,6 +69,9 @@ def find_runs(out: Path, name: str) -> list[RunBag]:
         log = child / "data" / LOG_NAME
         if log.is_file():
             for entry in read_entries(log):
+                if entry.memento_of is not None:
+                    bag.mementos.setdefault(entry.memento_of.original_url, []).append(entry)
+                    continue
                 bag.entries[entry.url] = entry
         bags.append(bag)
     if not bags:

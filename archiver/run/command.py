@@ -39,6 +39,7 @@ from archiver.base.settings import Settings
 from archiver.base.timefmt import compact, parse_iso, utc_iso
 from archiver.capture.crawl import crawl
 from archiver.capture.log import LOG_NAME, dumps_entry, read_entries
+from archiver.capture.witness import Witnesses
 from archiver.collect.seeds import Seed
 from archiver.run.console import (
     install_stop_handler,
@@ -245,6 +246,8 @@ def _capture(
     # Bodies spool on the output disk, not in /tmp: a 1 GB response must not fill a small /tmp.
     spool = run.out / f".{run.name}.spool"
     spool.mkdir(exist_ok=True)
+    if settings.witnesses or settings.save_now:
+        runner.witnesses = Witnesses(settings, writer, spool_dir=spool, stop=stop)
     try:
         crawl(
             todo,
@@ -257,7 +260,7 @@ def _capture(
             on_discovered=progress.add_total,
         )
     finally:
-        runner.close()  # cleaning workers
+        runner.close()  # cleaning workers, third-party lookups
         shutil.rmtree(spool, ignore_errors=True)
         writer.close()
         runner.journal.close()

@@ -40,3 +40,10 @@ class RunOptions:
     quiet: bool = False  # no progress or summary; warnings, errors and the bag path only
     log: str | None = None  # also append progress lines and warnings to this file
     clean_limits: CleanLimits | None = None  # None: the documented defaults
+    # Witnesses for dead links and save-now (docs/witnesses.md); None: the settings' value.
+    no_witnesses: bool = False
+    witness_timemaps: list[str] | None = None
+    witness_availability: list[str] | None = None
+    fetch_mementos: bool = False
+    save_now: bool = False
+    save_now_endpoint: str | None = None

@@ -44,6 +44,27 @@ def _check_ranges(s: Settings) -> None:
             )
 
 
+def _witness_options(s: Settings, options: RunOptions) -> Settings:
+    """--no-witnesses, endpoints, --fetch-mementos, --save-now (docs/witnesses.md)."""
+    joined = {
+        "witness_timemaps": options.witness_timemaps,
+        "witness_availability": options.witness_availability,
+    }
+    for key, given in joined.items():
+        if given is not None:
+            for url in " ".join(given).split():
+                if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+                    option = "--" + key.replace("_", "-").rstrip("s")
+                    raise ArchiverError(f"{option} {url}: give an http(s) URL", EXIT_USAGE)
+            s = s.with_overrides(**{key: " ".join(" ".join(given).split())})
+    return s.with_overrides(
+        witnesses=False if options.no_witnesses else None,
+        fetch_mementos=True if options.fetch_mementos else None,
+        save_now=True if options.save_now else None,
+        save_now_endpoint=options.save_now_endpoint,
+    )
+
+
 def _masked(proxy: str) -> str:
     """The proxy URL with its password masked: error messages end up in logs."""
     return mask_password(proxy) or ""
@@ -112,6 +133,7 @@ def _with_options(s: Settings, options: RunOptions) -> Settings:
         s = s.with_overrides(allow_private=True)
     if not options.clean:
         s = s.with_overrides(clean=False)
+    s = _witness_options(s, options)
     _check_ranges(s)
     if s.ca_bundle and not Path(s.ca_bundle).is_file():
         raise ArchiverError(f"{s.ca_bundle}: CA bundle not found (--ca-bundle)", EXIT_USAGE)

@@ -12,6 +12,7 @@ from archiver.base.settings import Settings
 from archiver.base.timefmt import parse_iso
 from archiver.capture.crawl import CaptureResult
 from archiver.capture.log import CaptureEntry, Journal, TextError, TextRef
+from archiver.capture.witness import Witnesses
 from archiver.clean.sidecar import SourceRef, write_outputs
 from archiver.clean.workers import CleanJob, CleanPool, reason_code
 from archiver.run.options import RunOptions
@@ -32,6 +33,7 @@ class Runner:
         self.journal: Journal | None = None
         self.text_errors = 0
         self.pool: CleanPool | None = None
+        self.witnesses: Witnesses | None = None  # third-party lookups (docs/witnesses.md)
         if settings.clean:
             # Worker processes with memory and time caps; no lock: captures and cleaning overlap.
             self.pool = CleanPool(options.clean_limits)
@@ -40,9 +42,13 @@ class Runner:
         """Stop the cleaning workers (called once capture has ended, on every path)."""
         if self.pool is not None:
             self.pool.close()
+        if self.witnesses is not None:
+            self.witnesses.close()
 
     def on_result(self, result: CaptureResult) -> None:
         entry = result.entry
+        if self.witnesses is not None:  # a fetched memento comes back here, journaled first
+            entry = self.witnesses.annotate(entry, self.on_result)
         if (
             self.pool is not None
             and result.payload_path is not None

@@ -24,6 +24,7 @@ from archiver.capture.log import (
     CaptureEntry,
     EntryShapeError,
 )
+from archiver.capture.witnessparts import third_party_refs
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,8 @@ def _check_lines(
                 else:
                     first_line_of[url] = lineno
             found = list(_check_entry(bag_root, entry, where, records, referenced))
+            for part in third_party_refs(entry):  # lookups kept as evidence (docs/witnesses.md)
+                found.extend(_check_refs(part, where, str(url), records, referenced))
             problems.extend(found)
             if not any(p.code == "capture-log-bad-entry" for p in found):
                 problems.extend(_check_shape(entry, where))
