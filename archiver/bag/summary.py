@@ -166,7 +166,43 @@ def _capture_rows(entry: dict[str, Any]) -> list[tuple[str, str]]:
         ("Payload SHA-256", _text(entry.get("payload_sha256"), "no payload (no response body)")),
         ("WARC record", _response_record(entry)),
         ("Error", _error(entry)),
+        *_third_party_rows(entry),
     ]
+
+
+def _third_party_rows(entry: dict[str, Any]) -> list[tuple[str, str]]:
+    """Other archives' copies and save-now answers, labelled apart (docs/witnesses.md)."""
+    rows = []
+    of = entry.get("memento_of")
+    if isinstance(of, dict):
+        rows.append(
+            (
+                "Memento of (another archive's copy, captured by us)",
+                f"{_text(of.get('original_url'))} as held by {_text(of.get('archive'))} "
+                f"on {_text(of.get('memento_datetime'))}",
+            )
+        )
+    for key, label in (("witnesses", "Third-party witnesses"), ("save_now", "Save-now")):
+        said = []
+        for q in entry.get(key) or []:
+            if not isinstance(q, dict):
+                continue
+            found = [
+                f"{m.get('archive')} {m.get('datetime')} {m.get('url')}"
+                for m in q.get("mementos") or []
+            ]
+            error = q.get("error")
+            status = (
+                "failed (" + _text(error.get("class")) + ")"
+                if isinstance(error, dict)
+                else f"HTTP {_text(q.get('status'), 'no answer')}"
+            )
+            said.append(
+                f"{_text(q.get('endpoint'))}: {status}" + (": " + ", ".join(found) if found else "")
+            )
+        if said:
+            rows.append((f"{label} (not our capture)", "; ".join(said)))
+    return rows
 
 
 def _where(settings: dict[str, Any], entries: Sequence[dict[str, Any]]) -> _Section:

@@ -97,6 +97,9 @@ class Witnesses:
             stop=self.stop,
         )
         self.facts = run_facts(settings)
+        # Memento URLs already in the journal (a resumed run) or captured: never logged twice.
+        self.seen: set[str] = set()
+        self._lock = threading.Lock()
 
     def close(self) -> None:
         self.lookups.close()
@@ -164,6 +167,10 @@ class Witnesses:
         best = closest_memento([m for q in queries for m in q.mementos], at)
         if best is None or self.stop.is_set():
             return
+        with self._lock:
+            if best.url in self.seen:
+                return
+            self.seen.add(best.url)
         result = self.pages.fetch(best.url)
         try:
             refs = write_fetch(self.writer, result, facts=self.facts)

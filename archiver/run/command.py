@@ -248,6 +248,7 @@ def _capture(
     spool.mkdir(exist_ok=True)
     if settings.witnesses or settings.save_now:
         runner.witnesses = Witnesses(settings, writer, spool_dir=spool, stop=stop)
+        runner.witnesses.seen.update(done)
     try:
         crawl(
             todo,

@@ -277,3 +277,10 @@ def test_a_collection_cannot_add_endpoints_without_consent() -> None:
     decision = decide_capture(asked, trusted=False)
     assert sorted(decision.ignored_trust) == ["fetch_mementos", "save_now", "witness_timemaps"]
     assert decision.applied == {"witnesses": False}  # fewer third-party lookups: always allowed
+
+
+def test_provenance_summary_labels_third_parties(full: dict[str, Any]) -> None:
+    summary = (full["bag"] / "data" / "provenance-summary.txt").read_text("utf-8")
+    assert "Third-party witnesses (not our capture)" in summary
+    assert "Memento of (another archive's copy, captured by us)" in summary
+    assert "Save-now (not our capture)" in summary
