@@ -60,6 +60,8 @@ class Runner:
         assert self.journal is not None
         self.journal.append(entry)
         if self.progress is not None:
+            if entry.memento_of is not None:  # a labelled extra capture: the total grows
+                self.progress.add_total(1)
             self.progress.url_done(entry.to_json())
 
     def _clean(self, entry: CaptureEntry, result: CaptureResult) -> TextRef | TextError:

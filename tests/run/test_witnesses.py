@@ -284,3 +284,17 @@ def test_provenance_summary_labels_third_parties(full: dict[str, Any]) -> None:
     assert "Third-party witnesses (not our capture)" in summary
     assert "Memento of (another archive's copy, captured by us)" in summary
     assert "Save-now (not our capture)" in summary
+
+
+def test_lookups_obey_the_address_policy(
+    tmp_path: Path, dead: dict[str, str], archive: MementoArchive
+) -> None:
+    """Without --allow-private, an aggregator on a private address is refused, and recorded."""
+    env = {k: v for k, v in _env().items() if k != "ARCHIVER_ALLOW_PRIVATE"}
+    coll = _collection(tmp_path, "policy", {"dns": dead["dns"]})
+    archive.stats.reset()
+    proc = _run(coll, tmp_path / "runs", *_endpoints(archive), env=env)
+    assert proc.returncode == 0, proc.stderr
+    (entry,) = capture_log(Path(proc.stdout.strip().splitlines()[-1]))
+    assert [q["error"]["class"] for q in entry["witnesses"]] == ["private-address"] * 2
+    assert archive.stats.paths() == []
