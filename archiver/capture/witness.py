@@ -165,7 +165,7 @@ class Witnesses:
         at = parse_iso(entry.ended) or datetime.now(UTC)
         pairs = {m.url: q.endpoint for q in queries for m in q.mementos}
         best = closest_memento([m for q in queries for m in q.mementos], at)
-        if best is None or self.stop.is_set():
+        if best is None or best.url == entry.url or self.stop.is_set():
             return
         with self._lock:
             if best.url in self.seen:

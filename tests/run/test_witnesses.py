@@ -192,6 +192,10 @@ def test_fetch_mementos_captures_a_labelled_copy(
     assert m["citations"] == [] and m["text"]["path"].startswith("text/")
     # the URL's own entry still says it is gone: the memento is never our capture of it
     assert full["by_url"][dead["gone404"]]["status"] == 404
+    catalog = str(full["out"] / "catalog.sqlite")
+    history = archiver("history", "--json", "--catalog", catalog, dead["gone404"])
+    (only,) = json.loads(history.stdout)["captures"]
+    assert only["status"] == 404 and only["url"] == dead["gone404"]
 
 
 def test_save_now_only_for_live_urls_and_recorded(
