@@ -107,7 +107,7 @@ def open_catalog(path: Path, *, create: bool = True) -> sqlite3.Connection:
             f"BEGIN; {_SCHEMA} {_AUDITS_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
         )
     elif version < SCHEMA_VERSION:
-        migrate(conn)
+        migrate(conn, path)
     return conn
 
 
@@ -131,7 +131,7 @@ CREATE INDEX audits_path ON audits(path, at);
 """
 
 
-def migrate(conn: sqlite3.Connection) -> None:
+def migrate(conn: sqlite3.Connection, path: Path) -> None:
     """Bring an older catalog forward in place, in one transaction (all steps or none).
 
     The version is read again under the write lock, so two processes opening the same v1
@@ -140,12 +140,22 @@ def migrate(conn: sqlite3.Connection) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version not in (1, SCHEMA_VERSION):
+            raise sqlite3.DatabaseError(f"no migration from schema version {version}")
         if version == 1:  # executescript would commit first: one statement at a time
             for statement in filter(str.strip, _AUDITS_SCHEMA.split(";")):
                 conn.execute(statement)
         if version < SCHEMA_VERSION:
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
+    except sqlite3.DatabaseError as err:
+        conn.execute("ROLLBACK")
+        conn.close()
+        raise ArchiverError(
+            f"{path}: cannot migrate the catalog to schema version {SCHEMA_VERSION} ({err}); "
+            "it is left as it was; rebuild one with `archiver catalog rebuild DIR --catalog NEW`",
+            EXIT_USAGE,
+        ) from None
     except BaseException:
         conn.execute("ROLLBACK")
         raise
@@ -328,7 +338,8 @@ def history(conn: sqlite3.Connection, url: str) -> list[dict[str, Any]]:
 def dump(conn: sqlite3.Connection) -> Iterator[str]:
     """A canonical dump of every table (sorted by key): two catalogs agree iff their dumps do."""
     yield f"user_version {conn.execute('PRAGMA user_version').fetchone()[0]}"
-    for table in TABLES:
+    present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    for table in (t for t in TABLES if t in present):  # an older schema has fewer tables
         order = {"runs": "run_id", "captures": "run_id, seq"}.get(table, "audit_id, path")
         for row in conn.execute(f"SELECT * FROM {table} ORDER BY {order}"):  # noqa: S608
             yield f"{table} {json.dumps(list(row), ensure_ascii=False)}"
