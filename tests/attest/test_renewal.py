@@ -164,6 +164,16 @@ def test_timestamp_renew_statement_can_be_checked_by_hand(
         capture_output=True, text=True, env=openssl_env(), check=False,
     )  # fmt: skip
     assert "Verification: OK" in by_hand.stdout, by_hand.stdout + by_hand.stderr
+    if shutil.which("jq"):  # the digest check of docs/verify-by-hand.md, as written there
+        script = (
+            'jq -r \'.covers[] | "\\(.sha256)  \\(.file)"\' "$1" | sha256sum -c - && '
+            'jq -r \'.covers[] | "\\(.sha512)  \\(.file)"\' "$1" | sha512sum -c -'
+        )
+        digests = subprocess.run(
+            ["sh", "-c", script, "sh", rel], cwd=bag, capture_output=True, text=True, check=False
+        )
+        assert digests.returncode == 0, digests.stdout + digests.stderr
+        assert digests.stdout.count(": OK") == 2 * len(listed)
 
 
 def test_an_altered_renewed_token_breaks_the_chain(
