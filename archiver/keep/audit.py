@@ -13,6 +13,7 @@ stalest bags means a missed day only delays, and every bag is covered in N conse
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import sqlite3
@@ -71,6 +72,7 @@ class BagAudit:
     last_audit: dict[str, Any] | None = None
     changed_since_last_audit: bool = False
     changed_since_sealing: bool = False
+    new_problems: list[str] = field(default_factory=list)  # codes the last audit did not have
     timestamps_failing: list[str] = field(default_factory=list)
     expiring: list[dict[str, Any]] = field(default_factory=list)
     renewal: dict[str, Any] | None = None
@@ -98,7 +100,7 @@ def known_paths(conn: sqlite3.Connection, directory: Path) -> dict[str, tuple[st
     root = directory.resolve()
     known: dict[str, tuple[str, str | None]] = {}
     rows = list(conn.execute("SELECT path, bag, run_id FROM runs"))
-    rows += list(conn.execute("SELECT path, bag, run_id FROM audits"))
+    rows += list(conn.execute("SELECT DISTINCT path, bag, run_id FROM audits"))
     for path, name, run_id in rows:
         if Path(path).is_relative_to(root):
             known.setdefault(path, (name, run_id))
@@ -130,6 +132,8 @@ def audit_one(
         last.get("tagmanifest_sha256") != result.tagmanifest_sha256
         or (last.get("verdict") == "valid" and not report.valid)
     )
+    if last is not None:
+        result.new_problems = sorted(set(result.problems) - set(json.loads(last["problems"])))
     checks = report.provenance.token_checks if report.provenance is not None else []
     result.timestamps_failing = sorted(
         {

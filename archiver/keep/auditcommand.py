@@ -138,6 +138,8 @@ def human_lines(summary: dict[str, Any]) -> list[str]:
             notes.append("changed since sealing")
         if r["changed_since_last_audit"]:
             notes.append("changed since the last audit")
+        if r["new_problems"] and r["last_audit_at"]:
+            notes.append(f"new since the last audit: {', '.join(r['new_problems'])}")
         lines.append(f"{state} {r['name']} ({last}){': ' + '; '.join(notes) if notes else ''}")
         lines += [f"    {d}" for d in r["details"]]
         if r["timestamps_failing"]:

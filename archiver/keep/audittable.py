@@ -67,8 +67,10 @@ def logged_audits(directory: Path) -> list[tuple[Any, ...]]:
 
 def last_audits(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
     """The latest audit of each bag path: the share rotation and "changed since" read it."""
+    columns = ", ".join(f"a.{c}" for c in AUDIT_COLUMNS)
     rows = conn.execute(
-        f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audits a WHERE at = "
-        "(SELECT MAX(at) FROM audits b WHERE b.path = a.path) ORDER BY path, audit_id"
+        f"SELECT {columns} FROM audits a JOIN "  # noqa: S608 - fixed column names
+        "(SELECT path, MAX(at) AS at FROM audits GROUP BY path) m USING (path, at) "
+        "ORDER BY a.path, a.audit_id"
     )
     return {row[1]: dict(zip(AUDIT_COLUMNS, row, strict=True)) for row in rows}

@@ -101,6 +101,7 @@ def test_altered_bags_are_reported_and_recorded(out: Path) -> None:
     )
     assert results["run-b"]["verdict"] == "invalid"
     assert results["run-b"]["changed_since_sealing"]
+    assert "tag-checksum-mismatch" in results["run-b"]["new_problems"]
     assert results["run-c"]["verdict"] == "missing"
     assert results["run-d"]["verdict"] == "valid"
     assert not results["run-d"]["changed_since_last_audit"]
