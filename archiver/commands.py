@@ -264,7 +264,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         catalog=args.catalog,
         expiring_within=args.expiring_within,
         renew=args.renew,
-        tsas=tsas_from_options(args.tsa) if args.renew else [],
+        tsas=tsas_from_options(args.tsa) if args.renew or args.tsa else [],
         tsa_roots=[Path(p) for p in args.tsa_root or []],
         timeout=args.timeout,
         actor=args.actor or "",
