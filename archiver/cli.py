@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report(verbs)
     _add_catalog(verbs)
     _add_history(verbs)
+    _add_audit(verbs)
     return parser
 
 
@@ -251,6 +252,27 @@ def _add_history(sub: Subparsers) -> None:
     p.set_defaults(func=commands.cmd_history)
 
 
+def _add_audit(sub: Subparsers) -> None:
+    p = sub.add_parser("audit", help="re-verify the bags under DIR and record it (docs/audits.md)")
+    p.add_argument("dir", metavar="DIR", help="folder of sealed bags (e.g. runs)")
+    p.add_argument("--share", metavar="K/N", help="audit the stalest 1/N of the bags (e.g. 1/7)")
+    p.add_argument("--catalog", metavar="PATH", help=CATALOG_HELP)
+    p.add_argument("--json", action="store_true", help="machine-readable result")
+    p.add_argument(
+        "--expiring-within",
+        type=int,
+        default=365,
+        metavar="DAYS",
+        help="list tokens whose TSA certificate expires within DAYS (365)",
+    )
+    p.add_argument("--renew", action="store_true", help="renew expiring timestamps (--tsa)")
+    p.add_argument("--tsa", action="append", metavar="NAME=URL,ROOT.pem", help=TSA_HELP)
+    p.add_argument("--tsa-root", action="append", metavar="PEM", help="extra trusted TSA root")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds per TSA (30)")
+    p.add_argument("--actor", help="who is auditing (recorded in the custody log)")
+    p.set_defaults(func=commands.cmd_audit)
+
+
 def _add_verify(sub: Subparsers) -> None:
     p = sub.add_parser("verify", help="check a bag: BagIt fixity, WARC digests, capture log")
     p.add_argument("bag", metavar="BAG")
@@ -303,6 +325,12 @@ def _add_timestamp(sub: Subparsers) -> None:
     p = sub.add_parser("timestamp", help="add RFC 3161 timestamps to a sealed bag")
     p.add_argument("bag", metavar="BAG")
     _add_anchor_options(p)
+    p.add_argument(
+        "--renew",
+        action="store_true",
+        help="timestamp a renewal statement over the tag manifests and every earlier token "
+        "(RFC 4998 style; docs/provenance.md)",
+    )
     p.set_defaults(func=commands.cmd_timestamp)
 
 

@@ -195,10 +195,12 @@ def cmd_keys_new(args: argparse.Namespace) -> int:
 
 
 def cmd_timestamp(args: argparse.Namespace) -> int:
+    from archiver.attest.renewal import renew_command
     from archiver.attest.timestamp import timestamp_command
     from archiver.attest.tsa import tsas_from_options
 
-    return timestamp_command(
+    command = renew_command if args.renew else timestamp_command
+    return command(
         Path(args.bag),
         tsas_from_options(args.tsa),
         timeout=args.timeout,
@@ -256,3 +258,21 @@ def cmd_history(args: argparse.Namespace) -> int:
     from archiver.keep.history import history_command
 
     return history_command(args.url, args.catalog, args.json)
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from archiver.attest.tsa import tsas_from_options
+    from archiver.keep.audit import parse_share
+    from archiver.keep.auditcommand import AuditOptions, audit_command
+
+    opts = AuditOptions(
+        share=parse_share(args.share) if args.share is not None else None,
+        catalog=args.catalog,
+        expiring_within=args.expiring_within,
+        renew=args.renew,
+        tsas=tsas_from_options(args.tsa) if args.renew or args.tsa else [],
+        tsa_roots=[Path(p) for p in args.tsa_root or []],
+        timeout=args.timeout,
+        actor=args.actor or "",
+    )
+    return audit_command(Path(args.dir), opts, as_json=args.json)

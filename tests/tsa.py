@@ -63,8 +63,13 @@ INT_EXT = (
 )
 
 
-def make_tsa_pki(directory: Path, kind: str, name: str, *, intermediate: bool = False) -> None:
+def make_tsa_pki(
+    directory: Path, kind: str, name: str, *, intermediate: bool = False, tsa_days: int = 825
+) -> None:
     """Root CA + TSA certificate (``kind`` "rsa" or "ec") in ``directory``.
+
+    ``tsa_days``: how long the TSA's signing certificate is valid (a few days: one about to
+    expire, for the renewal tests).
 
     With ``intermediate``, the TSA certificate is issued by an intermediate CA that the tokens do
     not embed (as with many real TSAs); ``roots.pem`` then bundles the intermediate and the root.
@@ -107,7 +112,8 @@ def make_tsa_pki(directory: Path, kind: str, name: str, *, intermediate: bool = 
         (directory / "roots.pem").write_bytes(bundle)
     _openssl(
         "x509", "-req", "-in", "tsa.csr", "-CA", f"{issuer}.crt", "-CAkey", f"{issuer}.key",
-        "-CAcreateserial", "-sha256", "-days", "825", "-extfile", "tsa.ext", "-out", "tsa.crt",
+        "-CAcreateserial", "-sha256", "-days", str(tsa_days), "-extfile", "tsa.ext",
+        "-out", "tsa.crt",
         cwd=directory,
     )  # fmt: skip
     (directory / "tsaserial").write_text("01\n")
@@ -185,9 +191,11 @@ class LocalTsa:
         self.thread.join()
 
 
-def start_tsa(directory: Path, kind: str, name: str, *, intermediate: bool = False) -> LocalTsa:
+def start_tsa(
+    directory: Path, kind: str, name: str, *, intermediate: bool = False, tsa_days: int = 825
+) -> LocalTsa:
     """Create the PKI in ``directory`` and serve it on an ephemeral 127.0.0.1 port."""
-    make_tsa_pki(directory, kind, name, intermediate=intermediate)
+    make_tsa_pki(directory, kind, name, intermediate=intermediate, tsa_days=tsa_days)
     server = _TsaServer(directory / "tsa.cnf")
     thread = threading.Thread(target=server.serve_forever, name=f"tsa-{name}", daemon=True)
     thread.start()

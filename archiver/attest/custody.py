@@ -38,6 +38,7 @@ EVENTS = (
     "exported",
     "received",
     "repaired",
+    "audited",
 )
 TORN_SUFFIX = ".torn-"  # custody-log.jsonl.torn-20261124T131500Z keeps what a repair cut off
 
@@ -80,11 +81,13 @@ def append_event(
     actor: str = "",
     details: dict[str, Any] | None = None,
     at: datetime | None = None,
+    identity: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Append one event, chained to the last line; return the entry written.
 
     ``bag`` names the bag the event concerns (name, External-Identifier, and the SHA-256 of its
-    ``tagmanifest-sha256.txt``, which covers every payload byte).
+    ``tagmanifest-sha256.txt``, which covers every payload byte). ``identity`` names a bag that
+    is no longer there to read (an audit that found it missing).
     """
     if event not in EVENTS:
         raise ArchiverError(
@@ -104,7 +107,9 @@ def append_event(
         data = f.read()
         if data and not data.endswith(b"\n"):
             raise ArchiverError(_torn_message(log), EXIT_RUN_FAILED)
-        return _write_event(f, data, event, bag=bag, actor=actor, details=details, at=at)
+        return _write_event(
+            f, data, event, bag=bag, actor=actor, details=details, at=at, identity=identity
+        )
 
 
 def _torn_message(log: Path) -> str:
@@ -124,6 +129,7 @@ def _write_event(
     actor: str,
     details: dict[str, Any] | None,
     at: datetime | None,
+    identity: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Append one event after ``data`` (the whole lines already in the locked file ``f``)."""
     lines = data.split(b"\n")[:-1]
@@ -133,7 +139,7 @@ def _write_event(
         "prev_sha256": prev,
         "at": _utc(at or datetime.now(UTC)),
         "event": event,
-        "bag": bag_identity(bag) if bag is not None else None,
+        "bag": bag_identity(bag) if bag is not None else identity,
         "tagmanifest_sha256": tagmanifest_sha256(bag) if bag is not None else None,
         "actor": actor or "(not given)",
         "details": details or {},

@@ -110,7 +110,9 @@ def _stamp_one(
     """Get one token over ``target``, store it and the TSA's chain; its ``anchors.json`` entry."""
     chains = folder / CHAINS_DIR
     data = (bag / target).read_bytes()
-    sha512 = "sha512" in Path(target).name
+    # SHA-512 for the sha512 tag manifest and for renewal statements (renewal-*.json), which
+    # also guard against SHA-256 weakening one day (RFC 4998 hash-tree renewal).
+    sha512 = "sha512" in Path(target).name or Path(target).name.startswith("renewal-")
     response = request_token(data, tsa, sha512=sha512, timeout=timeout)
     gen = _gen_time(response)
     stem = f"{Path(target).name}.{tsa.name}.{_compact(gen)}"
@@ -190,12 +192,21 @@ def timestamp_command(
     """``archiver timestamp BAG --tsa ...``: add tokens; exit 3 when no TSA gave one."""
     log = custody_log or custody.default_log(bag)
     results = timestamp_bag(bag, tsas, timeout=timeout, custody_log=log, actor=actor)
+    return report_results(bag, results, as_json=as_json)
+
+
+def report_results(
+    bag: Path, results: list[TsaResult], *, as_json: bool, extra: dict[str, Any] | None = None
+) -> int:
+    """Print what each TSA did (human or JSON); exit 3 when none gave a token."""
     if as_json:
-        json.dump(
-            {"bag": str(bag), "results": [r.to_dict() for r in results]}, sys.stdout, indent=2
-        )
+        out: dict[str, Any] = {"bag": str(bag), "results": [r.to_dict() for r in results]}
+        json.dump({**out, **(extra or {})}, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
+        for key, value in (extra or {}).items():
+            if value:
+                print(f"{key}: {value}")
         for r in results:
             if r.ok:
                 print(f"{r.name}: token at {r.gen_time}: {', '.join(r.files)}")

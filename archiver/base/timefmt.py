@@ -6,7 +6,12 @@ capture log, bag-info, custody log) is UTC and every time it reads back is parse
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
+
+from archiver.base.errors import EXIT_USAGE, ArchiverError
+
+NOW_VARIABLE = "ARCHIVER_NOW"  # a fake clock, for tests only
 
 
 def utc_iso(moment: datetime | None = None, *, micros: bool = True) -> str:
@@ -46,3 +51,17 @@ def day(moment: datetime | None = None) -> str:
 def _utc(moment: datetime | None) -> datetime:
     moment = moment or datetime.now(UTC)
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def clock_now() -> datetime:
+    """The current time, or ``ARCHIVER_NOW`` (a testing aid: a fake clock, ISO 8601)."""
+    text = os.environ.get(NOW_VARIABLE)
+    if not text:
+        return datetime.now(UTC)
+    moment = parse_iso(text)
+    if moment is None:
+        raise ArchiverError(
+            f"{NOW_VARIABLE}={text!r} is not an ISO 8601 time; e.g. 2026-11-30T03:00:00Z",
+            EXIT_USAGE,
+        )
+    return moment.astimezone(UTC)

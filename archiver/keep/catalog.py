@@ -3,7 +3,13 @@
 The catalog is only an index. Every fact in it comes from a sealed bag (``bag-info.txt`` and
 ``data/capture-log.jsonl``), rows are keyed by those facts (run id, position in the log) and
 never by insertion order, so ``rebuild`` from the bags alone gives the same answers as a catalog
-built run by run. A catalog written by a newer schema is refused, never rewritten.
+built run by run. A catalog written by a newer schema is refused, never rewritten; an older
+one is migrated forward in place, in one transaction (``migrate``).
+
+Schema 2 adds ``audits``: one row per ``archiver audit`` result. Audits are not in the bags;
+each row is made from the ``audited`` event in the custody log beside the bag, and ``rebuild``
+re-reads those events and also keeps the rows of the catalog it replaces, so audit history is
+never lost.
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ from typing import Any
 from archiver.bag.reader import bag_info_value, read_bag_info, require_sealed_bag
 from archiver.base.errors import EXIT_USAGE, ArchiverError
 from archiver.capture.log import read_raw_entries
+from archiver.keep.audittable import AUDIT_COLUMNS, logged_audits
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 CATALOG_NAME = "catalog.sqlite"
 CATALOG_ENV = "ARCHIVER_CATALOG"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -51,7 +58,7 @@ CREATE TABLE captures (
 );
 CREATE INDEX captures_url ON captures(url);
 """
-TABLES = ("runs", "captures")
+TABLES = ("runs", "captures", "audits")
 _CAPTURE_COLUMNS = [
     "run_id",
     "seq",
@@ -96,8 +103,87 @@ def open_catalog(path: Path, *, create: bool = True) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys = ON")
     if version == 0:
         conn.execute("PRAGMA journal_mode = WAL")
-        conn.executescript(f"BEGIN; {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+        conn.executescript(
+            f"BEGIN; {_SCHEMA} {_AUDITS_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+        )
+    elif version < SCHEMA_VERSION:
+        migrate(conn, path)
     return conn
+
+
+# -- schema version 2: fixity audits (archiver audit) -------------------------------------------
+
+# Audits are not in any bag's capture log: their record is the `audited` custody event beside
+# the bag, and each row is made from that event (see keep.audit), so a rebuild can re-read them.
+_AUDITS_SCHEMA = """
+CREATE TABLE audits (
+    audit_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    bag TEXT NOT NULL,
+    run_id TEXT,
+    at TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    problems TEXT NOT NULL,
+    tagmanifest_sha256 TEXT,
+    PRIMARY KEY (audit_id, path)
+);
+CREATE INDEX audits_path ON audits(path, at);
+"""
+
+
+def migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring an older catalog forward in place, in one transaction (all steps or none).
+
+    The version is read again under the write lock, so two processes opening the same v1
+    catalog at once migrate it once; a newer version is never touched (``open_catalog``).
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version not in (1, SCHEMA_VERSION):
+            raise sqlite3.DatabaseError(f"no migration from schema version {version}")
+        if version == 1:  # executescript would commit first: one statement at a time
+            for statement in filter(str.strip, _AUDITS_SCHEMA.split(";")):
+                conn.execute(statement)
+        if version < SCHEMA_VERSION:
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except sqlite3.DatabaseError as err:
+        conn.execute("ROLLBACK")
+        conn.close()
+        raise ArchiverError(
+            f"{path}: cannot migrate the catalog to schema version {SCHEMA_VERSION} ({err}); "
+            "it is left as it was; rebuild one with `archiver catalog rebuild DIR --catalog NEW`",
+            EXIT_USAGE,
+        ) from None
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def add_audits(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Record audit results (a row already there, same id and bag, is kept as it was)."""
+    marks = ", ".join("?" * len(AUDIT_COLUMNS))
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.executemany(
+            f"INSERT OR IGNORE INTO audits ({', '.join(AUDIT_COLUMNS)}) VALUES ({marks})", rows
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _kept_audits(path: Path) -> list[tuple[Any, ...]]:
+    """The audit rows of the catalog being replaced: a rebuild never loses audit history."""
+    if not path.exists():
+        return []
+    conn = open_catalog(path)
+    try:
+        return list(conn.execute(f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audits"))
+    finally:
+        conn.close()
 
 
 def _require_sqlite(path: Path) -> None:
@@ -201,8 +287,7 @@ def rebuild(directory: Path, path: Path) -> int:
     if not directory.is_dir():
         raise ArchiverError(f"{directory}: not a folder of bags", EXIT_USAGE)
     _require_sqlite(path)  # never replace a file that is not ours
-    if path.exists():
-        open_catalog(path).close()  # refuses a newer schema before anything is replaced
+    kept = _kept_audits(path)  # refuses a newer schema before anything is replaced
     tmp = path.with_name(f".{path.name}.rebuild")
     for stale in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
         stale.unlink(missing_ok=True)
@@ -211,6 +296,7 @@ def rebuild(directory: Path, path: Path) -> int:
     try:
         for bag in bags:
             add_bag(conn, bag)
+        add_audits(conn, logged_audits(directory) + kept)
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         conn.close()
@@ -252,7 +338,8 @@ def history(conn: sqlite3.Connection, url: str) -> list[dict[str, Any]]:
 def dump(conn: sqlite3.Connection) -> Iterator[str]:
     """A canonical dump of every table (sorted by key): two catalogs agree iff their dumps do."""
     yield f"user_version {conn.execute('PRAGMA user_version').fetchone()[0]}"
-    for table in TABLES:
-        order = "run_id" if table == "runs" else "run_id, seq"
+    present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    for table in (t for t in TABLES if t in present):  # an older schema has fewer tables
+        order = {"runs": "run_id", "captures": "run_id, seq"}.get(table, "audit_id, path")
         for row in conn.execute(f"SELECT * FROM {table} ORDER BY {order}"):  # noqa: S608
             yield f"{table} {json.dumps(list(row), ensure_ascii=False)}"

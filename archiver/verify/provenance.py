@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archiver.attest import custody, custodycheck, signaturecheck
+from archiver.attest import custody, custodycheck, renewal, signaturecheck
 from archiver.attest.anchors import (
     ANCHORS_DIR,
     BAG_COPY,
@@ -30,6 +30,7 @@ from archiver.attest.tokencheck import (
 from archiver.attest.tsa import ROOT_UNVERIFIED
 from archiver.bag.paths import unsafe_reason
 from archiver.base.problems import Problem
+from archiver.base.timefmt import clock_now
 
 
 @dataclass
@@ -58,8 +59,10 @@ def verify_provenance(
     """Tokens, signature and custody copy of one bag; each problem reported once."""
     report = ProvenanceReport()
     checks = verify_bag_timestamps(bag, extra_roots=extra_roots)
+    renewal.apply_expiry(bag, checks, clock_now())
     report.token_checks = checks
     report.problems.extend(timestamp_problems(checks))
+    report.problems.extend(renewal.renewal_problems(bag))
     if not covered_tag_manifests(checks):
         unverified = any(
             c.problem is not None and c.problem.code == ROOT_UNVERIFIED for c in checks
@@ -162,13 +165,16 @@ def unexpected_anchor_files(bag: Path) -> list[Problem]:
             for sub in sorted(os.scandir(entry.path), key=lambda e: e.name):
                 if sub.is_symlink() or not sub.is_file() or not _CHAIN_FILE.match(sub.name):
                     odd.append(f"{CHAINS_DIR}/{sub.name}")
-        elif not entry.is_file() or not (entry.name in known or entry.name.endswith(".tsr")):
+        elif not entry.is_file() or not (
+            entry.name in known or entry.name.endswith(".tsr") or renewal.is_statement(entry.name)
+        ):
             odd.append(entry.name)
     return [
         Problem(
             "anchors-unexpected-file",
             f"{ANCHORS_DIR}/{name}",
-            "not a token, statement, signature, key, TSA chain, index or custody copy; "
+            "not a token, statement, renewal statement, signature, key, TSA chain, index or "
+            "custody copy; "
             "nothing checks it, so it proves nothing",
             "warning",
         )
