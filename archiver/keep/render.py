@@ -100,13 +100,17 @@ def report_html(data: dict[str, Any], changes: list[Change], bags: list[RunBag],
         f"<p>Compared with {e(data['since'] or 'each URL’s previous capture')}. ",
         ", ".join(f"{n} {e(c)}" for c, n in data["counts"].items() if n) + ".</p>",
     ]
-    for ch, u in zip(changes, data["urls"], strict=True):
-        parts.append(_url_section(ch, u, bags, here))
+    timelines = [(bag, bag.timeline()) for bag in bags[-TIMELINE_RUNS:]]
+    for ch in changes:
+        parts.append(_url_section(ch, timelines, here))
     parts.append("</body></html>\n")
     return "".join(parts)
 
 
-def _url_section(ch: Change, u: dict[str, Any], bags: list[RunBag], here: Path) -> str:
+Timelines = list[tuple[RunBag, dict[str, dict[str, Any]]]]
+
+
+def _url_section(ch: Change, timelines: Timelines, here: Path) -> str:
     e = html.escape
     mark = " class='alarm'" if ch.alarm else ""
     out = [
@@ -114,10 +118,10 @@ def _url_section(ch: Change, u: dict[str, Any], bags: list[RunBag], here: Path) 
         "<table><tr><th>run</th><th>outcome</th><th>status</th><th>final URL</th>"
         "<th>payload SHA-256</th><th>text</th><th>record</th></tr>",
     ]
-    for bag in bags[-TIMELINE_RUNS:]:
-        entry = bag.entries.get(ch.url)
-        if entry is not None:
-            out.append(_timeline_row(Side(bag, entry), here))
+    for bag, rows in timelines:
+        row = rows.get(ch.url)
+        if row is not None:
+            out.append(_timeline_row(bag, row, here))
     out.append("</table>")
     if ch.diff:
         out.append(_diff_html(ch.diff))
@@ -125,22 +129,21 @@ def _url_section(ch: Change, u: dict[str, Any], bags: list[RunBag], here: Path) 
     return "".join(out)
 
 
-def _timeline_row(side: Side, here: Path) -> str:
+def _timeline_row(bag: RunBag, j: dict[str, Any], here: Path) -> str:
     e = html.escape
-    j = side_json(side) or {}
     text = "none"
-    if side.text is not None:
-        target = side.bag.path / "data" / side.text.path
+    if j["text"] is not None:
+        target = bag.path / "data" / j["text"]
         rel = quote(Path(os.path.relpath(target, here)).as_posix())
-        text = f"<a href='{e(rel)}'>text</a> <code>{e(side.text.sha256)}</code>"
+        text = f"<a href='{e(rel)}'>text</a> <code>{e(str(j['text_sha256']))}</code>"
     cells = [
-        e(side.bag.name),
-        e(str(j["outcome"])) + (f" ({e(j['error'])})" if j["error"] else ""),
+        e(bag.name),
+        e(str(j["outcome"])) + (f" ({e(str(j['error']))})" if j["error"] else ""),
         e(str(j["status"] or "")),
-        f"<code>{e(j['final_url'] or '')}</code>",
-        f"<code>{e(j['payload_sha256'] or '')}</code>",
+        f"<code>{e(str(j['final_url'] or ''))}</code>",
+        f"<code>{e(str(j['payload_sha256'] or ''))}</code>",
         text,
-        f"<code>{e(j['record_id'] or '')}</code>",
+        f"<code>{e(str(j['record_id'] or ''))}</code>",
     ]
     return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
 
