@@ -100,14 +100,20 @@ def report_html(data: dict[str, Any], changes: list[Change], bags: list[RunBag],
         f"<p>Compared with {e(data['since'] or 'each URL’s previous capture')}. ",
         ", ".join(f"{n} {e(c)}" for c, n in data["counts"].items() if n) + ".</p>",
     ]
-    timelines = [(bag, bag.timeline()) for bag in bags[-TIMELINE_RUNS:]]
+    timelines = [
+        (bag, bag.timeline(), _rel(bag.path / "data", here)) for bag in bags[-TIMELINE_RUNS:]
+    ]
     for ch in changes:
         parts.append(_url_section(ch, timelines, here))
     parts.append("</body></html>\n")
     return "".join(parts)
 
 
-Timelines = list[tuple[RunBag, dict[str, dict[str, Any]]]]
+Timelines = list[tuple[RunBag, dict[str, dict[str, Any]], str]]
+
+
+def _rel(target: Path, here: Path) -> str:
+    return Path(os.path.relpath(target, here)).as_posix()
 
 
 def _url_section(ch: Change, timelines: Timelines, here: Path) -> str:
@@ -118,10 +124,10 @@ def _url_section(ch: Change, timelines: Timelines, here: Path) -> str:
         "<table><tr><th>run</th><th>outcome</th><th>status</th><th>final URL</th>"
         "<th>payload SHA-256</th><th>text</th><th>record</th></tr>",
     ]
-    for bag, rows in timelines:
+    for bag, rows, data_dir in timelines:
         row = rows.get(ch.url)
         if row is not None:
-            out.append(_timeline_row(bag, row, here))
+            out.append(_timeline_row(bag, row, data_dir, here))
     out.append("</table>")
     if ch.diff:
         out.append(_diff_html(ch.diff))
@@ -129,12 +135,14 @@ def _url_section(ch: Change, timelines: Timelines, here: Path) -> str:
     return "".join(out)
 
 
-def _timeline_row(bag: RunBag, j: dict[str, Any], here: Path) -> str:
+def _timeline_row(bag: RunBag, j: dict[str, Any], data_dir: str, here: Path) -> str:
+    """One capture of the timeline; ``data_dir`` is the bag's data/ relative to ``here``."""
     e = html.escape
     text = "none"
     if j["text"] is not None:
-        target = bag.path / "data" / j["text"]
-        rel = quote(Path(os.path.relpath(target, here)).as_posix())
+        plain = ".." not in j["text"] and not j["text"].startswith("/")
+        path = f"{data_dir}/{j['text']}" if plain else _rel(bag.path / "data" / j["text"], here)
+        rel = quote(path)
         text = f"<a href='{e(rel)}'>text</a> <code>{e(str(j['text_sha256']))}</code>"
     cells = [
         e(bag.name),

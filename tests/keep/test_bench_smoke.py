@@ -38,7 +38,7 @@ def test_keep_bench_runs_at_a_tiny_size(tmp_path: Path) -> None:
         timeout=280,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for step in ("rebuild    20 runs", "growth 2 -> 20", "archiver history (CLI)", "grep -h"):
+    for step in ("rebuild    20 runs", "growth 2 -> 20 runs", "archiver history (CLI)", "grep -h"):
         assert step in proc.stdout, proc.stdout
     for step in ("archiver report (CLI)", "no catalog", "sqlite3 CLI, two runs", "target < 1 s"):
         assert step in proc.stdout, proc.stdout
