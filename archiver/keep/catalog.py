@@ -102,6 +102,7 @@ def open_catalog(path: Path, *, create: bool = True) -> sqlite3.Connection:
         )
     conn.execute("PRAGMA foreign_keys = ON")
     if version == 0:
+        _require_empty(conn, path)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.executescript(
             f"BEGIN; {_SCHEMA} {_AUDITS_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
@@ -186,6 +187,17 @@ def _kept_audits(path: Path) -> list[tuple[Any, ...]]:
         conn.close()
 
 
+def _require_empty(conn: sqlite3.Connection, path: Path) -> None:
+    """A schema-less SQLite file holding tables is someone else's database: never write to it."""
+    if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+        conn.close()
+        raise ArchiverError(
+            f"{path}: an SQLite database that is not an archiver catalog (it has tables but no "
+            "catalog version); give another --catalog path",
+            EXIT_USAGE,
+        )
+
+
 def _require_sqlite(path: Path) -> None:
     try:
         with open(path, "rb") as f:
@@ -264,6 +276,39 @@ def add_bag(conn: sqlite3.Connection, bag: Path) -> int:
     return len(captures)
 
 
+def open_shortcut(path: Path) -> sqlite3.Connection | None:
+    """The catalog opened read-only as a shortcut, or None when it is absent or not one we read.
+
+    For callers that are right without a catalog (``report``): a missing, foreign, damaged or
+    newer catalog is simply not used, and nothing is ever written to it.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(100)
+    except OSError:
+        return None
+    version = int.from_bytes(head[60:64], "big") if len(head) == 100 else 0
+    if not head.startswith(_SQLITE_MAGIC) or not 1 <= version <= SCHEMA_VERSION:
+        return None
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        conn.execute("SELECT run_id, bag, path FROM runs LIMIT 1").fetchall()
+    except sqlite3.Error:
+        return None
+    return conn
+
+
+def capture_paths(conn: sqlite3.Connection, url: str) -> Iterator[str]:
+    """The paths of the bags that logged ``url``, newest bag name first (by the url index)."""
+    rows = conn.execute(
+        "SELECT r.path FROM captures c JOIN runs r USING (run_id) WHERE c.url = ? "
+        "ORDER BY r.bag DESC",
+        (url,),
+    )
+    for (path,) in rows:
+        yield path
+
+
 def indexed_paths(conn: sqlite3.Connection) -> set[str]:
     return {row[0] for row in conn.execute("SELECT path FROM runs")}
 
@@ -294,8 +339,7 @@ def rebuild(directory: Path, path: Path) -> int:
     bags = sealed_bags(directory)
     conn = open_catalog(tmp)
     try:
-        for bag in bags:
-            add_bag(conn, bag)
+        _bulk_load(conn, bags)
         add_audits(conn, logged_audits(directory) + kept)
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
@@ -306,6 +350,21 @@ def rebuild(directory: Path, path: Path) -> int:
         stale.unlink(missing_ok=True)
     os.replace(tmp, path)
     return len(bags)
+
+
+def _bulk_load(conn: sqlite3.Connection, bags: list[Path]) -> None:
+    """Fill a fresh catalog in time linear in the bags.
+
+    The file is new and fsynced before it replaces the old one, so no fsync per bag; the url
+    index is built once, sorted, at the end, instead of growing by a thousand scattered inserts
+    per bag (which made 1,000 runs cost 18 times 100 runs instead of 10).
+    """
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute("PRAGMA cache_size = -65536")  # KiB: 64 MiB, for the index sort
+    conn.execute("DROP INDEX captures_url")
+    for bag in bags:
+        add_bag(conn, bag)
+    conn.execute("CREATE INDEX captures_url ON captures(url)")
 
 
 def history(conn: sqlite3.Connection, url: str) -> list[dict[str, Any]]:

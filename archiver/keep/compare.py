@@ -14,6 +14,7 @@ from typing import Any
 
 from archiver.capture.log import CaptureEntry
 from archiver.capture.logparts import TextRef
+from archiver.keep.previous import previous_runs
 from archiver.keep.runs import RunBag
 
 GONE_STATUSES = (404, 410, 451)
@@ -197,13 +198,21 @@ def _clip(words: list[str]) -> str:
     return text + (" …" if len(words) > MAX_HUNK_WORDS else "")
 
 
-def compare_runs(bags: list[RunBag], base: RunBag | None) -> list[Change]:
-    """Each URL of the latest run against ``base``, or against its own previous capture."""
+def compare_runs(
+    bags: list[RunBag], base: RunBag | None, catalog: Path | None = None
+) -> list[Change]:
+    """Each URL of the latest run against ``base``, or against its own previous capture.
+
+    Only the runs compared are read (``catalog``, when it covers them, says which ones).
+    """
     latest = bags[-1]
-    earlier = [base] if base is not None else list(reversed(bags[:-1]))
+    if base is not None:
+        where = {u: (base, e) for u, e in base.entries.items() if u in latest.entries}
+    else:
+        where = previous_runs(bags, latest.entries, catalog)
     changes = []
     for url, entry in sorted(latest.entries.items()):
-        before = next((Side(b, b.entries[url]) for b in earlier if url in b.entries), None)
+        before = Side(*where[url]) if url in where else None
         changes.append(classify(url, before, Side(latest, entry)))
     return changes
 

@@ -103,13 +103,23 @@ def report_html(data: dict[str, Any], changes: list[Change], bags: list[RunBag],
         f"<p>Compared with {e(data['since'] or 'each URL’s previous capture')}. ",
         ", ".join(f"{n} {e(c)}" for c, n in data["counts"].items() if n) + ".</p>",
     ]
-    for ch, u in zip(changes, data["urls"], strict=True):
-        parts.append(_url_section(ch, u, bags, here))
+    timelines = [
+        (bag, bag.timeline(), _rel(bag.path / "data", here)) for bag in bags[-TIMELINE_RUNS:]
+    ]
+    for ch in changes:
+        parts.append(_url_section(ch, timelines, here))
     parts.append("</body></html>\n")
     return "".join(parts)
 
 
-def _url_section(ch: Change, u: dict[str, Any], bags: list[RunBag], here: Path) -> str:
+Timelines = list[tuple[RunBag, dict[str, dict[str, Any]], str]]
+
+
+def _rel(target: Path, here: Path) -> str:
+    return Path(os.path.relpath(target, here)).as_posix()
+
+
+def _url_section(ch: Change, timelines: Timelines, here: Path) -> str:
     e = html.escape
     mark = " class='alarm'" if ch.alarm else ""
     out = [
@@ -117,34 +127,35 @@ def _url_section(ch: Change, u: dict[str, Any], bags: list[RunBag], here: Path) 
         "<table><tr><th>run</th><th>outcome</th><th>status</th><th>final URL</th>"
         "<th>payload SHA-256</th><th>text</th><th>record</th></tr>",
     ]
-    for bag in bags[-TIMELINE_RUNS:]:
-        entry = bag.entries.get(ch.url)
-        if entry is not None:
-            out.append(_timeline_row(Side(bag, entry), here))
+    for bag, rows, data_dir in timelines:
+        row = rows.get(ch.url)
+        if row is not None:
+            out.append(_timeline_row(bag, row, data_dir, here))
     out.append("</table>")
-    out.append(witnesses_html(u.get("third_party")))
+    out.append(witnesses_html(witnesses_json(ch)))
     if ch.diff:
         out.append(_diff_html(ch.diff))
     out.append("</section>")
     return "".join(out)
 
 
-def _timeline_row(side: Side, here: Path) -> str:
+def _timeline_row(bag: RunBag, j: dict[str, Any], data_dir: str, here: Path) -> str:
+    """One capture of the timeline; ``data_dir`` is the bag's data/ relative to ``here``."""
     e = html.escape
-    j = side_json(side) or {}
     text = "none"
-    if side.text is not None:
-        target = side.bag.path / "data" / side.text.path
-        rel = quote(Path(os.path.relpath(target, here)).as_posix())
-        text = f"<a href='{e(rel)}'>text</a> <code>{e(side.text.sha256)}</code>"
+    if j["text"] is not None:
+        plain = ".." not in j["text"] and not j["text"].startswith("/")
+        path = f"{data_dir}/{j['text']}" if plain else _rel(bag.path / "data" / j["text"], here)
+        rel = quote(path)
+        text = f"<a href='{e(rel)}'>text</a> <code>{e(str(j['text_sha256']))}</code>"
     cells = [
-        e(side.bag.name),
-        e(str(j["outcome"])) + (f" ({e(j['error'])})" if j["error"] else ""),
+        e(bag.name),
+        e(str(j["outcome"])) + (f" ({e(str(j['error']))})" if j["error"] else ""),
         e(str(j["status"] or "")),
-        f"<code>{e(j['final_url'] or '')}</code>",
-        f"<code>{e(j['payload_sha256'] or '')}</code>",
+        f"<code>{e(str(j['final_url'] or ''))}</code>",
+        f"<code>{e(str(j['payload_sha256'] or ''))}</code>",
         text,
-        f"<code>{e(j['record_id'] or '')}</code>",
+        f"<code>{e(str(j['record_id'] or ''))}</code>",
     ]
     return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
 

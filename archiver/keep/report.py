@@ -1,8 +1,9 @@
 """``archiver report COLLECTION``: what changed, moved, vanished or went dark since the last run.
 
 It reads the collection's sealed bags in the runs folder directly, so the report is right even
-with no catalog. The exit code is EXIT_CHANGED when any URL is in an alarming class, so cron can
-mail the report only when it matters.
+with no catalog; the catalog beside them, when it covers every bag, only spares reading old
+runs. The exit code is EXIT_CHANGED when any URL is in an alarming class, so cron can mail the
+report only when it matters.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from archiver.base.errors import EXIT_CHANGED, EXIT_OK
 from archiver.base.fsutil import replace_file
+from archiver.keep.catalog import catalog_path
 from archiver.keep.compare import compare_runs
 from archiver.keep.render import report_html, report_json, report_text
 from archiver.keep.runs import collection_name, find_runs, pick_base
@@ -29,7 +31,7 @@ def report_command(
     """Print the report (text or JSON) and write the HTML page if asked; exit 4 if alarming."""
     bags = find_runs(out, collection_name(collection))
     base = pick_base(bags, since)
-    changes = compare_runs(bags, base)
+    changes = compare_runs(bags, base, catalog_path(None, out))
     data = report_json(bags, base, changes)
     if html_file is not None:
         here = html_file.resolve().parent
@@ -49,7 +51,7 @@ def write_report_beside(out: Path, collection: str, bag_name: str) -> list[Path]
     """
     bags = find_runs(out, collection)
     base = pick_base(bags, None)
-    changes = compare_runs(bags, base)
+    changes = compare_runs(bags, base, catalog_path(None, out))
     data = report_json(bags, base, changes)
     html_path = out / f"{bag_name}.report.html"
     json_path = out / f"{bag_name}.report.json"
