@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report(verbs)
     _add_catalog(verbs)
     _add_history(verbs)
+    _add_export(verbs)
     return parser
 
 
@@ -237,6 +238,15 @@ def _add_history(sub: Subparsers) -> None:
         "--catalog", metavar="PATH", help=CATALOG_HELP.replace("beside the bags", "in runs/")
     )
     p.set_defaults(func=commands.cmd_history)
+
+
+def _add_export(sub: Subparsers) -> None:
+    p = sub.add_parser("export", help="write a sealed bag in a format others read (never changed)")
+    p.add_argument("bag", metavar="BAG")
+    p.add_argument("--format", required=True, choices=["wacz"], help="wacz: WACZ 1.1.1 for replay")
+    p.add_argument("--out", metavar="PATH", help="wacz: the file, or a folder for BAG.wacz")
+    p.add_argument("--sign-key", metavar="KEY.pem", help="wacz: sign with this Ed25519 key")
+    p.set_defaults(func=commands.cmd_export)
 
 
 def _add_verify(sub: Subparsers) -> None:

@@ -44,4 +44,3 @@ def subject_url(target: str | None) -> str | None:
     """
     own = split_own(target)
     return own[1] if own is not None else target
-
