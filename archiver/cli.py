@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_catalog(verbs)
     _add_history(verbs)
     _add_audit(verbs)
+    _add_export(verbs)
     return parser
 
 
@@ -271,6 +272,15 @@ def _add_audit(sub: Subparsers) -> None:
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per TSA (30)")
     p.add_argument("--actor", help="who is auditing (recorded in the custody log)")
     p.set_defaults(func=commands.cmd_audit)
+
+
+def _add_export(sub: Subparsers) -> None:
+    p = sub.add_parser("export", help="write a sealed bag in a format others read (never changed)")
+    p.add_argument("bag", metavar="BAG")
+    p.add_argument("--format", required=True, choices=["wacz"], help="wacz: WACZ 1.1.1 for replay")
+    p.add_argument("--out", metavar="PATH", help="wacz: the file, or a folder for BAG.wacz")
+    p.add_argument("--sign-key", metavar="KEY.pem", help="wacz: sign with this Ed25519 key")
+    p.set_defaults(func=commands.cmd_export)
 
 
 def _add_verify(sub: Subparsers) -> None:

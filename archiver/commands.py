@@ -276,3 +276,12 @@ def cmd_audit(args: argparse.Namespace) -> int:
         actor=args.actor or "",
     )
     return audit_command(Path(args.dir), opts, as_json=args.json)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    if args.format == "wacz":
+        from archiver.export.wacz import export_wacz_command
+
+        key = Path(args.sign_key) if args.sign_key else None
+        return export_wacz_command(Path(args.bag), Path(args.out) if args.out else None, key)
+    raise AssertionError(f"unhandled --format {args.format}")  # argparse limits the choices

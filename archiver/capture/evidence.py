@@ -19,6 +19,7 @@ from archiver.base.timefmt import iso
 from archiver.capture.fetch import FetchResult, Hop
 from archiver.net.certs import PEM_CHAIN, pem_chain
 from archiver.net.exchange import TLSInfo
+from archiver.warc.targets import PREFIX, PROVENANCE, TLS_CHAIN, own_target
 from archiver.warc.writer import NewRecord, new_record_id
 
 PROVENANCE_TYPE = "archiver/capture-provenance"
@@ -31,7 +32,7 @@ def chain_target(url: str) -> str:
     host = (parts.hostname or "").lower()
     if ":" in host:
         host = f"[{host}]"
-    return f"urn:x-archiver:tls-chain:{host}:{parts.port or 443}"
+    return f"{PREFIX}{TLS_CHAIN}:{host}:{parts.port or 443}"
 
 
 def chain_record(hop: Hop, concurrent_to: str, refers_to: str | None) -> NewRecord | None:
@@ -170,7 +171,7 @@ def provenance_record(
         headers["WARC-Refers-To"] = response_id
     return NewRecord(
         type="metadata",
-        target_uri=result.url,
+        target_uri=own_target(PROVENANCE, result.url),  # not the URL: replay would serve it
         content_type="application/json",
         block=block,
         block_length=len(block),

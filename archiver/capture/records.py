@@ -6,7 +6,9 @@ sharing one ``WARC-Date``, with ``WARC-IP-Address`` of the server when it is kno
 proxy's). A failure adds a ``metadata`` record (``application/json``) saying what went wrong,
 when, and for which URI, so "this URL could not be reached at T" is itself in the WARC.
 The exchange that opened a TLS connection adds the certificate chain as a ``resource`` record,
-and each URL ends with a provenance ``metadata`` record (archiver.capture.evidence).
+and each URL ends with a provenance ``metadata`` record (archiver.capture.evidence). Records
+of ours about a URL target ``urn:x-archiver:<kind>:<url>`` (archiver.warc.targets), never
+the URL itself: replay tools would serve them as the page.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from archiver.capture.fetch import REDIRECT_STATUSES, FetchResult, Hop
 from archiver.capture.log import CaptureEntry
 from archiver.collect.seeds import Citation
 from archiver.net.exchange import Exchange, Peer
+from archiver.warc.targets import FAILURE, UNPARSED, own_target
 from archiver.warc.writer import NewRecord, RecordRef, WarcWriter, new_record_id
 
 HTTP_REQUEST = "application/http;msgtype=request"
@@ -113,11 +116,12 @@ def _exchange_records(hop: Hop, ex: Exchange) -> tuple[list[NewRecord], str, str
             )
         )
     elif ex.response_size:
-        # Bytes came back but never formed a status line and headers: keep them as they are.
+        # Bytes came back but never formed a status line and headers: keep them as they are,
+        # under a URN, since a replay tool would serve a resource record at the URL as the page.
         out.append(
             NewRecord(
                 type="resource",
-                target_uri=hop.url,
+                target_uri=own_target(UNPARSED, hop.url),
                 content_type="application/octet-stream",
                 block=cast(BinaryIO, ex.response),
                 block_length=ex.response_size,
@@ -156,7 +160,7 @@ def failure_record(
         headers["WARC-IP-Address"] = peer.ip
     return NewRecord(
         type="metadata",
-        target_uri=url,
+        target_uri=own_target(FAILURE, url),  # the URL is in the block; never replayed as it
         content_type="application/json",
         block=block,
         block_length=len(block),

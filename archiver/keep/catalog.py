@@ -29,7 +29,7 @@ from archiver.keep.audittable import AUDIT_COLUMNS, logged_audits
 SCHEMA_VERSION = 2
 CATALOG_NAME = "catalog.sqlite"
 CATALOG_ENV = "ARCHIVER_CATALOG"
-_SQLITE_MAGIC = b"SQLite format 3\x00"
+SQLITE_MAGIC = b"SQLite format 3\x00"
 
 _SCHEMA = """
 CREATE TABLE runs (
@@ -201,7 +201,7 @@ def _require_empty(conn: sqlite3.Connection, path: Path) -> None:
 def _require_sqlite(path: Path) -> None:
     try:
         with open(path, "rb") as f:
-            head = f.read(len(_SQLITE_MAGIC))
+            head = f.read(len(SQLITE_MAGIC))
     except FileNotFoundError:
         return
     except IsADirectoryError:
@@ -210,7 +210,7 @@ def _require_sqlite(path: Path) -> None:
         raise ArchiverError(
             f"{path}: cannot read the catalog ({err.strerror})", EXIT_USAGE
         ) from None
-    if head and head != _SQLITE_MAGIC:
+    if head and head != SQLITE_MAGIC:
         raise ArchiverError(
             f"{path}: not an SQLite catalog; give another --catalog path or move the file away",
             EXIT_USAGE,
@@ -274,43 +274,6 @@ def add_bag(conn: sqlite3.Connection, bag: Path) -> int:
         conn.execute("ROLLBACK")
         raise
     return len(captures)
-
-
-def open_shortcut(path: Path) -> sqlite3.Connection | None:
-    """The catalog opened read-only as a shortcut, or None when it is absent or not one we read.
-
-    For callers that are right without a catalog (``report``): a missing, foreign, damaged or
-    newer catalog is simply not used, and nothing is ever written to it.
-    """
-    try:
-        with open(path, "rb") as f:
-            head = f.read(100)
-    except OSError:
-        return None
-    version = int.from_bytes(head[60:64], "big") if len(head) == 100 else 0
-    if not head.startswith(_SQLITE_MAGIC) or not 1 <= version <= SCHEMA_VERSION:
-        return None
-    try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        conn.execute("SELECT run_id, bag, path FROM runs LIMIT 1").fetchall()
-    except sqlite3.Error:
-        return None
-    return conn
-
-
-def capture_paths(conn: sqlite3.Connection, url: str) -> Iterator[str]:
-    """The paths of the bags that logged ``url``, newest bag name first (by the url index)."""
-    rows = conn.execute(
-        "SELECT r.path FROM captures c JOIN runs r USING (run_id) WHERE c.url = ? "
-        "ORDER BY r.bag DESC",
-        (url,),
-    )
-    for (path,) in rows:
-        yield path
-
-
-def indexed_paths(conn: sqlite3.Connection) -> set[str]:
-    return {row[0] for row in conn.execute("SELECT path FROM runs")}
 
 
 def sealed_bags(directory: Path, depth: int | None = None) -> list[Path]:

@@ -25,6 +25,7 @@ from archiver.capture.log import (
     EntryShapeError,
 )
 from archiver.capture.witnessparts import third_party_refs
+from archiver.warc.targets import subject_url
 
 
 @dataclass(frozen=True)
@@ -256,7 +257,7 @@ def _check_facts(
             f"{url}: logged as captured but only robots.txt records were written",
         )
         return
-    targets = {r.target_uri for r in recs}
+    targets = {subject_url(r.target_uri) for r in recs}  # either layout (archiver.warc.targets)
     if recs and url not in targets:
         yield Problem(
             "capture-log-url-mismatch", where, f"{url}: no record of this entry targets this URL"
@@ -355,10 +356,11 @@ def split_robots_records(
     robots.txt fetch. Nothing is set aside unless the leading record targets a ``/robots.txt``
     URL, so a log cannot hide a page's response by calling it robots evidence.
     """
-    if not recs or not _is_robots_url(recs[0].target_uri) or _same_url(recs[0].target_uri, url):
+    first = subject_url(recs[0].target_uri) if recs else None
+    if not recs or not _is_robots_url(first) or _same_url(first, url):
         return [], recs
     for i, rec in enumerate(recs):
-        if _same_url(rec.target_uri, url):
+        if _same_url(subject_url(rec.target_uri), url):
             return recs[:i], recs[i:]
     return recs, []
 

@@ -13,6 +13,7 @@ import pytest
 from archiver.capture.crawl import CaptureResult, Seed
 from archiver.collect.seeds import Citation
 from archiver.warc.check import check_warc
+from archiver.warc.targets import subject_url
 from tests.capture.helpers import SCHEMA, Run, b32, block_at, ref, run_crawl
 from tests.servers import CHUNKED_PIECES, ForwardingProxy, TestServer, TLSFiles, chunked_wire
 
@@ -84,7 +85,7 @@ def test_each_redirect_hop_recorded(tmp_path: Path, http_server: TestServer):
         ("response", http_server.url("/redirect/302")),
         ("request", e["final_url"]),
         ("response", e["final_url"]),
-        ("metadata", url),  # the provenance record of the URL
+        ("metadata", f"urn:x-archiver:provenance:{url}"),  # the URL's provenance record
     ]
 
 
@@ -138,10 +139,12 @@ def test_failures_are_recorded(
     assert e["tls"]["ip"] is None and _metadata(run, e["tls"], 2)[0]["server_ip"] == "127.0.0.1"
     t = e["timeout"]
     assert t["outcome"] == "failed" and t["error"]["class"] == "timeout"
-    assert [r["type"] for r in t["records"] if r["target_uri"] == urls["timeout"]] == [
-        "request",
-        "metadata",
-        "metadata",  # provenance
+    assert [
+        (r["type"], r["target_uri"]) for r in t["records"] if "robots" not in r["target_uri"]
+    ] == [
+        ("request", urls["timeout"]),
+        ("metadata", f"urn:x-archiver:failure:{urls['timeout']}"),
+        ("metadata", f"urn:x-archiver:provenance:{urls['timeout']}"),
     ]
     assert _metadata(run, t)["target_uri"] == urls["timeout"]
     r = e["reset"]
@@ -193,7 +196,7 @@ def test_robots_disallow_recorded_and_not_fetched(tmp_path: Path, make_server):
         r
         for x in run.entries.values()
         for r in x["records"]
-        if r["target_uri"] == server.url("/robots.txt")
+        if subject_url(r["target_uri"]) == server.url("/robots.txt")
     ]
     assert sorted(r["type"] for r in robots_refs) == ["metadata", "request", "response"]
     headers, body, _ = run.by_id()[e["robots"]["record_id"]]

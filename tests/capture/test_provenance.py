@@ -338,7 +338,8 @@ def test_provenance_record_per_url(tmp_path: Path, make_server, tls_files: TLSFi
     headers, _ = record(run, pid)
     response = final_response_id(entry)
     assert headers["WARC-Refers-To"] == headers["WARC-Concurrent-To"] == response
-    assert headers["WARC-Target-URI"] == url
+    # Not the URL itself: replay tools would serve the JSON as the page (docs/warc.md).
+    assert headers["WARC-Target-URI"] == f"urn:x-archiver:provenance:{url}"
     assert headers["WARC-Date"] == record(run, response)[0]["WARC-Date"]
     info = provenance(run, entry)
     assert info["type"] == "archiver/capture-provenance" and info["target_uri"] == url

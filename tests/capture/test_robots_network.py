@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from archiver.capture.crawl import Seed
+from archiver.warc.targets import subject_url
 from tests.capture.helpers import assert_valid_entry, run_crawl
 from tests.servers import ForwardingProxy, Socks5Proxy, TestServer
 
@@ -16,7 +17,7 @@ def provenance_for(run, url: str) -> dict:  # noqa: ANN001
         json.loads(body)
         for headers, body, kind in run.records()
         if kind == "metadata"
-        and headers["WARC-Target-URI"] == url
+        and subject_url(headers["WARC-Target-URI"]) == url
         and b"capture-provenance" in body
     )
 

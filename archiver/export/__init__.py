@@ -1,0 +1,1 @@
+"""Hand-off: a sealed bag in, formats other tools and repositories read out (WACZ, ...)."""
