@@ -90,7 +90,46 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report(verbs)
     _add_catalog(verbs)
     _add_history(verbs)
+    _add_init(verbs)
+    _add_profile(verbs)
+    _add_export(verbs)
     return parser
+
+
+def _add_init(sub: Subparsers) -> None:
+    p = sub.add_parser("init", help="say once who we are: write the operator's settings file")
+    _add_identity_options(p)
+    p.add_argument("--tsa", action="append", metavar="NAME=URL,ROOT.pem", help=TSA_HELP)
+    p.add_argument("--force", action="store_true", help="update an existing settings file")
+    p.set_defaults(func=commands.cmd_init)
+
+
+PROFILE_HELP = "ours, aptrust, btr, a profile JSON file, or its URL"
+
+
+def _add_profile(sub: Subparsers) -> None:
+    p = sub.add_parser("profile", help="BagIt profiles of receiving repositories")
+    v = p.add_subparsers(dest="profile_verb", required=True, metavar="ACTION")
+    c = v.add_parser("check", help="check a bag (folder, tar, zip or tgz) against a profile")
+    c.add_argument("bag", metavar="BAG")
+    c.add_argument("profile", metavar="PROFILE", help=PROFILE_HELP)
+    c.set_defaults(func=commands.cmd_profile_check)
+
+
+def _add_export(sub: Subparsers) -> None:
+    p = sub.add_parser("export", help="write a new bag for a repository (the original is kept)")
+    p.add_argument("bag", metavar="BAG")
+    p.add_argument("--profile", default="ours", help=PROFILE_HELP + " (ours)")
+    p.add_argument("--format", default="dir", choices=["dir", "tar", "zip", "tgz"])
+    p.add_argument("--out", default=".", help="folder that receives the export (default: .)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="LABEL=VALUE",
+        help="a value a profile requires, e.g. --set Access=Institution (repeatable)",
+    )
+    p.set_defaults(func=commands.cmd_export)
 
 
 def _add_urls(sub: Subparsers) -> None:

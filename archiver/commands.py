@@ -250,3 +250,28 @@ def cmd_history(args: argparse.Namespace) -> int:
     from archiver.keep.history import history_command
 
     return history_command(args.url, args.catalog, args.json)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from archiver.run.init import Identity, init_command
+
+    identity = Identity(
+        operator=args.operator or "",
+        organisation=args.organisation or "",
+        contact_name=args.contact_name or "",
+        contact_email=args.contact_email or "",
+        tsa=list(args.tsa or []),
+    )
+    return init_command(identity, force=args.force)
+
+
+def cmd_profile_check(args: argparse.Namespace) -> int:
+    from archiver.export.profilecheck import profile_check_command
+
+    return profile_check_command(args.bag, args.profile)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from archiver.export.bagexport import export_command
+
+    return export_command(Path(args.bag), args.profile, args.format, Path(args.out), args.set)

@@ -32,6 +32,11 @@ os.environ["ARCHIVER_ALLOW_PRIVATE"] = "1"
 # The developer's own settings file (~/.config/archiver/settings.toml) must never leak into a
 # test: every run reads an empty one unless a test names its own.
 os.environ["ARCHIVER_CONFIG"] = os.devnull
+# Every run must say who is capturing (no bag carries a placeholder); the tests' identity comes
+# from the environment, so a test's own settings file needs none. Tests of the refusal remove it.
+os.environ.setdefault("ARCHIVER_ORGANISATION", "Test Evidence Lab")
+os.environ.setdefault("ARCHIVER_OPERATOR", "test operator")
+os.environ.setdefault("ARCHIVER_CONTACT", "evidence@example.org")
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,1 @@
+"""Hand-off: profiles of receiving repositories, exports for them, serialised bags."""
