@@ -91,8 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_catalog(verbs)
     _add_history(verbs)
     _add_init(verbs)
-    _add_profile(verbs)
-    _add_export(verbs)
+    _add_profile_and_export(verbs)
     return parser
 
 
@@ -104,31 +103,20 @@ def _add_init(sub: Subparsers) -> None:
     p.set_defaults(func=commands.cmd_init)
 
 
-PROFILE_HELP = "ours, aptrust, btr, a profile JSON file, or its URL"
-
-
-def _add_profile(sub: Subparsers) -> None:
-    p = sub.add_parser("profile", help="BagIt profiles of receiving repositories")
-    v = p.add_subparsers(dest="profile_verb", required=True, metavar="ACTION")
-    c = v.add_parser("check", help="check a bag (folder, tar, zip or tgz) against a profile")
+def _add_profile_and_export(sub: Subparsers) -> None:
+    what = "ours, aptrust, btr, a profile JSON file or its URL"
+    profile = sub.add_parser("profile", help="BagIt profiles of receiving repositories")
+    verbs = profile.add_subparsers(dest="profile_verb", metavar="ACTION", required=True)
+    c = verbs.add_parser("check", help="check a bag (folder, tar, zip, tgz) against a profile")
     c.add_argument("bag", metavar="BAG")
-    c.add_argument("profile", metavar="PROFILE", help=PROFILE_HELP)
+    c.add_argument("profile", metavar="PROFILE", help=what)
     c.set_defaults(func=commands.cmd_profile_check)
-
-
-def _add_export(sub: Subparsers) -> None:
-    p = sub.add_parser("export", help="write a new bag for a repository (the original is kept)")
+    p = sub.add_parser("export", help="write a new bag for a repository (docs/handoff.md)")
     p.add_argument("bag", metavar="BAG")
-    p.add_argument("--profile", default="ours", help=PROFILE_HELP + " (ours)")
+    p.add_argument("--profile", default="ours", help=f"{what} (ours)")
     p.add_argument("--format", default="dir", choices=["dir", "tar", "zip", "tgz"])
-    p.add_argument("--out", default=".", help="folder that receives the export (default: .)")
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="LABEL=VALUE",
-        help="a value a profile requires, e.g. --set Access=Institution (repeatable)",
-    )
+    p.add_argument("--out", default=".", help="folder that receives the export (.)")
+    p.add_argument("--set", action="append", default=[], metavar="LABEL=VALUE")
     p.set_defaults(func=commands.cmd_export)
 
 

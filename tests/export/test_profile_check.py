@@ -161,3 +161,31 @@ def test_profile_by_url_and_a_url_that_cannot_be_fetched(
     assert code == 2 and len(lines) == 1 and "cannot fetch" in lines[0], lines
     code, lines = check(sealed_bag, refused_url)  # never 0 without the profile
     assert code == 2 and "cannot fetch" in lines[0], lines
+
+
+def as_sealed_before_profile_1_1(bag: Path, dest: Path) -> Path:
+    """The bag as archiver wrote it before 1.1: placeholders, the archiver.invalid identifier."""
+    old = copy_bag(bag, dest)
+    (old / "archiver-bagit-profile.json").unlink()
+    lines = []
+    for line in (old / "bag-info.txt").read_text().splitlines(True):
+        label = line.split(":", 1)[0]
+        if label in ("Source-Organization", "Contact-Email", "Capture-Operator"):
+            line = f"{label}: (not given)\n"
+        if label == "BagIt-Profile-Identifier":
+            line = f"{label}: https://archiver.invalid/manifests/archiver-bagit-profile.json\n"
+        lines.append(line)
+    (old / "bag-info.txt").write_text("".join(lines))
+    reseal_tags(old)
+    return old
+
+
+def test_old_bags_with_placeholders_still_verify_with_a_warning(
+    sealed_bag: Path, tmp_path: Path
+) -> None:
+    old = as_sealed_before_profile_1_1(sealed_bag, tmp_path / "old")
+    proc = archiver("verify", str(old))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "[bag-info-placeholder]" in proc.stdout
+    code, lines = check(old, str(MANIFESTS / "archiver-bagit-profile-1.0.json"))
+    assert code == 0, lines
