@@ -36,3 +36,16 @@ def identity() -> dict[str, str]:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
         raise ArchiverError(f"{path}: cannot read the settings file ({err})", EXIT_USAGE) from None
     return {k: str(raw[k]) for k in IDENTITY_KEYS if isinstance(raw.get(k), str)}
+
+
+def default_actor() -> str:
+    """Who acts when no --actor is given: ARCHIVER_OPERATOR, else the settings file's operator
+    or contact name (empty if none: the custody log then says so)."""
+    env = os.environ.get("ARCHIVER_OPERATOR", "").strip()
+    if env:
+        return env
+    try:
+        who = identity()
+    except ArchiverError:
+        return ""
+    return who.get("operator", "") or who.get("contact_name", "")

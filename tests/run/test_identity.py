@@ -136,3 +136,18 @@ def test_init_stores_default_tsas_that_runs_use(
 
     (tsa,) = user_tsas()
     assert (tsa.name, tsa.url, tsa.roots) == ("test", "http://127.0.0.1:9/tsa", [root.resolve()])
+
+
+def test_custody_events_name_the_operator_from_init(tmp_path: Path) -> None:
+    from archiver.bag.writer import BagBuilder
+
+    b = BagBuilder(tmp_path / "bags" / "b")
+    with b.open_payload("a.txt") as w:
+        w.write(b"a\n")
+    bag = b.seal([("Source-Organization", "Org")])
+    env = no_identity_env(tmp_path)
+    init = ("init", "--organisation", "Org", "--operator", "J. Doe", "--contact-email", "a@b.org")
+    assert archiver(*init, env=env).returncode == 0
+    assert archiver("custody", "record", str(bag), "exported", env=env).returncode == 0
+    log = (tmp_path / "bags" / "custody-log.jsonl").read_text()
+    assert '"actor":"J. Doe"' in log and "(not given)" not in log
