@@ -90,20 +90,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report(verbs)
     _add_catalog(verbs)
     _add_history(verbs)
-    _add_init(verbs)
-    _add_profile_and_export(verbs)
+    _add_handoff(verbs)
     return parser
 
 
-def _add_init(sub: Subparsers) -> None:
-    p = sub.add_parser("init", help="say once who we are: write the operator's settings file")
-    _add_identity_options(p)
+def _add_handoff(sub: Subparsers) -> None:
+    _add_identity_options(p := sub.add_parser("init", help="say once who we are: settings file"))
     p.add_argument("--tsa", action="append", metavar="NAME=URL,ROOT.pem", help=TSA_HELP)
     p.add_argument("--force", action="store_true", help="update an existing settings file")
     p.set_defaults(func=commands.cmd_init)
-
-
-def _add_profile_and_export(sub: Subparsers) -> None:
     what = "ours, aptrust, btr, a profile JSON file or its URL"
     profile = sub.add_parser("profile", help="BagIt profiles of receiving repositories")
     verbs = profile.add_subparsers(dest="profile_verb", metavar="ACTION", required=True)
@@ -118,6 +113,11 @@ def _add_profile_and_export(sub: Subparsers) -> None:
     p.add_argument("--out", default=".", help="folder that receives the export (.)")
     p.add_argument("--set", action="append", default=[], metavar="LABEL=VALUE")
     p.set_defaults(func=commands.cmd_export)
+    p = sub.add_parser("receive", help="unpack, verify and sign for a bag from a sender")
+    p.add_argument("path", metavar="PATH", help="a tar, zip or gzipped tar, or a bag folder")
+    p.add_argument("--into", default="received", help="folder for received bags (received)")
+    p.add_argument("--profile", help=what)
+    p.set_defaults(func=commands.cmd_receive)
 
 
 def _add_urls(sub: Subparsers) -> None:
@@ -298,10 +298,11 @@ def _add_custody(sub: Subparsers) -> None:
     cust.required = True
     c = cust.add_parser("record", help="record an event for a sealed bag (e.g. exported)")
     c.add_argument("bag", metavar="BAG")
-    c.add_argument("event", choices=["exported", "received", "verified"])
+    c.add_argument("event", choices=["exported", "received", "verified", "acknowledged"])
     c.add_argument("--custody-log", help="custody log (default: beside the bag)")
     c.add_argument("--actor", help="who did it")
     c.add_argument("--note", help="free text, e.g. the receiving library and its reference")
+    c.add_argument("--receipt", metavar="FILE", help="the receiver's receipt (acknowledged)")
     c.set_defaults(func=commands.cmd_custody_record)
     c = cust.add_parser("check", help="check a custody log's hash chain")
     c.add_argument("log", metavar="LOG")

@@ -156,6 +156,7 @@ def cmd_custody_record(args: argparse.Namespace) -> int:
         log=Path(args.custody_log) if args.custody_log else None,
         actor=args.actor or "",
         note=args.note,
+        receipt=Path(args.receipt) if args.receipt else None,
     )
 
 
@@ -275,3 +276,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     from archiver.export.bagexport import export_command
 
     return export_command(Path(args.bag), args.profile, args.format, Path(args.out), args.set)
+
+
+def cmd_receive(args: argparse.Namespace) -> int:
+    from archiver.export.receive import receive_command
+
+    return receive_command(Path(args.path), Path(args.into), args.profile)

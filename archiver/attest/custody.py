@@ -38,6 +38,7 @@ EVENTS = (
     "verified",
     "exported",
     "received",
+    "acknowledged",  # the receiver's receipt came back (``custody record ... --receipt``)
     "repaired",
 )
 TORN_SUFFIX = ".torn-"  # custody-log.jsonl.torn-20261124T131500Z keeps what a repair cut off

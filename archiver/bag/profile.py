@@ -50,13 +50,28 @@ def load_profile(profile_path: str | os.PathLike[str]) -> dict[str, Any]:
     return profile
 
 
-def profile_for_bag(bag: Path) -> Path:
-    """Our profile version the bag declares: 1.0 for old bags, else the current one."""
+def profile_for_bag(bag: Path) -> Path | None:
+    """The packaged profile a bag declares (1.0 for old bags, APTrust or BTR for exports).
+
+    A bag that declares no profile is taken as ours; one that declares a profile archiver does
+    not ship gets None (no profile to hold it to here; `archiver profile check` takes a file).
+    """
     try:
         text = (bag / "bag-info.txt").read_text("utf-8", errors="replace")
     except OSError:
         return DEFAULT_PROFILE
-    return LEGACY_PROFILE if LEGACY_IDENTIFIER in text else DEFAULT_PROFILE
+    declared = [
+        line.split(":", 1)[1].strip()
+        for line in text.splitlines()
+        if line.lower().startswith("bagit-profile-identifier:")
+    ]
+    if not declared:
+        return DEFAULT_PROFILE
+    for path in sorted(DEFAULT_PROFILE.parent.glob("*bagit-profile*.json")):
+        info = json.loads(path.read_text("utf-8")).get("BagIt-Profile-Info", {})
+        if info.get("BagIt-Profile-Identifier") in declared:
+            return path
+    return None
 
 
 def _files(root: Path) -> list[str]:

@@ -49,3 +49,16 @@ def default_actor() -> str:
     except ArchiverError:
         return ""
     return who.get("operator", "") or who.get("contact_name", "")
+
+
+def identity_with_environment() -> dict[str, str]:
+    """The settings file's identity with ARCHIVER_OPERATOR/_ORGANISATION/_CONTACT on top."""
+    who = identity()
+    for key, var in (
+        ("operator", "ARCHIVER_OPERATOR"),
+        ("organisation", "ARCHIVER_ORGANISATION"),
+        ("contact_email", "ARCHIVER_CONTACT"),
+    ):
+        if os.environ.get(var, "").strip():
+            who[key] = os.environ[var].strip()
+    return who

@@ -145,7 +145,7 @@ def _read_zip(path: Path, view: BagView) -> None:
                     view.problems.append(("top-folder", info.filename, "a file at the top level"))
                 continue
             mode = info.external_attr >> 16
-            if mode and not stat.S_ISREG(mode):
+            if stat.S_IFMT(mode) not in (0, stat.S_IFREG):  # writestr() sets no type bits
                 view.problems.append(("member-type", info.filename, "not a regular file"))
                 continue
             opener = None if rel.startswith("data/") else zf.open(info)

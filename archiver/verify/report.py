@@ -136,7 +136,8 @@ def _profile_problems(bag: Path) -> list[Problem]:
     declared = PROFILE_IDENTIFIER in text or LEGACY_IDENTIFIER in text
     if not declared and not (bag / "data" / LOG_NAME).is_file():
         return []
-    problems = check_profile(bag, profile_for_bag(bag))
+    profile = profile_for_bag(bag)
+    problems = check_profile(bag, profile) if profile is not None else []
     if PLACEHOLDER in text:  # bags before profile 1.1: still valid, but say what is unknown
         problems.append(
             Problem(
