@@ -26,6 +26,7 @@ from archiver.bag.validate import validate_bag
 from archiver.bag.writer import BagBuilder
 from archiver.base import userconfig
 from archiver.base.errors import EXIT_OK, EXIT_USAGE, ArchiverError
+from archiver.base.fsutil import replace_file
 from archiver.base.settings import Settings, from_environment
 from archiver.export.archive import ALIASES, MEDIA_TYPES
 from archiver.export.profilecheck import DIR_MATCHES_NAME, TAG_FILE_INFO, check_bag
@@ -101,10 +102,10 @@ def _bag_info(
 ) -> list[tuple[str, str]]:
     """The original's bag-info minus computed fields and placeholders, completed for the profile."""
     other = {lbl for rules in profile.get(TAG_FILE_INFO, {}).values() for lbl in rules}
-    items = [
+    items = [  # a label given with --set replaces the original's value
         (k, v)
         for k, v in read_bag_info(source)
-        if k.lower() not in _COMPUTED and v.strip() and v.strip() != PLACEHOLDER
+        if k.lower() not in _COMPUTED and v.strip() and v.strip() != PLACEHOLDER and k not in given
     ]
     items += [(k, v) for k, v in given.items() if k not in other]
     have = {k for k, _ in items}
@@ -188,13 +189,13 @@ def _build(
             if rel.parts[0] == "data" or not path.is_file():
                 continue
             (original / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, original / rel)
+            replace_file(original / rel, path.read_bytes())  # tag files: small, fsynced
         for tag_name, text in tag_files.items():
-            (builder.staging / tag_name).write_text(text, "utf-8")
-        if profile.get("Tag-Files-Required") and PROFILE_TAG_FILE in profile["Tag-Files-Required"]:
-            shutil.copyfile(DEFAULT_PROFILE, builder.staging / PROFILE_TAG_FILE)
-        mapping = _mapping(source, profile)
-        (builder.staging / MAPPING).write_text(json.dumps(mapping, indent=2) + "\n", "utf-8")
+            replace_file(builder.staging / tag_name, text.encode("utf-8"))
+        if PROFILE_TAG_FILE in profile.get("Tag-Files-Required", []):
+            replace_file(builder.staging / PROFILE_TAG_FILE, DEFAULT_PROFILE.read_bytes())
+        mapping = json.dumps(_mapping(source, profile), indent=2) + "\n"
+        replace_file(builder.staging / MAPPING, mapping.encode("utf-8"))
         bag = builder.seal(info)
         if fmt == "dir":
             return bag

@@ -222,3 +222,16 @@ def test_the_originals_timestamps_verify_by_hand_inside_a_serialised_export(
     shutil.copytree(unpacked / bag.name / "data", rebuilt / "data")
     proc = archiver("verify", str(rebuilt), "--tsa-root", str(tsa.root))
     assert proc.returncode == 0 and "timestamp-absent" not in proc.stdout, proc.stdout
+
+
+def test_set_replaces_a_bag_info_value_once(sealed_bag: Path, tmp_path: Path) -> None:
+    folder = export(
+        sealed_bag, tmp_path, "--profile", "btr", "--set", "External-Description=For the library"
+    )
+    info = (folder / "bag-info.txt").read_text().splitlines()
+    assert [line for line in info if line.startswith("External-Description")] == [
+        "External-Description: For the library"
+    ]
+    assert (folder / "archiver-original" / "bag-info.txt").read_bytes() == (
+        sealed_bag / "bag-info.txt"
+    ).read_bytes()
