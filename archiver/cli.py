@@ -1,6 +1,8 @@
 """Command line: parse arguments and hand each verb to its own module.
 
-Nothing here knows how capturing, cleaning or bagging work. It turns ``ArchiverError`` into one
+The capture and evidence verbs are here; the keep and hand-off verbs' arguments are in
+``cli_keep`` and ``cli_handoff``, the shared option groups in ``cli_options``. Nothing here knows
+how capturing, cleaning or bagging work. It turns ``ArchiverError`` into one
 line on stderr with the error's exit code, and Ctrl-C into exit 130, never a traceback.
 """
 
@@ -9,68 +11,25 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import typing
 from collections.abc import Sequence
 
 from archiver import __version__, commands
-from archiver.base.errors import (
-    EXIT_INTERRUPTED,
-    EXIT_RUN_FAILED,
-    EXIT_USAGE,
-    ArchiverError,
+from archiver.base.errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
+from archiver.cli_handoff import add_handoff_verbs
+from archiver.cli_keep import add_keep_verbs
+from archiver.cli_options import (
+    ArchiverParser,
+    Subparsers,
+    add_anchor_options,
+    add_clean_options,
+    add_identity_options,
+    add_trust_options,
+    size,
 )
-from archiver.base.settings import parse_size
-
-
-def _add_clean_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("cleaning limits, per payload (docs/clean.md)")
-    g.add_argument(
-        "--clean-memory",
-        metavar="SIZE",
-        help="memory a cleaning process may use for one page or PDF, e.g. 1GiB, 300MiB (1GiB)",
-    )
-    g.add_argument(
-        "--clean-timeout", type=float, metavar="SECONDS", help="time to clean one payload (60)"
-    )
-    g.add_argument(
-        "--clean-workers", type=int, metavar="N", help="cleaning processes (one per core)"
-    )
-
-
-TSA_HELP = (
-    "time-stamping authority as NAME=URL,ROOT.pem[,ROOT2.pem]; repeat for each TSA "
-    "(default: ARCHIVER_TSA)"
-)
-
-
-def _size(text: str) -> int:
-    """argparse type for byte sizes: 10MB, 500MiB, 1234."""
-    try:
-        return parse_size(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-
-
-def _add_anchor_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tsa", action="append", metavar="NAME=URL,ROOT.pem", help=TSA_HELP)
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds per TSA (30)")
-    p.add_argument("--custody-log", help="custody log to append to (default: beside the bag)")
-    p.add_argument("--actor", help="who is doing this (recorded in the custody log)")
-    p.add_argument("--json", action="store_true", help="machine-readable result")
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with archiver's error format: one line naming the problem, then exit 2."""
-
-    def error(self, message: str) -> typing.NoReturn:
-        self.exit(EXIT_USAGE, f"archiver: {message} (see `{self.prog} --help`)\n")
-
-
-Subparsers: typing.TypeAlias = "argparse._SubParsersAction[_Parser]"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = ArchiverParser(
         prog="archiver",
         description="Preserve cited web pages as verifiable evidence.",
     )
@@ -79,7 +38,6 @@ def build_parser() -> argparse.ArgumentParser:
     verbs.required = True
     _add_urls(verbs)
     _add_run(verbs)
-    _add_schedule(verbs)
     _add_verify(verbs)
     _add_check(verbs)
     _add_custody(verbs)
@@ -87,11 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sign(verbs)
     _add_keys(verbs)
     _add_clean(verbs)
-    _add_report(verbs)
-    _add_catalog(verbs)
-    _add_history(verbs)
-    _add_audit(verbs)
-    _add_export(verbs)
+    add_keep_verbs(verbs)
+    add_handoff_verbs(verbs)
     return parser
 
 
@@ -120,11 +75,11 @@ def _add_run(sub: Subparsers) -> None:
     p.add_argument("--name", help="bag name (default: <collection>-<UTC time>)")
     p.add_argument("--hops", type=int, help="links to follow from documents given by URL (1)")
     _add_network_options(p)
-    _add_identity_options(p)
-    _add_trust_options(p)
+    add_identity_options(p)
+    add_trust_options(p)
     _add_witness_options(p)
     p.add_argument("--no-clean", action="store_true", help="skip text extraction")
-    _add_clean_options(p)
+    add_clean_options(p)
     p.add_argument(
         "--progress",
         choices=["auto", "live", "plain", "none"],
@@ -133,14 +88,6 @@ def _add_run(sub: Subparsers) -> None:
     )
     _add_output_options(p)
     p.set_defaults(func=commands.cmd_run)
-
-
-def _add_schedule(sub: Subparsers) -> None:
-    p = sub.add_parser("schedule", help="list collection schedules and how to install the timer")
-    p.add_argument("dir", metavar="DIR", help="folder whose subfolders hold collection.toml files")
-    p.add_argument("--out", default="runs", help="folder that holds the bags (default: runs)")
-    p.add_argument("--json", action="store_true", help="machine-readable listing")
-    p.set_defaults(func=commands.cmd_schedule)
 
 
 def _add_network_options(p: argparse.ArgumentParser) -> None:
@@ -158,7 +105,7 @@ def _add_network_options(p: argparse.ArgumentParser) -> None:
     net.add_argument("--max-time", type=float, help="total seconds per URL (120)")
     net.add_argument(
         "--max-size",
-        type=_size,
+        type=size,
         metavar="SIZE",
         help="per response before truncating: bytes, or with a unit, e.g. 10MB, 500MiB (500MiB)",
     )
@@ -186,26 +133,6 @@ def _add_witness_options(p: argparse.ArgumentParser) -> None:
     add("--save-now-endpoint", metavar="URL", help="(https://web.archive.org/save/)")
 
 
-def _add_identity_options(p: argparse.ArgumentParser) -> None:
-    who = p.add_argument_group("who is capturing (recorded in the WARCs and the bag)")
-    who.add_argument("--operator", help="person or role running the capture")
-    who.add_argument("--organisation", help="Source-Organization for bag-info.txt")
-    who.add_argument("--contact-name", help="Contact-Name for bag-info.txt")
-    who.add_argument("--contact-email", help="contact email (also sent in User-Agent and From)")
-
-
-def _add_trust_options(p: argparse.ArgumentParser) -> None:
-    trust = p.add_argument_group("trusted time and signature (docs/provenance.md)")
-    trust.add_argument("--tsa", action="append", metavar="NAME=URL,ROOT.pem", help=TSA_HELP)
-    trust.add_argument("--sign-key", metavar="KEY.pem", help="Ed25519 key to sign the bag with")
-    trust.add_argument(
-        "--trust-collection-settings",
-        action="store_true",
-        help="use the collection's proxy, TLS, robots.txt, identity and [[tsa]] settings "
-        "(otherwise ignored with a warning; docs/collections.md)",
-    )
-
-
 def _add_output_options(p: argparse.ArgumentParser) -> None:
     out = p.add_argument_group("output")
     out.add_argument(
@@ -225,62 +152,6 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
     out.add_argument(
         "--log", metavar="FILE", help="append progress lines and warnings, timestamped, to FILE"
     )
-
-
-def _add_catalog(sub: Subparsers) -> None:
-    p = sub.add_parser("catalog", help="the capture history index (docs/catalog.md)")
-    v = p.add_subparsers(dest="catalog_verb", required=True, metavar="VERB")
-    r = v.add_parser("rebuild", help="rebuild the catalog from every sealed bag under DIR")
-    r.add_argument("dir", metavar="DIR")
-    a = v.add_parser("add", help="add one sealed bag (made elsewhere) to the catalog")
-    a.add_argument("bag", metavar="BAG")
-    for q in (r, a):
-        q.add_argument("--catalog", metavar="PATH", help=CATALOG_HELP)
-    r.set_defaults(func=commands.cmd_catalog_rebuild)
-    a.set_defaults(func=commands.cmd_catalog_add)
-
-
-CATALOG_HELP = "catalog file (default: $ARCHIVER_CATALOG, else catalog.sqlite beside the bags)"
-
-
-def _add_history(sub: Subparsers) -> None:
-    p = sub.add_parser("history", help="a URL's captures across runs; exit 1 if never captured")
-    p.add_argument("url", metavar="URL")
-    p.add_argument("--json", action="store_true", help="machine-readable timeline")
-    p.add_argument(
-        "--catalog", metavar="PATH", help=CATALOG_HELP.replace("beside the bags", "in runs/")
-    )
-    p.set_defaults(func=commands.cmd_history)
-
-
-def _add_audit(sub: Subparsers) -> None:
-    p = sub.add_parser("audit", help="re-verify the bags under DIR and record it (docs/audits.md)")
-    p.add_argument("dir", metavar="DIR", help="folder of sealed bags (e.g. runs)")
-    p.add_argument("--share", metavar="K/N", help="audit the stalest 1/N of the bags (e.g. 1/7)")
-    p.add_argument("--catalog", metavar="PATH", help=CATALOG_HELP)
-    p.add_argument("--json", action="store_true", help="machine-readable result")
-    p.add_argument(
-        "--expiring-within",
-        type=int,
-        default=365,
-        metavar="DAYS",
-        help="list tokens whose TSA certificate expires within DAYS (365)",
-    )
-    p.add_argument("--renew", action="store_true", help="renew expiring timestamps (--tsa)")
-    p.add_argument("--tsa", action="append", metavar="NAME=URL,ROOT.pem", help=TSA_HELP)
-    p.add_argument("--tsa-root", action="append", metavar="PEM", help="extra trusted TSA root")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds per TSA (30)")
-    p.add_argument("--actor", help="who is auditing (recorded in the custody log)")
-    p.set_defaults(func=commands.cmd_audit)
-
-
-def _add_export(sub: Subparsers) -> None:
-    p = sub.add_parser("export", help="write a sealed bag in a format others read (never changed)")
-    p.add_argument("bag", metavar="BAG")
-    p.add_argument("--format", required=True, choices=["wacz"], help="wacz: WACZ 1.1.1 for replay")
-    p.add_argument("--out", metavar="PATH", help="wacz: the file, or a folder for BAG.wacz")
-    p.add_argument("--sign-key", metavar="KEY.pem", help="wacz: sign with this Ed25519 key")
-    p.set_defaults(func=commands.cmd_export)
 
 
 def _add_verify(sub: Subparsers) -> None:
@@ -315,10 +186,11 @@ def _add_custody(sub: Subparsers) -> None:
     cust.required = True
     c = cust.add_parser("record", help="record an event for a sealed bag (e.g. exported)")
     c.add_argument("bag", metavar="BAG")
-    c.add_argument("event", choices=["exported", "received", "verified"])
+    c.add_argument("event", choices=["exported", "received", "verified", "acknowledged"])
     c.add_argument("--custody-log", help="custody log (default: beside the bag)")
     c.add_argument("--actor", help="who did it")
     c.add_argument("--note", help="free text, e.g. the receiving library and its reference")
+    c.add_argument("--receipt", metavar="FILE", help="the receiver's receipt (acknowledged)")
     c.set_defaults(func=commands.cmd_custody_record)
     c = cust.add_parser("check", help="check a custody log's hash chain")
     c.add_argument("log", metavar="LOG")
@@ -334,7 +206,7 @@ def _add_custody(sub: Subparsers) -> None:
 def _add_timestamp(sub: Subparsers) -> None:
     p = sub.add_parser("timestamp", help="add RFC 3161 timestamps to a sealed bag")
     p.add_argument("bag", metavar="BAG")
-    _add_anchor_options(p)
+    add_anchor_options(p)
     p.add_argument(
         "--renew",
         action="store_true",
@@ -349,7 +221,7 @@ def _add_sign(sub: Subparsers) -> None:
     p.add_argument("bag", metavar="BAG")
     p.add_argument("--key", required=True, metavar="KEY.pem", help="private key file")
     p.add_argument("--org", default="", help="organisation named in the signed statement")
-    _add_anchor_options(p)
+    add_anchor_options(p)
     p.set_defaults(func=commands.cmd_sign)
 
 
@@ -363,24 +235,12 @@ def _add_keys(sub: Subparsers) -> None:
     k.set_defaults(func=commands.cmd_keys_new)
 
 
-def _add_report(sub: Subparsers) -> None:
-    p = sub.add_parser("report", help="what changed, moved or vanished since the previous run")
-    p.add_argument("collection", metavar="COLLECTION", help="a collection folder, toml or name")
-    p.add_argument("--out", default="runs", help="the runs folder holding its bags (runs)")
-    p.add_argument("--since", metavar="RUN", help="compare with this run (a bag name)")
-    fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true", help="the report as JSON on stdout")
-    fmt.add_argument("--text", action="store_true", help="the report as plain text (default)")
-    p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page")
-    p.set_defaults(func=commands.cmd_report)
-
-
 def _add_clean(sub: Subparsers) -> None:
     p = sub.add_parser("clean", help="extract text from the HTML and PDF records of WARCs")
     p.add_argument("warcs", nargs="+", metavar="WARC")
     p.add_argument("--out", required=True, help="folder for the .txt and .json files")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
-    _add_clean_options(p)
+    add_clean_options(p)
     p.set_defaults(func=commands.cmd_clean)
 
 

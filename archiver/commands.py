@@ -162,6 +162,7 @@ def cmd_custody_record(args: argparse.Namespace) -> int:
         log=Path(args.custody_log) if args.custody_log else None,
         actor=args.actor or "",
         note=args.note,
+        receipt=Path(args.receipt) if args.receipt else None,
     )
 
 
@@ -278,10 +279,42 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return audit_command(Path(args.dir), opts, as_json=args.json)
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from archiver.run.init import Identity, init_command
+
+    identity = Identity(
+        operator=args.operator or "",
+        organisation=args.organisation or "",
+        contact_name=args.contact_name or "",
+        contact_email=args.contact_email or "",
+        tsa=list(args.tsa or []),
+    )
+    return init_command(identity, force=args.force)
+
+
+def cmd_profile_check(args: argparse.Namespace) -> int:
+    from archiver.export.profilecheck import profile_check_command
+
+    return profile_check_command(args.bag, args.profile)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     if args.format == "wacz":
         from archiver.export.wacz import export_wacz_command
 
+        if args.profile or args.set:
+            raise ArchiverError("export --format wacz takes no --profile or --set", EXIT_USAGE)
         key = Path(args.sign_key) if args.sign_key else None
         return export_wacz_command(Path(args.bag), Path(args.out) if args.out else None, key)
-    raise AssertionError(f"unhandled --format {args.format}")  # argparse limits the choices
+    from archiver.export.bagexport import export_command
+
+    if args.sign_key:
+        raise ArchiverError("export: --sign-key is for --format wacz only", EXIT_USAGE)
+    out = Path(args.out or ".")
+    return export_command(Path(args.bag), args.profile or "ours", args.format, out, args.set)
+
+
+def cmd_receive(args: argparse.Namespace) -> int:
+    from archiver.export.receive import receive_command
+
+    return receive_command(Path(args.path), Path(args.into), args.profile)

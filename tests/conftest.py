@@ -35,6 +35,11 @@ os.environ["ARCHIVER_CONFIG"] = os.devnull
 # Tests never ask the public web archives about dead links; tests of witnesses (tests/run/
 # test_witnesses.py) point the lookups at a local aggregator and remove this.
 os.environ["ARCHIVER_WITNESSES"] = "0"
+# Every run must say who is capturing (no bag carries a placeholder); the tests' identity comes
+# from the environment, so a test's own settings file needs none. Tests of the refusal remove it.
+os.environ.setdefault("ARCHIVER_ORGANISATION", "Test Evidence Lab")
+os.environ.setdefault("ARCHIVER_OPERATOR", "test operator")
+os.environ.setdefault("ARCHIVER_CONTACT", "evidence@example.org")
 
 
 @pytest.fixture(scope="session")

@@ -265,7 +265,7 @@ def test_log_file_gets_progress_and_warnings_timestamped_and_appended(
     text = "\n".join(lines)
     assert re.search(r"\] captured +200 +" + re.escape(server.url("/articles/two.html")), text)
     assert re.search(r"\] http-error +404 ", text)
-    assert "no contact email" in text  # warnings too
+    assert "no TSA configured" in text  # warnings too
     assert "URLs in" in text  # and the summary
     assert lines[-1].endswith("archiver: run ended with exit code 0 (ok)")
 

@@ -24,7 +24,14 @@ LAYERS = [
     ("archiver.keep",),
     ("archiver.export",),
     ("archiver.run",),
-    ("archiver.cli", "archiver.commands", "archiver.__main__"),
+    (
+        "archiver.cli",
+        "archiver.cli_options",
+        "archiver.cli_keep",
+        "archiver.cli_handoff",
+        "archiver.commands",
+        "archiver.__main__",
+    ),
 ]
 
 

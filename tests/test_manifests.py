@@ -9,7 +9,16 @@ import pytest
 from tests.helpers import REPO
 
 
-@pytest.mark.parametrize("name", ["archiver-bagit-profile.json", "capture-log.schema.json"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "archiver-bagit-profile.json",
+        "archiver-bagit-profile-1.0.json",
+        "aptrust-bagit-profile.json",
+        "btr-bagit-profile.json",
+        "capture-log.schema.json",
+    ],
+)
 def test_packaged_copy_is_identical(name: str) -> None:
     assert (REPO / "archiver" / "schemas" / name).read_bytes() == (
         REPO / "manifests" / name

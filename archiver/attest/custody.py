@@ -26,6 +26,7 @@ from archiver.base import faults
 from archiver.base.errors import EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
 from archiver.base.fsutil import append_synced, file_lock, replace_file
 from archiver.base.timefmt import utc_iso
+from archiver.base.userconfig import default_actor
 
 LOG_NAME = "custody-log.jsonl"
 GENESIS = "0" * 64
@@ -37,6 +38,7 @@ EVENTS = (
     "verified",
     "exported",
     "received",
+    "acknowledged",  # the receiver's receipt came back (``custody record ... --receipt``)
     "repaired",
     "audited",
 )
@@ -141,7 +143,7 @@ def _write_event(
         "event": event,
         "bag": bag_identity(bag) if bag is not None else identity,
         "tagmanifest_sha256": tagmanifest_sha256(bag) if bag is not None else None,
-        "actor": actor or "(not given)",
+        "actor": actor or default_actor() or "(not given)",
         "details": details or {},
     }
     f.seek(0, os.SEEK_END)

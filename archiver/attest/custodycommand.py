@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from archiver.attest.custody import (
     _write_event,
     append_event,
     default_log,
+    tagmanifest_sha256,
 )
 from archiver.attest.custodycheck import verify_chain
 from archiver.bag.reader import require_sealed_bag
@@ -23,15 +25,51 @@ from archiver.base.fsutil import file_lock, free_name, write_new
 from archiver.base.timefmt import compact
 
 
-def record_command(bag: Path, event: str, *, log: Path | None, actor: str, note: str | None) -> int:
+def record_command(
+    bag: Path,
+    event: str,
+    *,
+    log: Path | None,
+    actor: str,
+    note: str | None,
+    receipt: Path | None = None,
+) -> int:
     """``archiver custody record``: add a hand-off event (exported, received, ...) for a bag."""
     require_sealed_bag(bag)
     target = log or default_log(bag)
-    entry = append_event(
-        target, event, bag=bag, actor=actor, details={"note": note} if note else None
-    )
+    details: dict[str, Any] = {"note": note} if note else {}
+    if receipt is not None:
+        details.update(receipt_details(bag, receipt))
+    elif event == "acknowledged":
+        raise ArchiverError("custody record acknowledged: give --receipt FILE", EXIT_USAGE)
+    entry = append_event(target, event, bag=bag, actor=actor, details=details or None)
     print(f"custody: {event} recorded as seq {entry['seq']} in {target}")
     return 0
+
+
+def receipt_details(bag: Path, receipt: Path) -> dict[str, Any]:
+    """What a receiver's receipt says, checked to be about this very bag (same tag manifest)."""
+    try:
+        data = receipt.read_bytes()
+        doc = json.loads(data)
+    except (OSError, ValueError) as err:
+        raise ArchiverError(f"{receipt}: not a readable receipt ({err})", EXIT_USAGE) from None
+    if not isinstance(doc, dict) or doc.get("format") != "archiver-receipt/1":
+        raise ArchiverError(f"{receipt}: not an archiver receipt (format)", EXIT_USAGE)
+    mine = tagmanifest_sha256(bag)
+    if mine not in (doc.get("tagmanifest_sha256"), doc.get("original_tagmanifest_sha256")):
+        raise ArchiverError(
+            f"{receipt}: the receipt is for another bag (its tag manifest SHA-256 is "
+            f"{doc.get('tagmanifest_sha256')}, this bag's {mine})",
+            EXIT_USAGE,
+        )
+    return {
+        "receipt_sha256": hashlib.sha256(data).hexdigest(),
+        "receiver": doc.get("receiver", {}),
+        "received_at": doc.get("received_at"),
+        "receiver_valid": doc.get("verification", {}).get("valid"),
+        "receiver_event": doc.get("receiver_event"),
+    }
 
 
 def _is_custody_entry(entry: dict[str, Any] | None) -> bool:

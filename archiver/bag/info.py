@@ -14,11 +14,15 @@ from archiver.base.timefmt import day, utc_iso
 def bag_info_fields(
     settings: Settings, description: str, run_id: str, started: datetime, ended: datetime
 ) -> list[tuple[str, str]]:
-    """bag-info.txt of a run, in order; a fact not given reads "(not given)", never blank."""
-    return [
-        ("Source-Organization", settings.organisation or "(not given)"),
-        ("Contact-Name", settings.contact_name or settings.operator or "(not given)"),
-        ("Contact-Email", settings.contact_email or "(not given)"),
+    """bag-info.txt of a run, in order; a fact not given is left out, never a placeholder.
+
+    ``archiver run`` refuses to start without the identity our profile requires
+    (``archiver.run.settings.require_identity``), so only an optional fact can be missing here.
+    """
+    fields = [
+        ("Source-Organization", settings.organisation),
+        ("Contact-Name", settings.contact_name or settings.operator),
+        ("Contact-Email", settings.contact_email),
         ("External-Description", " ".join(description.split())),
         ("External-Identifier", run_id),
         ("Bagging-Date", day(ended)),
@@ -26,6 +30,7 @@ def bag_info_fields(
         ("BagIt-Profile-Identifier", PROFILE_IDENTIFIER),
         ("Capture-Start", utc_iso(started)),
         ("Capture-End", utc_iso(ended)),
-        ("Capture-Operator", settings.operator or "(not given)"),
+        ("Capture-Operator", settings.operator),
         ("Capture-Software", f"archiver {__version__}; Python {platform.python_version()}"),
     ]
+    return [(label, value) for label, value in fields if value.strip()]

@@ -22,8 +22,14 @@ from archiver.base.problems import Problem
 # The repo keeps the profile in manifests/; the package carries a byte-identical copy
 # (tests/test_manifests.py keeps them equal) so an installed archiver finds it too.
 DEFAULT_PROFILE = Path(__file__).resolve().parents[1] / "schemas" / "archiver-bagit-profile.json"
-# What a conforming bag's bag-info.txt gives as BagIt-Profile-Identifier (`archiver run` uses it).
-PROFILE_IDENTIFIER = "https://archiver.invalid/manifests/archiver-bagit-profile.json"
+# What a conforming bag's bag-info.txt gives as BagIt-Profile-Identifier (`archiver run` uses it):
+# a URN, because no domain of ours resolves; every bag carries the profile as PROFILE_TAG_FILE.
+PROFILE_IDENTIFIER = "urn:uuid:f7ca83aa-ebb2-4fcf-9c3f-94ae0670cdf0"
+PROFILE_TAG_FILE = "archiver-bagit-profile.json"
+# Bags sealed before profile 1.1 declare 1.0 (on archiver.invalid) and are checked against it.
+LEGACY_IDENTIFIER = "https://archiver.invalid/manifests/archiver-bagit-profile.json"
+LEGACY_PROFILE = DEFAULT_PROFILE.with_name("archiver-bagit-profile-1.0.json")
+PLACEHOLDER = "(not given)"  # what bags before 1.1 wrote for a fact the operator never gave
 _RESERVED_TAG_FILES = ("bagit.txt", "bag-info.txt", "fetch.txt")
 _Add = Callable[[str, str, str], None]  # report a rule broken: (code, path, message)
 
@@ -44,6 +50,30 @@ def load_profile(profile_path: str | os.PathLike[str]) -> dict[str, Any]:
     return profile
 
 
+def profile_for_bag(bag: Path) -> Path | None:
+    """The packaged profile a bag declares (1.0 for old bags, APTrust or BTR for exports).
+
+    A bag that declares no profile is taken as ours; one that declares a profile archiver does
+    not ship gets None (no profile to hold it to here; `archiver profile check` takes a file).
+    """
+    try:
+        text = (bag / "bag-info.txt").read_text("utf-8", errors="replace")
+    except OSError:
+        return DEFAULT_PROFILE
+    declared = [
+        line.split(":", 1)[1].strip()
+        for line in text.splitlines()
+        if line.lower().startswith("bagit-profile-identifier:")
+    ]
+    if not declared:
+        return DEFAULT_PROFILE
+    for path in sorted(DEFAULT_PROFILE.parent.glob("*bagit-profile*.json")):
+        info = json.loads(path.read_text("utf-8")).get("BagIt-Profile-Info", {})
+        if info.get("BagIt-Profile-Identifier") in declared:
+            return path
+    return None
+
+
 def _files(root: Path) -> list[str]:
     out: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
@@ -55,26 +85,38 @@ def _files(root: Path) -> list[str]:
 
 
 def check_profile(
-    bag_path: str | os.PathLike[str], profile_path: str | os.PathLike[str] = DEFAULT_PROFILE
+    bag_path: str | os.PathLike[str],
+    profile_path: str | os.PathLike[str] | dict[str, Any] = DEFAULT_PROFILE,
 ) -> list[Problem]:
     """Every way the bag at ``bag_path`` breaks the profile's rules (empty list: conforms)."""
-    profile = load_profile(profile_path)
+    profile = profile_path if isinstance(profile_path, dict) else load_profile(profile_path)
     root = Path(bag_path)
     if not root.is_dir():
         raise ArchiverError(
             f"{bag_path}: not a bag directory; give the folder that holds bagit.txt", EXIT_USAGE
         )
+    files = _files(root)
+    sizes = {f: (root / f).stat().st_size for f in files if f.startswith("data/")}
+    return check_profile_view(root, files, sizes, profile)
+
+
+def check_profile_view(
+    root: Path, files: list[str], sizes: dict[str, int], profile: dict[str, Any]
+) -> list[Problem]:
+    """The profile's rules over a bag's file list; ``root`` need only hold its tag files.
+
+    A serialised bag is checked this way without unpacking its payload (archiver.export).
+    """
     problems: list[Problem] = []
 
     def add(code: str, path: str, message: str) -> None:
         problems.append(Problem(f"profile-{code}", path, message))
 
-    files = _files(root)
     root_files = [f for f in files if "/" not in f]
     payload = [f for f in files if f.startswith("data/")]
     _check_bag_info_rules(root, profile, add)
     _check_manifest_rules(root_files, profile, add)
-    _check_fetch_and_payload_rules(root, root_files, payload, profile, add)
+    _check_fetch_and_payload_rules(sizes, root_files, payload, profile, add)
     _check_file_rules(files, payload, profile, add)
     return problems
 
@@ -142,20 +184,22 @@ def _check_manifest_rules(root_files: list[str], profile: dict[str, Any], add: _
 
 
 def _check_fetch_and_payload_rules(
-    root: Path, root_files: list[str], payload: list[str], profile: dict[str, Any], add: _Add
+    sizes: dict[str, int],
+    root_files: list[str],
+    payload: list[str],
+    profile: dict[str, Any],
+    add: _Add,
 ) -> None:
-    """fetch.txt allowed or required, Data-Empty, Serialization."""
+    """fetch.txt allowed or required, Data-Empty (Serialization: archiver.export.profilecheck)."""
     has_fetch = "fetch.txt" in root_files
     if has_fetch and profile.get("Allow-Fetch.txt", True) is False:
         add("fetch-not-allowed", "fetch.txt", "the profile does not allow fetch.txt")
     if not has_fetch and profile.get("Fetch.txt-Required") is True:
         add("fetch-required", "fetch.txt", "the profile requires fetch.txt")
     if profile.get("Data-Empty") is True:
-        sizes = [(root / f).stat().st_size for f in payload]
-        if len(sizes) > 1 or any(sizes):
+        lengths = [sizes.get(f, 0) for f in payload]
+        if len(lengths) > 1 or any(lengths):
             add("data-not-empty", "data", "the profile requires an empty payload")
-    if profile.get("Serialization") == "required":
-        add("serialization", "", "the profile requires a serialized (archived) bag")
 
 
 def _check_file_rules(

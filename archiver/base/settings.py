@@ -3,8 +3,9 @@
 Settings come from (lowest to highest precedence) built-in defaults, the collection's
 ``[capture]`` table (only the keys a collection may set, see ``COLLECTION_TRUSTED_KEYS``), the
 operator's own settings file (``archiver.run.usersettings``), the environment (``HTTP(S)_PROXY``,
-``NO_PROXY``, ``REQUESTS_CA_BUNDLE``, ``ARCHIVER_OPERATOR``, ``ARCHIVER_CONTACT``,
-``ARCHIVER_ALLOW_PRIVATE``, ``ARCHIVER_WITNESSES``) and command-line options. The settings in
+``NO_PROXY``, ``REQUESTS_CA_BUNDLE``, ``ARCHIVER_OPERATOR``, ``ARCHIVER_ORGANISATION``,
+``ARCHIVER_CONTACT``, ``ARCHIVER_ALLOW_PRIVATE``, ``ARCHIVER_WITNESSES``) and command-line
+options. The settings in
 force are written into every WARC's warcinfo record and the bag, so a reader knows how a
 capture was made.
 """
@@ -87,6 +88,7 @@ def from_environment(base: Settings | None = None) -> Settings:
     env = os.environ
     return s.with_overrides(
         operator=env.get("ARCHIVER_OPERATOR") or None,
+        organisation=env.get("ARCHIVER_ORGANISATION") or None,
         contact_email=env.get("ARCHIVER_CONTACT") or None,
         ca_bundle=s.ca_bundle or env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE") or None,
         allow_private=True if _env_flag(env.get("ARCHIVER_ALLOW_PRIVATE")) else None,

@@ -1,1 +1,1 @@
-"""Hand-off: a sealed bag in, formats other tools and repositories read out (WACZ, ...)."""
+"""Hand-off: a sealed bag in; WACZ for replay, bags for receiving repositories, receipts out."""

@@ -276,6 +276,10 @@ def add_bag(conn: sqlite3.Connection, bag: Path) -> int:
     return len(captures)
 
 
+def indexed_paths(conn: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in conn.execute("SELECT path FROM runs")}
+
+
 def sealed_bags(directory: Path, depth: int | None = None) -> list[Path]:
     """Every sealed bag under ``directory`` (``depth`` 1: its children only), in path order."""
     found = set()

@@ -15,8 +15,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from archiver.capture.log import LOG_NAME, CaptureEntry
+from archiver.keep.catalog import indexed_paths
 from archiver.keep.runs import RunBag
-from archiver.keep.shortcut import capture_paths, indexed_paths, open_shortcut
+from archiver.keep.shortcut import capture_paths, open_shortcut
 
 Found = dict[str, tuple[RunBag, CaptureEntry]]
 # A URL any JSON writer puts into a log verbatim: printable ASCII, no quote, no backslash.

@@ -44,7 +44,3 @@ def capture_paths(conn: sqlite3.Connection, url: str) -> Iterator[str]:
     )
     for (path,) in rows:
         yield path
-
-
-def indexed_paths(conn: sqlite3.Connection) -> set[str]:
-    return {row[0] for row in conn.execute("SELECT path FROM runs")}

@@ -24,6 +24,7 @@ from archiver import SOFTWARE
 from archiver.attest import custody
 from archiver.attest.tsa import TsaConfig, tsas_from_options
 from archiver.bag.info import bag_info_fields
+from archiver.bag.profile import DEFAULT_PROFILE, PROFILE_TAG_FILE
 from archiver.bag.writer import BagBuilder
 from archiver.base import faults
 from archiver.base.errors import (
@@ -34,7 +35,7 @@ from archiver.base.errors import (
     EXIT_USAGE,
     ArchiverError,
 )
-from archiver.base.fsutil import write_json_atomic
+from archiver.base.fsutil import replace_file, write_json_atomic
 from archiver.base.settings import Settings
 from archiver.base.timefmt import compact, parse_iso, utc_iso
 from archiver.capture.crawl import crawl
@@ -53,7 +54,7 @@ from archiver.run.options import RunOptions
 from archiver.run.plan import RunPlan, plan_run, warcinfo_fields
 from archiver.run.progress import RunProgress
 from archiver.run.resume import recover_hop_links, recover_staging
-from archiver.run.settings import build_settings
+from archiver.run.settings import build_settings, require_identity
 from archiver.run.sink import RunJournal, Runner
 from archiver.run.state import (
     JOURNAL_SUFFIX,
@@ -66,7 +67,7 @@ from archiver.run.state import (
     lock_run,
     run_file,
 )
-from archiver.run.usersettings import load_user_settings
+from archiver.run.usersettings import load_user_settings, user_tsas
 from archiver.warc.writer import WarcWriter
 
 
@@ -117,8 +118,11 @@ def _prepare(options: RunOptions) -> tuple[RunPlan, Settings, list[TsaConfig]]:
         options.hops if options.hops is not None else load_user_settings().settings.get("hops"),
     )
     settings = build_settings(plan, options)
-    # --tsa, else ARCHIVER_TSA, else the collection's [[tsa]] tables; checked before capturing.
-    tsas = tsas_from_options(options.tsa) or plan.tsas
+    if not options.dry_run:
+        require_identity(settings)
+    # --tsa, else ARCHIVER_TSA, else the collection's [[tsa]] tables, else the operator's
+    # default [[tsa]] in the settings file; checked before capturing.
+    tsas = tsas_from_options(options.tsa) or plan.tsas or user_tsas()
     if settings.allow_private:  # the operator's opt-in covers a collection's TSA URLs too
         tsas = [dataclasses.replace(t, refuse_private=False) for t in tsas]
     options.sign_key = options.sign_key or os.environ.get("ARCHIVER_SIGN_KEY") or None
@@ -227,12 +231,6 @@ def _capture(
     runner.builder = builder
     runner.journal = RunJournal(journal_path)
     progress = runner.progress = RunProgress(len(todo), options.progress)
-    if not settings.contact_email and not settings.user_agent:
-        print(
-            "archiver: no contact email (--contact-email or ARCHIVER_CONTACT): the User-Agent "
-            "will not tell site owners how to reach you",
-            file=sys.stderr,
-        )
     writer = WarcWriter(
         builder.staging / "data" / "warcs",
         prefix=settings.warc_prefix,
@@ -304,6 +302,8 @@ def _seal(
         write_summary(builder, bag_info, entries, settings)
         faults.point("run.summary-written")
     try:
+        # The profile travels with the bag (its identifier is a URN that resolves nowhere).
+        replace_file(builder.staging / PROFILE_TAG_FILE, DEFAULT_PROFILE.read_bytes())
         bag_path = builder.seal(bag_info)
     except OSError as err:
         raise ArchiverError(

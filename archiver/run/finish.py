@@ -52,7 +52,7 @@ def anchor(
     reported with the command that retries it later; the bag is kept.
     """
     log = out / custody.LOG_NAME
-    actor = settings.operator or "(not given)"
+    actor = settings.operator or settings.contact_name
     done = custody.events_recorded(log, bag)
     remove_temp_anchor_files(bag)
     details = {

@@ -188,7 +188,9 @@ def warcinfo_fields(settings: Settings, plan: RunPlan) -> dict[str, str]:
         "software": run_wide.pop("software"),
         "format": "WARC File Format 1.1",
         "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
-        "operator": settings.operator or "(not given)",
+        # `archiver run` requires who captures (run.settings.require_identity); only a
+        # --dry-run plan can still lack it.
+        "operator": settings.operator or settings.contact_name or "(not given)",
         "organisation": settings.organisation or "(not given)",
         "hostname": settings.hostname,
         "robots": robots,

@@ -138,3 +138,24 @@ def _with_options(s: Settings, options: RunOptions) -> Settings:
     if s.ca_bundle and not Path(s.ca_bundle).is_file():
         raise ArchiverError(f"{s.ca_bundle}: CA bundle not found (--ca-bundle)", EXIT_USAGE)
     return s
+
+
+def require_identity(s: Settings) -> None:
+    """Who captured is part of the evidence: refuse to start a run that could not say it.
+
+    Our profile requires Source-Organization, Contact-Name and Contact-Email; a bag never
+    carries a placeholder for them, so a run without them stops here, before any request.
+    """
+    missing = []
+    if not s.organisation.strip():
+        missing.append("organisation (--organisation)")
+    if not (s.contact_name.strip() or s.operator.strip()):
+        missing.append("contact name or operator (--contact-name / --operator)")
+    if not s.contact_email.strip():
+        missing.append("contact email (--contact-email)")
+    if missing:
+        raise ArchiverError(
+            f"who is capturing is not set: {', '.join(missing)}; set it once with `archiver init "
+            '--organisation ORG --operator NAME --contact-email ADDRESS` (docs/cli.md, "init")',
+            EXIT_USAGE,
+        )

@@ -4,13 +4,13 @@ A collection.toml may come from anyone; this file comes from the operator. It is
 ``$ARCHIVER_CONFIG``, else ``$XDG_CONFIG_HOME/archiver/settings.toml``, else
 ``~/.config/archiver/settings.toml`` (format in docs/cli.md). It can give the operator's
 identity, any capture setting a collection's ``[capture]`` table accepts, ``allow_private``, and
-``trust_collection_settings`` (consent to the trust-changing settings of collection files).
+``trust_collection_settings`` (consent to the trust-changing settings of collection files), and
+the operator's default ``[[tsa]]`` tables. ``archiver init`` (``archiver.run.init``) writes it.
 """
 
 from __future__ import annotations
 
 import difflib
-import os
 import stat
 import tomllib
 import typing
@@ -18,12 +18,13 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from archiver.attest.tsa import TsaConfig, tsas_from_table
 from archiver.base.errors import EXIT_USAGE, ArchiverError
 from archiver.base.settings import SIZE_KEYS, Settings, parse_size
+from archiver.base.userconfig import ENV_VAR, settings_path
 from archiver.collect.trust import expected, fits
 
-ENV_VAR = "ARCHIVER_CONFIG"
-_OWN_KEYS = {"trust_collection_settings"}
+_OWN_KEYS = {"trust_collection_settings", "tsa"}
 
 
 @dataclass(frozen=True)
@@ -33,15 +34,7 @@ class UserSettings:
     path: Path | None = None  # None: no file
     settings: dict[str, Any] = field(default_factory=dict)
     trust_collection_settings: bool = False
-
-
-def settings_path(env: dict[str, str] | None = None) -> tuple[Path, bool]:
-    """Where the file is looked for, and whether the operator named it explicitly."""
-    env = dict(os.environ) if env is None else env
-    if env.get(ENV_VAR):
-        return Path(env[ENV_VAR]).expanduser(), True
-    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "archiver" / "settings.toml", False
+    tsa_tables: list[dict[str, Any]] = field(default_factory=list)  # the [[tsa]] tables
 
 
 def load_user_settings(env: dict[str, str] | None = None) -> UserSettings:
@@ -68,6 +61,7 @@ def load_user_settings(env: dict[str, str] | None = None) -> UserSettings:
     allowed = {f.name for f in fields(Settings)} | _OWN_KEYS
     values: dict[str, Any] = {}
     trust = False
+    tsa_tables: list[dict[str, Any]] = []
     for key, value in raw.items():
         if key not in allowed:
             close = difflib.get_close_matches(key, allowed, n=1)
@@ -77,6 +71,11 @@ def load_user_settings(env: dict[str, str] | None = None) -> UserSettings:
             if not isinstance(value, bool):
                 _fail(path, f"'{key}' must be true or false")
             trust = value
+            continue
+        if key == "tsa":
+            if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+                _fail(path, "'tsa' must be [[tsa]] tables: name, url, roots = [\"root.pem\"]")
+            tsa_tables = value
             continue
         if key in SIZE_KEYS and isinstance(value, str):
             try:
@@ -91,7 +90,15 @@ def load_user_settings(env: dict[str, str] | None = None) -> UserSettings:
         values[key] = value
     if values.get("respect_robots") is False and not values.get("robots_override_reason"):
         _fail(path, 'respect_robots = false needs robots_override_reason = "..." saying why')
-    return UserSettings(path, values, trust)
+    return UserSettings(path, values, trust, tsa_tables)
+
+
+def user_tsas() -> list[TsaConfig]:
+    """The operator's default TSAs (``[[tsa]]`` in the settings file; roots relative to it)."""
+    user = load_user_settings()
+    if not user.tsa_tables or user.path is None:
+        return []
+    return tsas_from_table(user.tsa_tables, base=user.path.parent)
 
 
 def _fail(path: Path, what: str) -> typing.NoReturn:

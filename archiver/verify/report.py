@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from archiver import __version__
-from archiver.bag.profile import PROFILE_IDENTIFIER, check_profile
+from archiver.bag.profile import (
+    LEGACY_IDENTIFIER,
+    PLACEHOLDER,
+    PROFILE_IDENTIFIER,
+    check_profile,
+    profile_for_bag,
+)
 from archiver.bag.validate import validate_bag
 from archiver.base.errors import EXIT_USAGE, ArchiverError
 from archiver.base.problems import Problem
@@ -126,7 +132,20 @@ def _profile_problems(bag: Path) -> list[Problem]:
     unnoticed. A bag is taken as archiver's if it declares the profile or has a capture log.
     """
     info = bag / "bag-info.txt"
-    declared = info.is_file() and PROFILE_IDENTIFIER in info.read_text("utf-8", errors="replace")
+    text = info.read_text("utf-8", errors="replace") if info.is_file() else ""
+    declared = PROFILE_IDENTIFIER in text or LEGACY_IDENTIFIER in text
     if not declared and not (bag / "data" / LOG_NAME).is_file():
         return []
-    return check_profile(bag)
+    profile = profile_for_bag(bag)
+    problems = check_profile(bag, profile) if profile is not None else []
+    if PLACEHOLDER in text:  # bags before profile 1.1: still valid, but say what is unknown
+        problems.append(
+            Problem(
+                "bag-info-placeholder",
+                "bag-info.txt",
+                f"holds {PLACEHOLDER!r} where the operator gave no identity (bags before "
+                "profile 1.1); an export to a profile that requires the field will ask for it",
+                "warning",
+            )
+        )
+    return problems

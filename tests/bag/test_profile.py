@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from archiver.bag.profile import PROFILE_IDENTIFIER, check_profile
+from archiver.bag.profile import PROFILE_IDENTIFIER, PROFILE_TAG_FILE, check_profile
 from archiver.bag.validate import validate_bag
 from archiver.bag.writer import BagBuilder
 from archiver.base.errors import ArchiverError
@@ -34,6 +34,7 @@ def make(tmp_path: Path, info: list[tuple[str, str]], with_log: bool = True) -> 
             w.write(b'{"url": "https://example.org/"}\n')
     with b.open_payload("warcs/A.warc.gz") as w:
         w.write(b"\x1f\x8b fake warc")
+    (b.staging / PROFILE_TAG_FILE).write_bytes(PROFILE.read_bytes())  # as `archiver run` does
     return b.seal(info)
 
 

@@ -220,6 +220,7 @@ def test_user_settings_beat_the_collection_and_options_beat_both(
         encoding="utf-8",
     )
     env = env_with(ARCHIVER_CONFIG=str(settings))
+    env.pop("ARCHIVER_OPERATOR")  # the test identity (conftest) would beat the file's operator
     proc = run(coll, tmp_path / "out", "--trust-collection-settings", env=env)
     assert proc.returncode == 0, proc.stderr
     assert user_agents(plain) == {"from-user-settings"}
@@ -327,6 +328,8 @@ def test_user_settings_map_onto_settings(tmp_path: Path, monkeypatch: pytest.Mon
     )
     monkeypatch.setenv("ARCHIVER_CONFIG", str(settings))
     monkeypatch.delenv("ARCHIVER_ALLOW_PRIVATE", raising=False)
+    for name in ("ARCHIVER_OPERATOR", "ARCHIVER_CONTACT"):  # the tests' identity (conftest)
+        monkeypatch.delenv(name, raising=False)
     options = RunOptions(sources=["https://example.org/"], out=tmp_path / "out")
     s = build_settings(plan_run(options.sources, None), options)
     assert (s.allow_private, s.operator, s.contact_email) == (True, "Op", "op@example.org")

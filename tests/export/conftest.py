@@ -1,9 +1,13 @@
-"""One `archiver run` shared by the replay and WACZ tests: pages, a redirect, an error page,
-a PDF, a gzip-encoded and a chunked page, and two URLs that never answered."""
+"""Bags made by the real CLI, shared by the export tests (each made once: a run takes seconds).
+
+``run_bag``: for the replay and WACZ tests: pages, a redirect, an error page, a PDF, a
+gzip-encoded and a chunked page, and two URLs that never answered. ``sealed_bag``: for the
+hand-off tests: one captured page and one 404, with our identity from the environment."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,3 +63,31 @@ def run_bag(
     entries = {e["url"]: e for e in capture_log(bag)}
     assert json.dumps(entries)  # the log is plain JSON
     return RunBag(bag, urls, entries)
+
+
+@pytest.fixture(scope="session")
+def sealed_bag(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A sealed bag of one captured page and one 404, with our identity from the environment."""
+    tmp = tmp_path_factory.mktemp("handoff")
+    server = TestServer("127.0.0.1")
+    try:
+        doc = tmp / "doc.txt"
+        doc.write_text(
+            f"see {server.url('/articles/two.html')}\nand {server.url('/status/404')}\n", "utf-8"
+        )
+        proc = archiver(
+            "run",
+            str(doc),
+            "--out",
+            str(tmp / "runs"),
+            "--delay",
+            "0",
+            "--name",
+            "bag-1",
+            "--progress",
+            "none",
+        )
+        assert proc.returncode == 0, proc.stderr
+        yield tmp / "runs" / "bag-1"
+    finally:
+        server.close()

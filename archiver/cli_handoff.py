@@ -1,0 +1,38 @@
+"""The hand-off verbs' arguments: init, profile check, export, receive (docs/handoff.md)."""
+
+from __future__ import annotations
+
+from archiver import commands
+from archiver.cli_options import TSA_HELP, Subparsers, add_identity_options
+
+
+def add_handoff_verbs(sub: Subparsers) -> None:
+    add_identity_options(p := sub.add_parser("init", help="say once who we are: settings file"))
+    p.add_argument("--tsa", action="append", metavar="NAME=URL,ROOT.pem", help=TSA_HELP)
+    p.add_argument("--force", action="store_true", help="update an existing settings file")
+    p.set_defaults(func=commands.cmd_init)
+    what = "ours, aptrust, btr, a profile JSON file or its URL"
+    profile = sub.add_parser("profile", help="BagIt profiles of receiving repositories")
+    verbs = profile.add_subparsers(dest="profile_verb", metavar="ACTION", required=True)
+    c = verbs.add_parser("check", help="check a bag (folder, tar, zip, tgz) against a profile")
+    c.add_argument("bag", metavar="BAG")
+    c.add_argument("profile", metavar="PROFILE", help=what)
+    c.set_defaults(func=commands.cmd_profile_check)
+    p = sub.add_parser("export", help="write a new bag for a repository, or a WACZ (never changed)")
+    p.add_argument("bag", metavar="BAG")
+    p.add_argument("--profile", help=f"{what} (ours; not with wacz)")
+    p.add_argument(
+        "--format",
+        default="dir",
+        choices=["dir", "tar", "zip", "tgz", "wacz"],
+        help="a bag as a folder or serialised (dir), or wacz: WACZ 1.1.1 for replay",
+    )
+    p.add_argument("--out", help="folder that receives the export (.); wacz: a file or folder")
+    p.add_argument("--set", action="append", default=[], metavar="LABEL=VALUE")
+    p.add_argument("--sign-key", metavar="KEY.pem", help="wacz: sign with this Ed25519 key")
+    p.set_defaults(func=commands.cmd_export)
+    p = sub.add_parser("receive", help="unpack, verify and sign for a bag from a sender")
+    p.add_argument("path", metavar="PATH", help="a tar, zip or gzipped tar, or a bag folder")
+    p.add_argument("--into", default="received", help="folder for received bags (received)")
+    p.add_argument("--profile", help=what)
+    p.set_defaults(func=commands.cmd_receive)
