@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     verbs.required = True
     _add_urls(verbs)
     _add_run(verbs)
+    _add_import(verbs)
     _add_schedule(verbs)
     _add_verify(verbs)
     _add_check(verbs)
@@ -131,6 +132,18 @@ def _add_run(sub: Subparsers) -> None:
     )
     _add_output_options(p)
     p.set_defaults(func=commands.cmd_run)
+
+
+def _add_import(sub: Subparsers) -> None:
+    p = sub.add_parser("import", help="seal other tools' WARC/WACZ captures into a verified bag")
+    p.add_argument("inputs", nargs="+", metavar="WARC|WACZ")
+    p.add_argument("--collection", help="collection folder or name the bag belongs to (import)")
+    p.add_argument("--out", default="runs", help="folder that receives the bag (default: runs)")
+    p.add_argument("--no-clean", action="store_true", help="skip text extraction")
+    p.add_argument("--json", action="store_true", help="end with a JSON summary on stdout")
+    _add_identity_options(p)
+    _add_trust_options(p)
+    p.set_defaults(func=commands.cmd_import)
 
 
 def _add_schedule(sub: Subparsers) -> None:
