@@ -281,10 +281,8 @@ def _write_log_and_summary(
     with builder.open_payload(LOG_NAME) as log:
         for entry in entries:
             log.write(dumps_entry(entry))
-    # Their capture settings are not known to us: the summary shows none of ours as theirs.
-    tool = ", ".join(facts.software) or "another tool"
-    shown = {"effective_user_agent": f"not known (captured by {tool})", "hostname": "not known"}
-    html, text = render_summary(bag_info, [e.to_json() for e in entries], shown)
+    # Their capture settings are not ours to show: the summary says whose capture it is.
+    html, text = render_summary(bag_info, [e.to_json() for e in entries], {})
     with builder.open_payload("provenance-summary.html") as f:
         f.write(html.encode("utf-8"))
     with builder.open_payload("provenance-summary.txt") as f:

@@ -24,6 +24,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archiver.verify.capturelog import IndexedRecord, cross_check
 from tests.helpers import DATA, archiver, capture_log
+from tests.tsa import start_tsa
 from tests.warc.helpers import arc_bytes
 
 WARCS = DATA / "warc"
@@ -110,11 +111,35 @@ def test_real_capture_imports_into_a_sealed_verified_bag(tmp_path: Path, name: s
     assert f"Capture-Software: {REAL[name]}" in info
     assert f"External-Description: Captured by {REAL[name]}; imported by archiver" in info
     assert "Import-Operator: Ana" in info and f"Import-Source: {name}" in info
+    summary = (bag / "data" / "provenance-summary.txt").read_text("utf-8")
+    assert "Imported (not captured by archiver)" in summary and "TLS certificate" not in summary
     # Custody says imported, never captured; the catalog lists every entry.
     events = [json.loads(x)["event"] for x in (bag.parent / "custody-log.jsonl").open()]
     assert events[:2] == ["imported", "sealed"] and "captured" not in events
     with sqlite3.connect(bag.parent / "catalog.sqlite") as db:
         assert db.execute("SELECT count(*) FROM captures").fetchone()[0] == len(entries)
+
+
+def test_import_is_timestamped_and_signed_like_a_run(tmp_path: Path) -> None:
+    tsa = start_tsa(tmp_path / "tsa", "rsa", "alpha")
+    try:
+        keys = archiver("keys", "new", "--out", str(tmp_path / "keys"), "--name", "org")
+        assert keys.returncode == 0, keys.stderr
+        key = str(tmp_path / "keys" / "org.key.pem")
+        tsa_option = f"alpha={tsa.url},{tsa.trust_file}"
+        warc = WARCS / "pywb-example-wpull.warc.gz"
+        bag = _import(tmp_path, warc, more=("--tsa", tsa_option, "--sign-key", key))
+    finally:
+        tsa.stop()
+    trust = ["--tsa-root", str(tsa.root), "--trusted-key", str(tmp_path / "keys" / "org.pub.pem")]
+    result = archiver("verify", "--json", *trust, str(bag))
+    report = json.loads(result.stdout)
+    assert result.returncode == 0 and report["problems"] == [], report["problems"]
+    stamps = report["provenance"]["timestamps"]
+    assert stamps and all(s["ok"] and s["tsa"] == "alpha" for s in stamps)
+    assert report["provenance"]["signed_by"].startswith("ed25519:")
+    events = [json.loads(x)["event"] for x in (bag.parent / "custody-log.jsonl").open()]
+    assert events[:2] == ["imported", "sealed"] and {"timestamped", "signed"} <= set(events)
 
 
 def test_html_responses_get_cleaned_text(tmp_path: Path) -> None:
