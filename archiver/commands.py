@@ -30,9 +30,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     from archiver.run.importing import import_command
     from archiver.run.options import RunOptions
 
-    who = ("operator", "organisation", "contact_name", "contact_email", "tsa", "sign_key", "json")
+    who = "operator organisation contact_name contact_email tsa sign_key json"
+    who += " trust_collection_settings"
     options = RunOptions(sources=list(args.inputs), out=Path(args.out), clean=not args.no_clean)
-    for key in who:
+    for key in who.split():
         setattr(options, key, getattr(args, key))
     return import_command(options, args.collection)
 

@@ -184,6 +184,8 @@ def import_command(options: RunOptions, collection: str | None) -> int:
         )
     builder = BagBuilder(options.out / name)
     try:
+        if plan.collection_toml is not None:  # as a run keeps it: what the collection is
+            builder.add_payload_file("collection.toml", plan.collection_toml)
         files = _fill(builder, inputs, options)
         entries = [e for f in files for e in f.entries]
         facts = summary_fields(files)

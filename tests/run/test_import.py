@@ -294,3 +294,24 @@ def test_verify_rule_for_imported_entries(tmp_path: Path, imported: bool) -> Non
         assert codes == set()
     else:
         assert codes == {"capture-log-duplicate-url", "capture-log-outcome-mismatch"}
+
+
+def test_collection_folder_names_the_bag_and_travels_with_it(tmp_path: Path) -> None:
+    folder = tmp_path / "ngo"
+    folder.mkdir()
+    (folder / "collection.toml").write_text(
+        '[collection]\nname = "ngo-web"\ndescription = "A partner\'s wget crawl."\n'
+        'organisation = "Example Library"\n\n[[document]]\nurl = "https://example.org/r"\n'
+        'title = "Report"\n'
+    )
+    bag = _import(
+        tmp_path, WARCS / "pywb-example-wget-1-14.warc.gz", more=("--collection", str(folder))
+    )
+    assert bag.name.startswith("ngo-web-")
+    _verifies(bag)
+    assert (bag / "data" / "collection.toml").read_bytes() == (
+        folder / "collection.toml"
+    ).read_bytes()
+    info = (bag / "bag-info.txt").read_text("utf-8")
+    assert "Source-Organization: Example Library" in info
+    assert "External-Description: A partner's wget crawl. (Captured by Wget/1.14" in info
