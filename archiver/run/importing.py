@@ -119,9 +119,12 @@ def _staged_names(inputs: list[ImportInput]) -> list[tuple[ImportInput, str | No
     return planned
 
 
-def _stage(builder: BagBuilder, inputs: list[ImportInput]) -> list[tuple[Path, str]]:
-    """Copy every WARC (and each WACZ whole) into the staging payload; (path, label) per WARC."""
-    staged: list[tuple[Path, str]] = []
+def _stage(builder: BagBuilder, inputs: list[ImportInput]) -> list[tuple[Path, str, str]]:
+    """Copy every WARC (and each WACZ whole) into the staging payload.
+
+    Per WARC: (staged path, the input as given for messages, its name in the capture log).
+    """
+    staged: list[tuple[Path, str, str]] = []
     for item in inputs:
         if item.is_wacz:
             builder.add_payload_file(f"wacz/{item.path.name}", item.path)
@@ -129,7 +132,7 @@ def _stage(builder: BagBuilder, inputs: list[ImportInput]) -> list[tuple[Path, s
         rel = f"warcs/{name}"
         if member is None:
             builder.add_payload_file(rel, item.path)
-            staged.append((builder.staging / "data" / rel, str(item.path)))
+            staged.append((builder.staging / "data" / rel, str(item.path), name))
             continue
         with (
             zipfile.ZipFile(item.path) as zf,
@@ -137,7 +140,8 @@ def _stage(builder: BagBuilder, inputs: list[ImportInput]) -> list[tuple[Path, s
             builder.open_payload(rel) as dst,
         ):
             shutil.copyfileobj(src, dst, 1 << 20)
-        staged.append((builder.staging / "data" / rel, f"{item.path.name}!{member}"))
+        where = f"{item.path}!{member}", f"{item.path.name}!{member}"
+        staged.append((builder.staging / "data" / rel, *where))
     return staged
 
 
@@ -175,6 +179,9 @@ def import_command(options: RunOptions, collection: str | None) -> int:
     tsas = tsas_from_options(options.tsa) or plan.tsas
     if options.sign_key and not Path(options.sign_key).is_file():
         raise ArchiverError(f"{options.sign_key}: signing key not found (--sign-key)", EXIT_USAGE)
+    # A damaged WARC given as a file is refused before anything is written (WACZ members are
+    # checked once copied out); the copy's bytes are the same, so is its check.
+    checked = {str(i.path): _check(i.path, str(i.path)) for i in inputs if not i.is_wacz}
     _check_out(options.out)
     now = datetime.now(UTC)
     name = f"{plan.name}-{compact(now)}"
@@ -186,7 +193,7 @@ def import_command(options: RunOptions, collection: str | None) -> int:
     try:
         if plan.collection_toml is not None:  # as a run keeps it: what the collection is
             builder.add_payload_file("collection.toml", plan.collection_toml)
-        files = _fill(builder, inputs, options)
+        files = _fill(builder, inputs, options, checked)
         entries = [e for f in files for e in f.entries]
         facts = summary_fields(files)
         bag_info = _bag_info(settings, plan, entries, facts, [i.path.name for i in inputs], now)
@@ -209,16 +216,20 @@ def import_command(options: RunOptions, collection: str | None) -> int:
     return EXIT_OK
 
 
-def _fill(builder: BagBuilder, inputs: list[ImportInput], options: RunOptions) -> list[FileEntries]:
+def _fill(
+    builder: BagBuilder,
+    inputs: list[ImportInput],
+    options: RunOptions,
+    checked: dict[str, WarcCheck],
+) -> list[FileEntries]:
     """Stage and check every WARC, derive the entries, add the texts the cleaner made."""
     staged = _stage(builder, inputs)
-    checks = [_check(path, label) for path, label in staged]
+    checks = [checked.get(shown) or _check(path, shown) for path, shown, _ in staged]
     files = [
-        file_entries(path, c, label if "!" in label else path.name)
-        for (path, label), c in zip(staged, checks, strict=True)
+        file_entries(path, c, source) for (path, _, source), c in zip(staged, checks, strict=True)
     ]
     if options.clean:
-        _add_texts(builder, [p for p, _ in staged], files, options)
+        _add_texts(builder, [p for p, _, _ in staged], files, options)
     return files
 
 

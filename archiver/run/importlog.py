@@ -105,7 +105,7 @@ def _entry(
         out.skip("no web target URI (the tool's own files, e.g. wget's log)")
         return None
     if rid is None or indexed is None or indexed.offset != rec.offset:
-        out.skip("record ID missing or used twice")
+        out.skip("no record ID, or one an earlier record already used")
         return None
     if when is None:
         out.skip("no readable WARC-Date")

@@ -217,6 +217,12 @@ def _zip(tmp: Path) -> Path:
     return path
 
 
+def _wacz_damaged(tmp: Path) -> Path:
+    path = tmp / "site.wacz"
+    _handmade_wacz(path, _truncated_gzip(tmp))
+    return path
+
+
 def _digest_bad(tmp: Path) -> Path:
     return WARCS / "warcio-example-trunc.warc"
 
@@ -226,6 +232,7 @@ def _digest_bad(tmp: Path) -> Path:
     [
         (_truncated_gzip, "damaged WARC, not imported"),
         (_digest_bad, "damaged WARC, not imported"),
+        (_wacz_damaged, "!archive/cut.warc.gz: damaged WARC, not imported"),
         (_text, "not a WARC or WACZ file"),
         (_arc, "an ARC file"),
         (_zip, "not a WACZ"),
