@@ -259,26 +259,30 @@ def _bag_info(
     sources: list[str],
     now: datetime,
 ) -> list[tuple[str, str]]:
-    """The run's bag-info fields, saying whose capture this is and who imported it."""
-    software = ", ".join(facts.software) or "(not named in their warcinfo)"
+    """The run's bag-info fields, saying whose capture this is and who imported it.
+
+    The run's Capture-Software and Capture-Operator would name archiver and the importer:
+    they are replaced by what the tools' warcinfo records say, and left out when they say nothing.
+    """
+    software = ", ".join(facts.software)
     span = capture_span(entries) or (utc_iso(now), utc_iso(now))
-    what = f"Captured by {software}; imported by archiver {__version__} from {', '.join(sources)}"
+    what = f"Captured by {software or 'a tool its warcinfo does not name'}; "
+    what += f"imported by archiver {__version__} from {', '.join(sources)}"
     if plan.description:
         what = f"{plan.description} ({what})"
     run_id = f"urn:uuid:{uuid.uuid4()}"
     start, end = parse_iso(span[0]) or now, parse_iso(span[1]) or now
-    fields = bag_info_fields(settings, what, run_id, start, end)
-    operators = ", ".join(facts.operators) or "(not named in their warcinfo)"
-    replaced = {
-        "Capture-Operator": operators,
-        "Capture-Software": software,
-        "Bagging-Date": day(now),
-    }
-    fields = [(k, replaced.get(k, v)) for k, v in fields]
-    fields += [(k, v) for k, v in replaced.items() if k not in {f for f, _ in fields}]
+    theirs = {"Capture-Software": software, "Capture-Operator": ", ".join(facts.operators)}
+    fields = [
+        (k, day(now) if k == "Bagging-Date" else v)
+        for k, v in bag_info_fields(settings, what, run_id, start, end)
+        if k not in theirs
+    ]
+    fields += [(k, v) for k, v in theirs.items() if v]
     fields.append(("Import-Software", f"archiver {__version__}"))
     fields.append(("Import-Date", utc_iso(now, micros=False)))
-    fields.append(("Import-Operator", settings.operator or "(not given)"))
+    if settings.operator:
+        fields.append(("Import-Operator", settings.operator))
     fields += [("Import-Source", s) for s in sources]
     skipped = facts.skipped
     fields += [("Import-Records-Not-Listed", f"{n}: {why}") for why, n in sorted(skipped.items())]
@@ -306,7 +310,7 @@ def _report(files: list[FileEntries], facts: ImportFacts, options: RunOptions) -
     if options.quiet:
         return
     n = sum(len(f.entries) for f in files)
-    tools = ", ".join(facts.software) or "a tool that did not name itself"
+    tools = ", ".join(facts.software) or "a tool its warcinfo does not name"
     print(f"archiver: imported {n} records captured by {tools}", file=sys.stderr)
     skipped = facts.skipped
     for why, count in sorted(skipped.items()):
