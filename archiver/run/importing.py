@@ -68,7 +68,8 @@ def inspect_input(arg: str) -> ImportInput:
     """What the file is, decided by its first bytes; one line naming it when it is neither."""
     path = Path(arg)
     if not path.is_file():
-        raise ArchiverError(f"{arg}: no such file; give WARC or WACZ files", EXIT_USAGE)
+        what = "a folder" if path.is_dir() else "no such file"
+        raise ArchiverError(f"{arg}: {what}; give WARC or WACZ files", EXIT_USAGE)
     try:
         with open(path, "rb") as f:
             head = f.read(8)

@@ -35,6 +35,11 @@ REAL = {  # fixture -> the software its warcinfo names
     "pywb-iana.warc.gz": "LiveWeb Warc Writer 1.0",
     "pywacz-example-iana-warc11-sha256.warc.gz": "Webrecorder ArchiveWeb.page 0.6.7 "
     "(via warcio.js 1.4.6)",
+    # uncompressed, and a legacy payload digest over the chunked body
+    "warcio-example-iana.org-chunked.warc": "webrecorder.io 2.0 "
+    "(warcprox 1.4-20151006074455-78e4ecd)",
+    # wget 1.19: WARC-Target-URI in angle brackets
+    "warcio-example-wget-bad-target-uri.warc.gz": "Wget/1.19.4 (darwin17.3.0)",
 }
 
 
