@@ -25,6 +25,19 @@ if TYPE_CHECKING:  # for annotations only: the verbs import their stage when the
     from archiver.run.options import RunOptions
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """`archiver import`: the run's identity and trust options, applied to another tool's WARCs."""
+    from archiver.run.importing import import_command
+    from archiver.run.options import RunOptions
+
+    who = "operator organisation contact_name contact_email tsa sign_key json"
+    who += " trust_collection_settings"
+    options = RunOptions(sources=list(args.inputs), out=Path(args.out), clean=not args.no_clean)
+    for key in who.split():
+        setattr(options, key, getattr(args, key))
+    return import_command(options, args.collection)
+
+
 def cmd_urls(args: argparse.Namespace) -> int:
     from archiver.collect.command import urls_command
 

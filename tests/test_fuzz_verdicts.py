@@ -201,7 +201,7 @@ def test_mutated_bag_always_gets_a_verdict(
 def capture_log_for(warc: Path) -> tuple[bytes, dict]:
     """A log line per response record of ``warc``, as a run would write, and the WARC index."""
     from archiver.capture.log import dumps_entry
-    from archiver.verify.capturelog import IndexedRecord
+    from archiver.verify.indexed import IndexedRecord
     from tests.capture.helpers import entry
 
     index = {rid: IndexedRecord(warc.name, *entry) for rid, entry in check_warc(warc).index.items()}

@@ -32,6 +32,7 @@ LOG_NAME = "custody-log.jsonl"
 GENESIS = "0" * 64
 EVENTS = (
     "captured",
+    "imported",  # another tool's capture wrapped into a bag (docs/import.md)
     "sealed",
     "timestamped",
     "signed",

@@ -17,6 +17,7 @@ from typing import Any
 
 from archiver.bag.tagfiles import parse_bag_info, parse_bagit_txt, read_tag_lines
 from archiver.base.errors import EXIT_USAGE, ArchiverError
+from archiver.base.fsutil import replace_file
 from archiver.base.problems import Problem
 
 # The repo keeps the profile in manifests/; the package carries a byte-identical copy
@@ -28,6 +29,13 @@ PROFILE_IDENTIFIER = "urn:uuid:f7ca83aa-ebb2-4fcf-9c3f-94ae0670cdf0"
 PROFILE_TAG_FILE = "archiver-bagit-profile.json"
 # Bags sealed before profile 1.1 declare 1.0 (on archiver.invalid) and are checked against it.
 LEGACY_IDENTIFIER = "https://archiver.invalid/manifests/archiver-bagit-profile.json"
+
+
+def copy_profile_into(staging: Path) -> None:
+    """Put our profile in a bag being built: its identifier is a URN that resolves nowhere."""
+    replace_file(staging / PROFILE_TAG_FILE, DEFAULT_PROFILE.read_bytes())
+
+
 LEGACY_PROFILE = DEFAULT_PROFILE.with_name("archiver-bagit-profile-1.0.json")
 PLACEHOLDER = "(not given)"  # what bags before 1.1 wrote for a fact the operator never gave
 _RESERVED_TAG_FILES = ("bagit.txt", "bag-info.txt", "fetch.txt")

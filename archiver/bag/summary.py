@@ -286,7 +286,17 @@ def _sections(
     captures = [(f"{n}. {_text(e.get('url'))}", _capture_rows(e)) for n, e in enumerate(entries, 1)]
     failures = [(_text(e.get("url")), f"{_text(e.get('outcome'))}: {_error(e)}") for e in failed]
     setup = [_where(settings, entries), _what(bag_info, settings)]
+    if any(k == "Import-Software" for k, _ in bag_info):  # another tool's capture
+        setup = [_imported(bag_info)]
     return [overview, when, who, *setup], captures, failures
+
+
+def _imported(bag_info: Sequence[tuple[str, str]]) -> _Section:
+    """An import (docs/import.md): whose capture, and that archiver has no network facts."""
+    names = ("Capture-Software", "Import-Software", "Import-Date", "Import-Operator")
+    rows = [(k.replace("-", " ").capitalize(), _info(bag_info, k)) for k in names]
+    note = "Times are the tool's WARC-Dates; IP, TLS and proxy facts only what its WARCs hold."
+    return _Section("Imported (not captured by archiver)", rows, note)
 
 
 VERIFY_STEPS = (

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from archiver.base.fsutil import append_synced
+from archiver.capture.imported import Imported
 from archiver.capture.logparts import (
     Attempt,
     CertSummary,
@@ -55,6 +56,7 @@ __all__ = [
     "DnsFacts",
     "EntryShapeError",
     "FetchFailure",
+    "Imported",
     "Journal",
     "Memento",
     "MementoOf",
@@ -128,10 +130,11 @@ class CaptureEntry:
     witnesses: list[ThirdPartyQuery] | None = None
     save_now: list[ThirdPartyQuery] | None = None
     memento_of: MementoOf | None = None
+    imported: Imported | None = None  # another tool's capture, imported (docs/import.md)
 
     def to_json(self) -> dict[str, Any]:
         out = {k: _plain(v) for k, v in vars(self).items()}
-        for optional in ("attempts", "witnesses", "save_now", "memento_of"):
+        for optional in ("attempts", "witnesses", "save_now", "memento_of", "imported"):
             if getattr(self, optional) is None:
                 del out[optional]
         return out
@@ -193,6 +196,7 @@ class CaptureEntry:
             witnesses=queries_from_json(r, "witnesses"),
             save_now=queries_from_json(r, "save_now"),
             memento_of=MementoOf.from_json(r["memento_of"]) if "memento_of" in r else None,
+            imported=Imported.from_json(r["imported"]) if "imported" in r else None,
         )
 
     def response_refs(self) -> list[RecordRef]:

@@ -20,7 +20,7 @@ from time import strptime
 from typing import Any
 
 from archiver import SOFTWARE
-from archiver.bag.profile import DEFAULT_PROFILE, PLACEHOLDER, PROFILE_TAG_FILE
+from archiver.bag.profile import PLACEHOLDER, PROFILE_TAG_FILE, copy_profile_into
 from archiver.bag.reader import read_bag_info, require_sealed_bag
 from archiver.bag.validate import validate_bag
 from archiver.bag.writer import BagBuilder
@@ -193,7 +193,7 @@ def _build(
         for tag_name, text in tag_files.items():
             replace_file(builder.staging / tag_name, text.encode("utf-8"))
         if PROFILE_TAG_FILE in profile.get("Tag-Files-Required", []):
-            replace_file(builder.staging / PROFILE_TAG_FILE, DEFAULT_PROFILE.read_bytes())
+            copy_profile_into(builder.staging)
         mapping = json.dumps(_mapping(source, profile), indent=2) + "\n"
         replace_file(builder.staging / MAPPING, mapping.encode("utf-8"))
         bag = builder.seal(info)

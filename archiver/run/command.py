@@ -24,7 +24,7 @@ from archiver import SOFTWARE
 from archiver.attest import custody
 from archiver.attest.tsa import TsaConfig, tsas_from_options
 from archiver.bag.info import bag_info_fields
-from archiver.bag.profile import DEFAULT_PROFILE, PROFILE_TAG_FILE
+from archiver.bag.profile import copy_profile_into
 from archiver.bag.writer import BagBuilder
 from archiver.base import faults
 from archiver.base.errors import (
@@ -35,7 +35,7 @@ from archiver.base.errors import (
     EXIT_USAGE,
     ArchiverError,
 )
-from archiver.base.fsutil import replace_file, write_json_atomic
+from archiver.base.fsutil import write_json_atomic
 from archiver.base.settings import Settings
 from archiver.base.timefmt import compact, parse_iso, utc_iso
 from archiver.capture.crawl import crawl
@@ -302,8 +302,7 @@ def _seal(
         write_summary(builder, bag_info, entries, settings)
         faults.point("run.summary-written")
     try:
-        # The profile travels with the bag (its identifier is a URN that resolves nowhere).
-        replace_file(builder.staging / PROFILE_TAG_FILE, DEFAULT_PROFILE.read_bytes())
+        copy_profile_into(builder.staging)
         bag_path = builder.seal(bag_info)
     except OSError as err:
         raise ArchiverError(

@@ -44,8 +44,13 @@ def anchor(
     options: RunOptions,
     started: datetime,
     ended: datetime,
+    *,
+    event: str = "captured",
+    extra: dict[str, object] | None = None,
 ) -> None:
     """After sealing: custody events, trusted timestamps, signature. Never unseals the bag.
+
+    The first event is ``captured`` for a run, ``imported`` (``extra``: whose) for an import.
 
     Each step is skipped when the custody log shows it done, so a run stopped half-way through
     these steps is completed by a re-run without doubling any event. A TSA that is down is
@@ -59,9 +64,10 @@ def anchor(
         "urls": len(entries),
         "capture_start": utc_iso(started),
         "capture_end": utc_iso(ended),
+        **(extra or {}),
     }
-    if "captured" not in done:
-        custody.append_event(log, "captured", bag=bag, actor=actor, details=details)
+    if event not in done:
+        custody.append_event(log, event, bag=bag, actor=actor, details=details)
     if "sealed" not in done:
         custody.append_event(log, "sealed", bag=bag, actor=actor)
     if tsas and "timestamped" not in done:

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urldefrag, urlsplit
 
 from archiver.base.hashing import hash_file
 from archiver.base.problems import Problem, one_line
@@ -25,19 +23,8 @@ from archiver.capture.log import (
     EntryShapeError,
 )
 from archiver.capture.witnessparts import third_party_refs
+from archiver.verify.indexed import IndexedRecord, split_robots_records
 from archiver.warc.targets import subject_url
-
-
-@dataclass(frozen=True)
-class IndexedRecord:
-    """What a WARC check learned about one record, keyed by WARC-Record-ID."""
-
-    warc_file: str
-    offset: int
-    type: str
-    target_uri: str | None
-    payload_sha256: str | None
-    status: int | None = None  # HTTP status of a response record
 
 
 def cross_check(
@@ -82,7 +69,7 @@ def _check_lines(
                 problems.append(Problem("capture-log-bad-entry", where, "entry is not an object"))
                 continue
             url = entry.get("url")
-            if isinstance(url, str):
+            if isinstance(url, str) and not entry.get("imported"):  # imported: one per record
                 if url in first_line_of:
                     problems.append(
                         Problem(
@@ -262,7 +249,8 @@ def _check_facts(
         yield Problem(
             "capture-log-url-mismatch", where, f"{url}: no record of this entry targets this URL"
         )
-    responses = [r for r in recs if r.type == "response"]
+    finals = ("response", "resource", "revisit") if entry.get("imported") else ("response",)
+    responses = [r for r in recs if r.type in finals]  # docs/import.md: what an import lists
     if not responses:
         if entry.get("outcome") in ("captured", "http-error"):
             yield Problem(
@@ -343,37 +331,6 @@ def _wrong_shapes(entry: dict[str, Any]) -> list[str]:
             if k in text and not isinstance(text[k], (str, type(None)))
         )
     return wrong
-
-
-def split_robots_records(
-    url: str, recs: list[IndexedRecord]
-) -> tuple[list[IndexedRecord], list[IndexedRecord]]:
-    """(robots.txt records, the URL's own records) of one entry, in log order.
-
-    A capture logs ``[robots.txt fetch..., own fetch...]``; the own fetch starts with a record
-    targeting the URL itself (its first request). When there is none (blocked by robots.txt,
-    or the connection failed before a request was written) every record belongs to the
-    robots.txt fetch. Nothing is set aside unless the leading record targets a ``/robots.txt``
-    URL, so a log cannot hide a page's response by calling it robots evidence.
-    """
-    first = subject_url(recs[0].target_uri) if recs else None
-    if not recs or not _is_robots_url(first) or _same_url(first, url):
-        return [], recs
-    for i, rec in enumerate(recs):
-        if _same_url(subject_url(rec.target_uri), url):
-            return recs[:i], recs[i:]
-    return recs, []
-
-
-def _is_robots_url(uri: str | None) -> bool:
-    if not uri:
-        return False
-    parts = urlsplit(uri)
-    return parts.path == "/robots.txt" and parts.scheme.lower() in ("http", "https")
-
-
-def _same_url(a: str | None, b: str) -> bool:
-    return a is not None and urldefrag(a)[0] == urldefrag(b)[0]
 
 
 def _check_text(bag_root: Path, text: dict[str, Any], where: str, url: str) -> Iterable[Problem]:

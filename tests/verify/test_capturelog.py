@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from archiver.capture.log import dumps_entry
-from archiver.verify.capturelog import IndexedRecord, cross_check
+from archiver.verify.capturelog import cross_check
+from archiver.verify.indexed import IndexedRecord
 from tests.capture.helpers import entry
 
 
