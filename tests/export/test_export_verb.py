@@ -1,4 +1,4 @@
-"""One `export` verb for both kinds of hand-off: a repository's bag or a WACZ; mixed options refused."""
+"""One `export` verb for both hand-offs: a repository's bag or a WACZ; mixed options refused."""
 
 from __future__ import annotations
 
