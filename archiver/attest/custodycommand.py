@@ -39,7 +39,7 @@ def record_command(
     target = log or default_log(bag)
     details: dict[str, Any] = {"note": note} if note else {}
     if receipt is not None:
-        details.update(receipt_details(bag, receipt))
+        details.update(receipt_details(bag, receipt, target))
     elif event == "acknowledged":
         raise ArchiverError("custody record acknowledged: give --receipt FILE", EXIT_USAGE)
     entry = append_event(target, event, bag=bag, actor=actor, details=details or None)
@@ -47,7 +47,7 @@ def record_command(
     return 0
 
 
-def receipt_details(bag: Path, receipt: Path) -> dict[str, Any]:
+def receipt_details(bag: Path, receipt: Path, log: Path) -> dict[str, Any]:
     """What a receiver's receipt says, checked to be about this very bag (same tag manifest)."""
     try:
         data = receipt.read_bytes()
@@ -69,7 +69,27 @@ def receipt_details(bag: Path, receipt: Path) -> dict[str, Any]:
         "received_at": doc.get("received_at"),
         "receiver_valid": doc.get("verification", {}).get("valid"),
         "receiver_event": doc.get("receiver_event"),
+        "archive_sha256": doc.get("archive_sha256"),
+        "exported_seq": _matching_export(log, doc),
     }
+
+
+def _matching_export(log: Path, receipt: dict[str, Any]) -> int | None:
+    """The seq of the last ``exported`` event that made what the receipt acknowledges: same
+    file SHA-256 (tar, zip, tgz) or same tag manifest SHA-256 (a folder); None if none does."""
+    wanted = [
+        ("archive_sha256", receipt.get("archive_sha256")),
+        ("tagmanifest_sha256", receipt.get("tagmanifest_sha256")),
+    ]
+    found = None
+    for raw in log.read_bytes().splitlines() if log.is_file() else []:
+        event = _parse(raw)
+        details = event.get("details") if event else None
+        if not event or event.get("event") != "exported" or not isinstance(details, dict):
+            continue
+        if any(value and details.get(key) == value for key, value in wanted):
+            found = event.get("seq")
+    return found
 
 
 def _is_custody_entry(entry: dict[str, Any] | None) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import tempfile
 from calendar import timegm
 from pathlib import Path
@@ -29,6 +30,7 @@ from archiver.base.errors import EXIT_OK, EXIT_USAGE, ArchiverError
 from archiver.base.fsutil import replace_file
 from archiver.base.settings import Settings, from_environment
 from archiver.export.archive import ALIASES, MEDIA_TYPES
+from archiver.export.handed import record_export
 from archiver.export.profilecheck import DIR_MATCHES_NAME, TAG_FILE_INFO, check_bag
 from archiver.export.profiles import resolve_profile
 from archiver.export.serialise import serialise
@@ -65,6 +67,8 @@ def export_command(bag: Path, profile_spec: str, fmt: str, out: Path, sets: list
         raise ArchiverError(
             f"export: the bag made for {label} does not conform ({problems[0]}); nothing written"
         )
+    entry = record_export(source, result, fmt, label)
+    print(f"custody: exported recorded as seq {entry['seq']}", file=sys.stderr)
     print(result)
     return EXIT_OK
 

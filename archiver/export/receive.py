@@ -30,6 +30,7 @@ from archiver.base import userconfig
 from archiver.base.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE, ArchiverError
 from archiver.base.fsutil import fsync_dir, replace_file
 from archiver.export.bagexport import ORIGINAL_DIR
+from archiver.export.handed import export_digest
 from archiver.export.profilecheck import check_bag
 from archiver.export.profiles import resolve_profile
 from archiver.export.unpack import unpack
@@ -66,7 +67,7 @@ def receive_command(path: Path, into: Path, profile_spec: str | None, actor: str
     who = actor or userconfig.default_actor()
     details = {
         "from": path.name,
-        "archive_sha256": _sha256_file(path) if path.is_file() else None,
+        "archive_sha256": export_digest(path)["archive_sha256"] if path.is_file() else None,
         "sender_last_event_sha256": sender.get("line_sha256"),
         "sender_last_seq": sender.get("seq"),
         "valid": report.valid,
@@ -125,6 +126,8 @@ def _receipt(
             hashlib.sha256(original.read_bytes()).hexdigest() if original.is_file() else None
         ),
         "payload_oxum": bag_info_value(info, "Payload-Oxum") or "",
+        # What arrived (a tar, zip, tgz): the digest the sender's `exported` event names.
+        "archive_sha256": entry["details"].get("archive_sha256"),
         "received_at": entry["at"],
         "receiver": {k: v for k, v in who.items() if v},
         "verification": {
@@ -185,11 +188,3 @@ def _text(r: dict[str, Any]) -> str:
         )
     lines.append(f"Recorded as event seq {r['receiver_event']['seq']} in the receiver's log")
     return "\n".join(lines) + "\n"
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()

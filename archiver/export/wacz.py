@@ -32,6 +32,7 @@ from archiver.bag.reader import (
 from archiver.base.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE, ArchiverError
 from archiver.base.timefmt import parse_iso
 from archiver.export.cdxj import index_warcs
+from archiver.export.handed import record_export
 from archiver.export.pages import EXTRA_PAGES, PAGES, jsonl, page_lists
 from archiver.export.zipout import Entry, file_sha256, write_zip
 
@@ -200,6 +201,8 @@ def export_wacz_command(bag: Path, out: Path | None, sign_key: Path | None) -> i
     if not bag.exists():
         raise ArchiverError(f"{bag}: no such bag folder (give the sealed bag's folder)", EXIT_USAGE)
     target = export_wacz(bag, out, sign_key=sign_key)
+    entry = record_export(bag, target, "wacz", None)
+    print(f"custody: exported recorded as seq {entry['seq']}", file=sys.stderr)
     print(f"WACZ {WACZ_VERSION}: {target.stat().st_size} bytes", file=sys.stderr)
     print(target)
     return EXIT_OK

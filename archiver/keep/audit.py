@@ -60,6 +60,9 @@ def parse_share(text: str) -> Share:
     return Share(k, n)
 
 
+MAX_DETAILS = 20  # error lines kept per bag; the codes are all kept, verify shows the rest
+
+
 @dataclass
 class BagAudit:
     """One bag's audit result."""
@@ -126,7 +129,11 @@ def audit_one(
         custody.tagmanifest_sha256(bag),
         last,
     )
-    result.details = [str(p) for p in errors]
+    result.details = [str(p) for p in errors[:MAX_DETAILS]]
+    if len(errors) > MAX_DETAILS:  # a store of wrecked bags must not fill memory with lines
+        result.details.append(
+            f"... and {len(errors) - MAX_DETAILS} more errors: run `archiver verify {bag}`"
+        )
     result.changed_since_sealing = any(not p.code.startswith(_ANCHOR_PREFIXES) for p in errors)
     result.changed_since_last_audit = last is not None and (
         last.get("tagmanifest_sha256") != result.tagmanifest_sha256

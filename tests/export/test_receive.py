@@ -40,6 +40,11 @@ def test_receiving_an_aptrust_tar_links_to_the_senders_chain_and_acknowledges(
     out = tmp_path / "outbox"
     proc = archiver("export", str(sender), *APTRUST, "--format", "tar", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
+    tar_sha256 = hashlib.sha256((out / f"{sender.name}.tar").read_bytes()).hexdigest()
+    exported = json.loads((tmp_path / "sender" / "custody-log.jsonl").read_text().splitlines()[-1])
+    assert exported["event"] == "exported" and exported["bag"]["name"] == sender.name
+    assert exported["details"]["archive_sha256"] == tar_sha256
+    assert exported["details"]["profile"] == "aptrust" and exported["details"]["format"] == "tar"
     into = tmp_path / "library"
     proc = receive(out / f"{sender.name}.tar", into, "--profile", "aptrust")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -52,6 +57,7 @@ def test_receiving_an_aptrust_tar_links_to_the_senders_chain_and_acknowledges(
     receipt = into / f"{sender.name}.receipt.json"
     doc = json.loads(receipt.read_text())
     assert doc["sender_custody_head"]["line_sha256"] == head
+    assert doc["archive_sha256"] == event["details"]["archive_sha256"] == tar_sha256
     assert doc["profile"]["problems"] == [] and doc["verification"]["valid"] is True
     assert "conforms" in (into / f"{sender.name}.receipt.txt").read_text()
     assert archiver("verify", str(bag)).returncode == 0
@@ -61,6 +67,10 @@ def test_receiving_an_aptrust_tar_links_to_the_senders_chain_and_acknowledges(
     last = json.loads((tmp_path / "sender" / "custody-log.jsonl").read_text().splitlines()[-1])
     assert last["event"] == "acknowledged"
     assert last["details"]["receipt_sha256"] == hashlib.sha256(receipt.read_bytes()).hexdigest()
+    assert last["details"]["exported_seq"] == exported["seq"]  # the two logs meet on one digest
+    assert (
+        archiver("custody", "check", str(tmp_path / "sender" / "custody-log.jsonl")).returncode == 0
+    )
 
 
 def test_a_received_bag_verifies_and_a_later_edit_of_its_custody_copy_is_caught(

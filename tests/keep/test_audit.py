@@ -273,3 +273,25 @@ def test_a_failed_migration_leaves_the_v1_catalog_untouched(out: Path) -> None:
     assert "cannot migrate the catalog to schema version 2" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert v1.read_bytes() == before  # still version 1, every byte as it was
+
+
+def test_a_wrecked_bag_keeps_twenty_error_lines_and_every_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store of badly damaged bags must not fill memory: error lines are capped per bag."""
+    from types import SimpleNamespace
+
+    from archiver.base.problems import Problem
+    from archiver.keep import audit
+
+    bag = tmp_path / "bag"
+    bag.mkdir()
+    problems = [Problem(f"code-{i % 3}", f"data/f{i}", "broken") for i in range(500)]
+    report = SimpleNamespace(problems=problems, valid=False, provenance=None)
+    monkeypatch.setattr(audit, "verify_bag", lambda *_a, **_k: report)
+    from datetime import UTC, datetime
+
+    result = audit.audit_one(bag, None, now=datetime.now(UTC), tsa_roots=[], expiring_within=1)
+    assert len(result.details) == audit.MAX_DETAILS + 1
+    assert result.details[-1].startswith("... and 480 more errors: run `archiver verify")
+    assert result.problems == ["code-0", "code-1", "code-2"] and result.verdict == "invalid"

@@ -42,6 +42,8 @@ def test_keep_bench_runs_at_a_tiny_size(tmp_path: Path) -> None:
         assert step in proc.stdout, proc.stdout
     for step in ("archiver report (CLI)", "no catalog", "sqlite3 CLI, two runs", "target < 1 s"):
         assert step in proc.stdout, proc.stdout
+    for step in ("archiver audit, 2 bags", "audit --share 1/7", "bagit-python validate, 2 bags"):
+        assert step in proc.stdout, proc.stdout
 
     # The synthetic runs are read like real ones: the catalog holds every run, and the report
     # (with the catalog shortcut or without it) sees the changes the generator made.
