@@ -10,13 +10,13 @@ can report it instead of crashing.
 from __future__ import annotations
 
 import json
+import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
-from archiver.base.fsutil import append_synced
 from archiver.capture.imported import Imported
 from archiver.capture.logparts import (
     Attempt,
@@ -212,29 +212,49 @@ def dumps_entry(entry: CaptureEntry | Mapping[str, Any]) -> bytes:
 
 
 class Journal:
-    """Append-only, fsynced JSONL file shared by worker threads."""
+    """Append-only, fsynced JSONL file shared by worker threads.
+
+    ``append`` returns only once its line is on disk, as before; but one ``fsync`` makes every
+    line written before it durable, so threads that finish together share it (group commit)
+    instead of queueing behind each other's ``fsync`` while holding the writers' lock. On a
+    disk where an fsync costs a millisecond or more, that queue was half of a fast run.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one writer at a time
+        self._sync_lock = threading.Lock()  # one fsync at a time
+        self._written = 0  # lines handed to the OS
+        self._synced = 0  # lines known to be on disk
         self._file: BinaryIO = open(path, "ab")  # noqa: SIM115 - closed in close()
 
     def append(self, entry: CaptureEntry) -> None:
         line = dumps_entry(entry)
         with self._lock:
-            append_synced(self._file, line)
+            self._file.write(line)
+            self._file.flush()
+            self._written += 1
+            mine = self._written
+        with self._sync_lock:
+            if self._synced >= mine:
+                return  # an fsync that started after our write has finished
+            with self._lock:
+                upto = self._written
+            os.fsync(self._file.fileno())
+            self._synced = upto
 
     def close(self) -> None:
-        with self._lock:
+        with self._sync_lock, self._lock:
             self._file.close()
 
 
-def read_raw_entries(path: Path) -> Iterator[dict[str, Any]]:
-    """Parsed JSON objects of a journal or log; a torn last line (crash mid-write) is skipped."""
+def _journal_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number from 0, parsed object) of each whole JSON-object line; a torn last line
+    (crash mid-write) and lines that are not JSON objects are skipped."""
     if not path.exists():
         return
     with open(path, "rb") as f:
-        for raw in f:
+        for number, raw in enumerate(f):
             if not raw.endswith(b"\n"):
                 break  # incomplete final line from an interrupted write
             try:
@@ -242,7 +262,61 @@ def read_raw_entries(path: Path) -> Iterator[dict[str, Any]]:
             except ValueError:
                 continue
             if isinstance(entry, dict):
-                yield entry
+                yield number, entry
+
+
+def read_raw_entries(path: Path) -> Iterator[dict[str, Any]]:
+    """Parsed JSON objects of a journal or log; a torn last line (crash mid-write) is skipped."""
+    for _, entry in _journal_lines(path):
+        yield entry
+
+
+@dataclass
+class JournalRead:
+    """A journal's entries, typed and as parsed, and which lines of the file they are."""
+
+    entries: list[CaptureEntry]
+    raw: list[dict[str, Any]]
+    line_numbers: list[int]
+
+
+def read_journal(path: Path) -> JournalRead:
+    """Every entry of a journal (as ``read_entries`` gives them) with its JSON and line number."""
+    read = JournalRead([], [], [])
+    for number, raw in _journal_lines(path):
+        try:
+            entry = CaptureEntry.from_json(raw)
+        except EntryShapeError:
+            continue
+        read.entries.append(entry)
+        read.raw.append(raw)
+        read.line_numbers.append(number)
+    return read
+
+
+def copy_lines(
+    path: Path, line_numbers: list[int], write: Callable[[bytes], object], chunk: int = 1 << 20
+) -> None:
+    """Pass the given lines of ``path`` to ``write`` exactly as they are, in ~1 MiB writes: the
+    bag's capture log is the journal's entry lines byte for byte, never re-encoded."""
+    wanted = iter(line_numbers)
+    want = next(wanted, None)
+    batch: list[bytes] = []
+    size = 0
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f):
+            if want is None:
+                break
+            if number != want:
+                continue
+            batch.append(raw)
+            size += len(raw)
+            want = next(wanted, None)
+            if size >= chunk:
+                write(b"".join(batch))
+                batch, size = [], 0
+    if batch:
+        write(b"".join(batch))
 
 
 def read_entries(path: Path) -> Iterator[CaptureEntry]:

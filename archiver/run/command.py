@@ -39,7 +39,7 @@ from archiver.base.fsutil import write_json_atomic
 from archiver.base.settings import Settings
 from archiver.base.timefmt import compact, parse_iso, utc_iso
 from archiver.capture.crawl import crawl
-from archiver.capture.log import LOG_NAME, dumps_entry, read_entries
+from archiver.capture.log import LOG_NAME, copy_lines, read_entries, read_journal
 from archiver.capture.witness import Witnesses
 from archiver.collect.seeds import Seed
 from archiver.run.console import (
@@ -291,15 +291,16 @@ def _seal(
         run.state["ended"] = utc_iso(datetime.now(UTC))
         write_json_atomic(run_file(run.out, run.name, STATE_SUFFIX), run.state)
     ended = parse_iso(run.state["ended"]) or datetime.now(UTC)
-    entries = list(read_entries(run_file(run.out, run.name, JOURNAL_SUFFIX)))
+    journal_path = run_file(run.out, run.name, JOURNAL_SUFFIX)
+    journal = read_journal(journal_path)
+    entries = journal.entries
     bag_info = bag_info_fields(settings, description, run.run_id, run.started, ended)
     if LOG_NAME not in builder.recorded:
         with builder.open_payload(LOG_NAME) as log:
-            for entry in entries:
-                log.write(dumps_entry(entry))
+            copy_lines(journal_path, journal.line_numbers, log.write)
         faults.point("run.capture-log-written")
     if "provenance-summary.html" not in builder.recorded:
-        write_summary(builder, bag_info, entries, settings)
+        write_summary(builder, bag_info, journal.raw, settings)
         faults.point("run.summary-written")
     try:
         copy_profile_into(builder.staging)

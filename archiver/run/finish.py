@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from archiver.attest import custody
 from archiver.attest.anchors import ANCHORS_DIR, CHAINS_DIR
@@ -23,12 +24,14 @@ from archiver.run.options import RunOptions
 def write_summary(
     builder: BagBuilder,
     bag_info: list[tuple[str, str]],
-    entries: list[CaptureEntry],
+    entries: list[dict[str, Any]],
     settings: Settings,
 ) -> None:
-    """The human-readable provenance summary goes into the payload, so the manifests cover it."""
+    """The human-readable provenance summary goes into the payload, so the manifests cover it.
+
+    ``entries`` are the capture log's entries as JSON (as journaled: no re-encoding)."""
     facts = {**settings.to_dict(), "effective_user_agent": settings.effective_user_agent()}
-    html, text = render_summary(bag_info, [e.to_json() for e in entries], facts)
+    html, text = render_summary(bag_info, entries, facts)
     with builder.open_payload("provenance-summary.html") as f:
         f.write(html.encode("utf-8"))
     with builder.open_payload("provenance-summary.txt") as f:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +18,10 @@ from archiver.capture.log import (
     CaptureEntry,
     EntryShapeError,
     Journal,
+    copy_lines,
     dumps_entry,
     read_entries,
+    read_journal,
 )
 from archiver.collect.seeds import Seed
 from tests.capture.helpers import SCHEMA, run_crawl
@@ -51,6 +56,62 @@ def test_journal_appends_and_skips_torn_line(tmp_path: Path) -> None:
         f.write(b'{"url": "https://e.org/3", "outc')  # crash mid-write
     assert [e.url for e in read_entries(path)] == [first.url, "https://e.org/2"]
     assert path.read_bytes().startswith(_golden()[0])
+
+
+def test_journal_threads_share_fsyncs_and_each_returns_durable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Group commit: a slow fsync does not make 20 threads queue for 20 fsyncs, and no append
+    returns before an fsync that began after its line was written."""
+    path = tmp_path / "journal.jsonl"
+    first = CaptureEntry.from_json(json.loads(_golden()[0]))
+    journal = Journal(path)
+    synced_upto: list[int] = []  # file size when each fsync began: what it made durable
+    real_fsync = os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        synced_upto.append(os.fstat(fd).st_size)
+        time.sleep(0.05)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", slow_fsync)
+    late: list[str] = []
+
+    def one(i: int) -> None:
+        url = f"https://e.org/{i}"
+        journal.append(dataclasses.replace(first, url=url))
+        durable = path.read_bytes()[: max(synced_upto)]
+        if f'"url":"{url}"'.encode() not in durable:
+            late.append(url)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    journal.close()
+    assert late == []
+    assert len(list(read_entries(path))) == 20
+    assert len(synced_upto) <= 4  # one per wave of writers, not one per line
+
+
+def test_journal_lines_are_copied_byte_for_byte_and_bad_lines_left_out(tmp_path: Path) -> None:
+    """The bag's capture log is the journal's entry lines as written, never re-encoded."""
+    path = tmp_path / "journal.jsonl"
+    good = _golden()
+    path.write_bytes(
+        good[0] + b"not json\n" + good[1] + b'{"url": "no other field"}\n' + good[2]
+        + b'{"url": "torn'
+    )  # fmt: skip
+    read = read_journal(path)
+    assert read.line_numbers == [0, 2, 4]
+    assert [e.url for e in read.entries] == [json.loads(x)["url"] for x in good[:3]]
+    assert read.raw == [json.loads(x) for x in good[:3]]
+    for chunk in (1, 1 << 20):  # one write per line, and one write for all
+        written: list[bytes] = []
+        copy_lines(path, read.line_numbers, written.append, chunk=chunk)
+        assert b"".join(written) == b"".join(good[:3])
+        assert len(written) == (3 if chunk == 1 else 1)
 
 
 def test_dumps_entry_is_stable() -> None:
