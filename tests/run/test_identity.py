@@ -151,3 +151,16 @@ def test_custody_events_name_the_operator_from_init(tmp_path: Path) -> None:
     assert archiver("custody", "record", str(bag), "exported", env=env).returncode == 0
     log = (tmp_path / "bags" / "custody-log.jsonl").read_text()
     assert '"actor":"J. Doe"' in log and "(not given)" not in log
+
+
+def test_the_settings_file_is_where_each_platform_keeps_a_users_settings(tmp_path: Path) -> None:
+    from archiver.base.userconfig import settings_path
+
+    home = Path.home()
+    xdg = {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    assert settings_path({}, "linux") == (home / ".config/archiver/settings.toml", False)
+    assert settings_path(xdg, "linux") == (tmp_path / "xdg/archiver/settings.toml", False)
+    mac = home / "Library/Application Support/archiver/settings.toml"
+    assert settings_path(xdg, "darwin") == (mac, False)  # XDG is a Linux convention
+    chosen = {"ARCHIVER_CONFIG": str(tmp_path / "mine.toml"), **xdg}
+    assert settings_path(chosen, "darwin") == (tmp_path / "mine.toml", True)
