@@ -1,12 +1,16 @@
 """Capture benchmark: archiver's crawl against GNU wget --warc-file on the same URLs, same run.
 
     python bench/capture/run.py                 # all three figures
-    python bench/capture/run.py --only latency  # or: local, memory
+    python bench/capture/run.py --only latency  # or: local, memory, cli, clean
 
 1. latency: 1,000 pages over 50 loopback hosts (127.0.0.1-50), each answer delayed 100 ms;
    archiver with one connection per host, delay 0, 50 hosts at once; wget -i list.txt.
 2. local: the same 1,000 pages with no added latency.
 3. memory: peak RSS while capturing one 1 GB response (archiver in a child process; wget too).
+4. cli: the whole ``archiver run --no-clean`` as a user starts it (a document citing the 1,000
+   pages, no added latency, bag sealed) against wget -i on the same list.
+5. clean: the whole ``archiver run`` with cleaning against the cleaner alone on every core
+   (``archiver clean`` of the same run's WARCs, one worker per core).
 
 Servers run in a separate process (bench/capture/server.py). Only the capture is timed.
 Throughput counts the seeds; archiver also fetches and records robots.txt once per host
@@ -16,6 +20,7 @@ Throughput counts the seeds; archiver also fetches and records robots.txt once p
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -113,6 +118,58 @@ def throughput(name: str, latency: float, concurrency: int) -> None:
     )
 
 
+CLI_ENV = {
+    "ARCHIVER_ALLOW_PRIVATE": "1",  # the bench servers are on loopback
+    "ARCHIVER_WITNESSES": "0",
+    "ARCHIVER_CONFIG": "/dev/null",
+    "ARCHIVER_ORGANISATION": "Benchmark",
+    "ARCHIVER_OPERATOR": "benchmark",
+    "ARCHIVER_CONTACT": "bench@example.org",
+}
+
+
+def archiver_cli(args: list[str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **CLI_ENV)
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "archiver", *args], env=env, capture_output=True, text=True
+    )
+    elapsed = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"archiver {args[0]} failed ({proc.returncode}): {proc.stderr[-800:]}")
+    return elapsed, proc
+
+
+def whole_run(clean: bool) -> None:
+    """The whole CLI on 1,000 pages: against wget (--no-clean), or against the cleaner alone."""
+    server, port = start_servers(50, 0.0)
+    try:
+        urls = page_urls(port)
+        with tempfile.TemporaryDirectory(prefix="capture-bench-cli-") as tmp:
+            doc = Path(tmp) / "doc.txt"
+            doc.write_text("\n".join(urls) + "\n")
+            run = ["run", str(doc), "--out", f"{tmp}/out", "--delay", "0", "--progress", "none"]
+            run += ["--concurrency", "50"] + ([] if clean else ["--no-clean"])
+            ours, proc = archiver_cli(run)
+            bag = Path(proc.stdout.strip().splitlines()[-1])
+            if clean:
+                warcs = sorted(str(p) for p in (bag / "data" / "warcs").glob("*.warc.gz"))
+                alone, _ = archiver_cli(["clean", *warcs, "--out", f"{tmp}/texts"])
+                peer, label = alone, "archiver clean alone (every core)"
+            else:
+                peer, _ = run_wget(urls, Path(tmp) / "wget")
+                label = "wget --warc-file -i"
+    finally:
+        server.kill()
+        server.wait()
+    a, p = len(urls) / ours, len(urls) / peer
+    name = "5. archiver run, cleaning " if clean else "4. archiver run --no-clean"
+    print(
+        f"{name}: {a:8.1f} pages/s ({ours:.2f} s, whole CLI, bag sealed) | "
+        f"{label} {p:8.1f} pages/s ({peer:.2f} s) | ratio {a / p:.2f}x"
+    )
+
+
 def child_capture(url: str, out: str) -> None:
     """Run in a child process: capture one URL (the 1 GB body), nothing else."""
     from archiver.base.settings import Settings
@@ -174,7 +231,7 @@ def memory(size: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", choices=["latency", "local", "memory"])
+    ap.add_argument("--only", choices=["latency", "local", "memory", "cli", "clean"])
     ap.add_argument("--size", type=int, default=1_000_000_000)
     ap.add_argument("--child-capture", nargs=2, metavar=("URL", "OUT"))
     args = ap.parse_args()
@@ -187,6 +244,10 @@ def main() -> None:
         throughput("2. 50 hosts, no latency   ", 0.0, 50)
     if args.only in (None, "memory"):
         memory(args.size)
+    if args.only in (None, "cli"):
+        whole_run(clean=False)
+    if args.only in (None, "clean"):
+        whole_run(clean=True)
 
 
 if __name__ == "__main__":
