@@ -13,18 +13,21 @@ import os
 import signal
 import subprocess
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.helpers import archiver, capture_log
+from tests.keep.clock import fire_time, iso, stamp
 from tests.servers import TestServer
 
-MONDAY = "2026-11-30T03:00:00Z"  # Monday 03:00 UTC, after the 03:00 Berlin fire time
-LATER = "2026-11-30T05:00:00Z"  # the same week: no new fire time since MONDAY
+_FIRE = fire_time(0, 3, "Europe/Berlin")  # Monday 03:00 Berlin, weeks from now
+MONDAY = iso(_FIRE + timedelta(hours=1))  # after that fire time
+LATER = iso(_FIRE + timedelta(hours=3))  # the same week: no new fire time since MONDAY
 PATHS = ["/articles/one.html", "/articles/two.html", "/articles/three.html"]
-BAG = "weekly-20261130T030000Z"
+BAG = f"weekly-{stamp(_FIRE + timedelta(hours=1))}"
 
 
 def _due(root: Path, now: str, fault: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -1,10 +1,15 @@
-"""`archiver report` on two real runs of a collection whose site changes between them."""
+"""`archiver report` on two real runs of a collection whose site changes between them.
+
+The runs are scheduled ones: `archiver run --due` with a fake clock (``ARCHIVER_NOW``) at two
+fire times of the collection's weekly schedule, as cron would start them."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +17,11 @@ import pytest
 
 from archiver.keep.compare import is_notice
 from tests.helpers import archiver
+from tests.keep.clock import fire_time, stamp
 from tests.servers import Served, TestServer, closed_port, status_html
 
-RUN1, RUN2 = "watch-20260101T030000Z", "watch-20260108T030000Z"
+_FIRE = fire_time(3, 3, "UTC")  # a Thursday 03:00 UTC weeks from now (tests/keep/clock.py)
+RUN1, RUN2 = (f"watch-{stamp(_FIRE + timedelta(weeks=w))}" for w in (0, 1))
 HOSTILE = "<script>alert(1)</script>"
 
 
@@ -67,21 +74,16 @@ def _second(server: TestServer) -> None:
 
 
 def _run(coll: Path, out: Path, name: str) -> None:
+    """The scheduled run that fires at the time ``name`` carries (Thursdays 03:00 UTC)."""
+    stamp = name.rsplit("-", 1)[1]
+    now = f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}T{stamp[9:11]}:{stamp[11:13]}:00Z"
+    env = {**os.environ, "ARCHIVER_NOW": now}
     proc = archiver(
-        "run",
-        str(coll),
-        "--out",
-        str(out),
-        "--delay",
-        "0",
-        "--name",
-        name,
-        "--progress",
-        "none",
-        "--read-timeout",
-        "5",
-    )
+        "run", "--due", str(coll.parent), "--out", str(out), "--delay", "0",
+        "--progress", "none", "--read-timeout", "5", env=env,
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
+    assert (out / name / "bagit.txt").is_file(), proc.stderr  # due, and named by its fire time
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +97,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         urls["robots"] = server.url("/private/secret.html")
         urls["refused"] = f"http://127.0.0.1:{closed_port()}/down"
         docs = "".join(f'[[document]]\nurl = "{u}"\ntitle = "{k}"\n\n' for k, u in urls.items())
-        (coll / "collection.toml").write_text(f'[collection]\nname = "watch"\n\n{docs}', "utf-8")
+        schedule = 'schedule = "0 3 * * 4"\ntimezone = "UTC"\n'
+        (coll / "collection.toml").write_text(
+            f'[collection]\nname = "watch"\n{schedule}\n{docs}', "utf-8"
+        )
         _first(server)
         _run(coll, out, RUN1)
         first = report(coll, out, "--json")
@@ -150,6 +155,11 @@ def test_second_run_classifies_each_page(runs: dict[str, Any]) -> None:
     assert edit["diff"]["hunks"][0]["removed"] == "lawful."
     assert edit["diff"]["hunks"][0]["added"] == "unlawful."
     assert (runs["out"] / edit["after"]["text"]).is_file()
+    # The scheduled run wrote the same report beside its bag when it finished.
+    beside = json.loads((runs["out"] / f"{RUN2}.report.json").read_text("utf-8"))
+    assert {u["url"]: u["class"] for u in beside["urls"]} == {
+        u["url"]: u["class"] for u in data["urls"]
+    }
 
 
 def test_html_is_escaped_and_self_contained(runs: dict[str, Any]) -> None:

@@ -8,14 +8,22 @@ import json
 import os
 import shutil
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.helpers import REPO, archiver
+from tests.keep.clock import fire_time, iso, stamp
 from tests.servers import TestServer
 
-MONDAY = "2026-11-30T03:00:00Z"  # 03:00 UTC: after Monday's 03:00 Berlin (02:00 UTC) fire time
+# A Monday's 03:00 Berlin fire time weeks from now (fixed dates would rot: see tests/keep/clock.py)
+_FIRE = fire_time(0, 3, "Europe/Berlin")
+_NEXT_FIRE = fire_time(0, 3, "Europe/Berlin", weeks_ahead=4)  # the Monday after
+MONDAY = iso(_FIRE + timedelta(hours=1))  # an hour after that fire time
+FIRST_BAG = f"weekly-{stamp(_FIRE + timedelta(hours=1))}"
+SECOND_BAG = f"weekly-{stamp(_NEXT_FIRE)}"
 
 
 def _collection(root: Path, name: str, url: str, extra: str = "") -> Path:
@@ -48,26 +56,26 @@ def test_due_runs_once_per_fire_time(tmp_path: Path, http_server: TestServer) ->
     _collection(tmp_path / "c", "weekly", http_server.url("/articles/one.html"))
     first = _due(tmp_path, MONDAY)
     assert first.returncode == 0, first.stderr
-    assert _bag_names(tmp_path) == ["weekly-20261130T030000Z"]
-    bag = tmp_path / "o" / "weekly-20261130T030000Z"
+    assert _bag_names(tmp_path) == [FIRST_BAG]
+    bag = tmp_path / "o" / FIRST_BAG
     assert (bag / "tagmanifest-sha256.txt").is_file()
     # Same fake time again: nothing is due, nothing is written.
     again = _due(tmp_path, MONDAY)
     assert again.returncode == 0
     assert "nothing due" in again.stderr
-    assert _bag_names(tmp_path) == ["weekly-20261130T030000Z"]
-    # Sunday: next Monday's fire time has not come yet.
-    assert "nothing due" in _due(tmp_path, "2026-12-06T23:00:00Z").stderr
-    # Next Monday 02:00 UTC is 03:00 in Berlin: the next fire time, so it runs again.
-    later = _due(tmp_path, "2026-12-07T02:00:00Z")
+    assert _bag_names(tmp_path) == [FIRST_BAG]
+    # The Sunday before: next Monday's fire time has not come yet.
+    assert "nothing due" in _due(tmp_path, iso(_NEXT_FIRE - timedelta(hours=4))).stderr
+    # Next Monday 03:00 in Berlin (01:00 or 02:00 UTC): the next fire time, so it runs again.
+    later = _due(tmp_path, iso(_NEXT_FIRE))
     assert later.returncode == 0, later.stderr
-    assert _bag_names(tmp_path) == ["weekly-20261130T030000Z", "weekly-20261207T020000Z"]
+    assert _bag_names(tmp_path) == [FIRST_BAG, SECOND_BAG]
     # Each scheduled run leaves its change report beside its bag (never inside: it is sealed).
-    report = json.loads((tmp_path / "o" / "weekly-20261207T020000Z.report.json").read_text())
+    report = json.loads((tmp_path / "o" / f"{SECOND_BAG}.report.json").read_text())
     assert [u["class"] for u in report["urls"]] == ["unchanged"]
-    html = (tmp_path / "o" / "weekly-20261207T020000Z.report.html").read_text("utf-8")
+    html = (tmp_path / "o" / f"{SECOND_BAG}.report.html").read_text("utf-8")
     assert "<script" not in html and "unchanged" in html
-    assert not list((tmp_path / "o" / "weekly-20261207T020000Z").rglob("*.report.*"))
+    assert not list((tmp_path / "o" / SECOND_BAG).rglob("*.report.*"))
 
 
 def test_second_due_while_locked_exits_0(tmp_path: Path, http_server: TestServer) -> None:
@@ -109,6 +117,15 @@ def test_invalid_schedule_names_file_and_line(
         assert "docs/schedules.md" in lines[0]
 
 
+def _first_of_month_0630(now: str) -> datetime:
+    """When "30 6 1 * *" (UTC) next fires after ``now``."""
+    moment = datetime.strptime(now, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    this = moment.replace(day=1, hour=6, minute=30, second=0)
+    if this > moment:
+        return this
+    return (this + timedelta(days=32)).replace(day=1)
+
+
 def test_schedule_listing_and_json(tmp_path: Path, http_server: TestServer) -> None:
     _collection(tmp_path / "c", "weekly", http_server.url("/articles/one.html"))
     _collection(tmp_path / "c", "utc", http_server.url("/status/404"))
@@ -124,16 +141,17 @@ def test_schedule_listing_and_json(tmp_path: Path, http_server: TestServer) -> N
     assert text.returncode == 0, text.stderr
     assert "weekly: schedule 0 3 * * 1 in Europe/Berlin" in text.stdout
     assert "utc: schedule 30 6 1 * * in UTC" in text.stdout
-    assert "next due: 2026-12-07T03:00:00+01:00" in text.stdout
-    assert "next due: 2026-12-01T06:30:00+00:00" in text.stdout
+    berlin = _NEXT_FIRE.astimezone(ZoneInfo("Europe/Berlin")).isoformat()
+    assert f"next due: {berlin}" in text.stdout  # e.g. 2026-12-07T03:00:00+01:00
+    assert f"next due: {_first_of_month_0630(MONDAY).isoformat()}" in text.stdout
     assert "*/15 * * * * " in text.stdout and "run --due" in text.stdout
     assert "OnCalendar=*:0/15" in text.stdout and "Type=oneshot" in text.stdout
     listing = json.loads(archiver("schedule", *where, "--json", env=env).stdout)
     rows = {r["collection"]: r for r in listing["collections"]}
-    assert rows["weekly"]["last_run"]["bag"] == "weekly-20261130T030000Z"
+    assert rows["weekly"]["last_run"]["bag"] == FIRST_BAG
     assert rows["weekly"]["last_run"]["outcomes"] == {"captured": 1}
     assert rows["utc"]["last_run"]["outcomes"] == {"http-error": 1}
-    assert rows["weekly"]["next_due"] == "2026-12-07T02:00:00Z"
+    assert rows["weekly"]["next_due"] == iso(_NEXT_FIRE)
     assert rows["utc"]["timezone"] == "UTC" and rows["weekly"]["due_now"] is False
     assert listing["crontab"].startswith("*/15 * * * * ")
 
