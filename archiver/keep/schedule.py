@@ -7,7 +7,6 @@ never from an index, so deleting or rebuilding any catalog cannot make a collect
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import sys
@@ -22,11 +21,10 @@ from croniter import croniter
 
 from archiver.bag.reader import bag_info_value, read_bag_info
 from archiver.base.errors import EXIT_USAGE, ArchiverError
-from archiver.base.timefmt import parse_iso
+from archiver.base.timefmt import clock_now, parse_iso
 from archiver.capture.log import read_entries
 from archiver.collect.collection import TOML_NAME, Collection, load_collection
 
-NOW_VARIABLE = "ARCHIVER_NOW"  # a fake clock, for tests only
 TIMER_CALENDAR = "*:0/15"  # the timer (and cron line) runs --due every quarter hour
 CRON_EVERY = "*/15 * * * *"
 
@@ -39,20 +37,6 @@ class LastRun:
     start: datetime
     outcomes: dict[str, int] = field(default_factory=dict)
     interrupted: bool = False
-
-
-def now() -> datetime:
-    """The current time, or ``ARCHIVER_NOW`` (a testing aid: a fake clock, ISO 8601)."""
-    text = os.environ.get(NOW_VARIABLE)
-    if not text:
-        return datetime.now(UTC)
-    moment = parse_iso(text)
-    if moment is None:
-        raise ArchiverError(
-            f"{NOW_VARIABLE}={text!r} is not an ISO 8601 time; e.g. 2026-11-30T03:00:00Z",
-            EXIT_USAGE,
-        )
-    return moment.astimezone(UTC)
 
 
 def find_collections(root: Path) -> list[Collection]:
@@ -221,7 +205,7 @@ def _row_text(r: dict[str, Any]) -> str:
 
 def schedule_command(root: Path, out: Path, as_json: bool) -> int:
     """``archiver schedule``: the listing, then what to install to drive ``run --due``."""
-    moment = now()
+    moment = clock_now()
     rows = listing(root, out, moment)
     units = install_text(root, out)
     if as_json:

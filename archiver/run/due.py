@@ -12,9 +12,9 @@ from pathlib import Path
 
 from archiver.base.errors import EXIT_OK, EXIT_USAGE, ArchiverError
 from archiver.base.fsutil import file_lock
-from archiver.base.timefmt import compact
+from archiver.base.timefmt import clock_now, compact
 from archiver.keep.report import write_report_beside
-from archiver.keep.schedule import find_collections, interrupted_run, is_due, last_run, now
+from archiver.keep.schedule import find_collections, interrupted_run, is_due, last_run
 from archiver.run.command import run_command
 from archiver.run.options import RunOptions
 
@@ -28,7 +28,7 @@ def run_due(root: Path, options: RunOptions) -> int:
             "--name cannot be used with --due (each bag is named for its collection)", EXIT_USAGE
         )
     collections = find_collections(root)  # every file checked before anything runs
-    moment = now()
+    moment = clock_now()
     out = options.out
     out.mkdir(parents=True, exist_ok=True)
     with open(out / DUE_LOCK, "a") as lock:
