@@ -60,6 +60,10 @@ class Settings:
     witness_availability: str = "https://archive.org/wayback/available"
     witness_max_size: int = 5_000_000  # per answer; a bigger one is a failed lookup
     witness_max_time: float = 30.0  # per answer, whole request
+    # Dead URLs looked up per run: a site that went dark must not add hours of lookups to an
+    # unattended run, nor send thousands of queries to one archive. The rest are recorded as
+    # not asked (error class "lookup-limit"), never silently skipped.
+    witness_limit: int = 500
     fetch_mementos: bool = False  # also capture the closest memento, as a labelled capture
     save_now: bool = False  # submit every captured URL to a save-now service (opt-in)
     save_now_endpoint: str = "https://web.archive.org/save/"
@@ -150,6 +154,7 @@ COLLECTION_CEILING_KEYS = frozenset(
         "retry_attempts",
         "witness_max_size",
         "witness_max_time",
+        "witness_limit",
     }
 )
 #: Politeness a collection may increase freely but lower below the default only with consent.

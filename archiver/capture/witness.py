@@ -53,6 +53,8 @@ MAX_LOOKUP_REDIRECTS = 3
 
 Parse = Callable[[bytes], tuple[list[Memento], int | None]]
 
+LIMIT = "lookup-limit"  # a query not asked: the run reached witness_limit
+
 
 def wants_witnesses(entry: CaptureEntry) -> bool:
     """Gone or unreachable, and not itself our capture of a memento."""
@@ -100,6 +102,7 @@ class Witnesses:
         # Memento URLs already in the journal (a resumed run) or captured: never logged twice.
         self.seen: set[str] = set()
         self._lock = threading.Lock()
+        self.looked_up = 0  # dead URLs asked about in this process (``witness_limit``)
 
     def close(self) -> None:
         self.lookups.close()
@@ -125,16 +128,29 @@ class Witnesses:
         return entry
 
     def look_up(self, entry: CaptureEntry) -> list[ThirdPartyQuery]:
-        """Ask every configured TimeMap and availability endpoint about the entry's URL."""
+        """Ask every configured TimeMap and availability endpoint about the entry's URL; past
+        the run's ``witness_limit``, record each query as not asked."""
         at = parse_iso(entry.ended) or datetime.now(UTC)
+        with self._lock:
+            within = self.looked_up < self.settings.witness_limit
+            self.looked_up += within
+        ask = self._ask if within else self._over_limit
         out = []
         for endpoint in self.settings.witness_timemaps.split():
             url = timemap_url(endpoint, entry.url)
-            out.append(self._ask("timemap", endpoint, url, lambda b: parse_timemap(b, at)))
+            out.append(ask("timemap", endpoint, url, lambda b: parse_timemap(b, at)))
         for endpoint in self.settings.witness_availability.split():
             url = availability_url(endpoint, entry.url, at)
-            out.append(self._ask("wayback-available", endpoint, url, _availability))
+            out.append(ask("wayback-available", endpoint, url, _availability))
         return out
+
+    def _over_limit(
+        self, service: Service, endpoint: str, request_url: str, parse: Parse | None
+    ) -> ThirdPartyQuery:
+        limit = self.settings.witness_limit
+        why = f"not asked: this run already looked up {limit} dead URLs (witness_limit)"
+        asked = utc_iso(datetime.now(UTC))
+        return ThirdPartyQuery(service, endpoint, request_url, asked, None, _err(LIMIT, why))
 
     def _ask(
         self, service: Service, endpoint: str, request_url: str, parse: Parse | None

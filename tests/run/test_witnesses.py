@@ -302,3 +302,32 @@ def test_lookups_obey_the_address_policy(
     (entry,) = capture_log(Path(proc.stdout.strip().splitlines()[-1]))
     assert [q["error"]["class"] for q in entry["witnesses"]] == ["private-address"] * 2
     assert archive.stats.paths() == []
+
+
+def test_lookups_stop_at_the_runs_limit_and_say_so(
+    tmp_path: Path, dead: dict[str, str], archive: MementoArchive
+) -> None:
+    """A site gone dark must not turn into unbounded lookups: past ``witness_limit`` dead URLs,
+    each query is recorded as not asked, and the archive hears nothing more."""
+    config = tmp_path / "settings.toml"
+    config.write_text("witness_limit = 2\n", "utf-8")
+    config.chmod(0o600)
+    coll = _collection(tmp_path, "limited", dead)
+    archive.stats.reset()
+    proc = _run(coll, tmp_path / "runs", *_endpoints(archive), "--concurrency", "1",
+                env=_env(config))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    entries = capture_log(Path(proc.stdout.strip().splitlines()[-1]))
+    looked = [e for e in entries if "witnesses" in e]
+    assert len(looked) == 4  # 404, 410, DNS, refused: all dead, all get a witnesses list
+    asked = [e for e in looked if all(q["error"] is None for q in e["witnesses"])]
+    limited = [e for e in looked if e not in asked]
+    assert len(asked) == 2 and len(limited) == 2
+    for entry in limited:
+        for query in entry["witnesses"]:
+            assert query["status"] is None and query["records"] == [] and query["mementos"] == []
+            assert query["error"]["class"] == "lookup-limit"
+            assert "witness_limit" in query["error"]["message"]
+    assert len(archive.stats.paths()) == 2 * 2  # two endpoints, two URLs, nothing more
+    verified = archiver("verify", proc.stdout.strip().splitlines()[-1])
+    assert verified.returncode == 0, verified.stdout
