@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from archiver import commands
-from archiver.cli_options import TSA_HELP, Subparsers, add_identity_options, add_trust_options
+from archiver.cli_options import (
+    TSA_HELP,
+    Subparsers,
+    add_identity_options,
+    add_trust_options,
+    size,
+)
 
 PROFILE_HELP = "ours, aptrust, btr, a profile JSON file or its URL"
 
@@ -54,6 +60,13 @@ def _add_receive(sub: Subparsers) -> None:
     p.add_argument("path", metavar="PATH", help="a tar, zip or gzipped tar, or a bag folder")
     p.add_argument("--into", default="received", help="folder for received bags (received)")
     p.add_argument("--profile", help=PROFILE_HELP)
+    p.add_argument(
+        "--max-size",
+        type=size,
+        metavar="SIZE",
+        help="refuse a bag that unpacks to more, e.g. 50GB (default: the free space, less a "
+        "reserve)",
+    )
     p.set_defaults(func=commands.cmd_receive)
 
 

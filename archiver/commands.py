@@ -330,4 +330,4 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_receive(args: argparse.Namespace) -> int:
     from archiver.export.receive import receive_command
 
-    return receive_command(Path(args.path), Path(args.into), args.profile)
+    return receive_command(Path(args.path), Path(args.into), args.profile, max_bytes=args.max_size)

@@ -39,7 +39,13 @@ from archiver.verify.report import verify_bag
 RECEIPT_FORMAT = "archiver-receipt/1"
 
 
-def receive_command(path: Path, into: Path, profile_spec: str | None, actor: str = "") -> int:
+def receive_command(
+    path: Path,
+    into: Path,
+    profile_spec: str | None,
+    actor: str = "",
+    max_bytes: int | None = None,
+) -> int:
     """Receive ``path``; the receipt is signed with ARCHIVER_SIGN_KEY when it is set."""
     profile = resolve_profile(profile_spec) if profile_spec else None
     key_path = os.environ.get("ARCHIVER_SIGN_KEY") or None
@@ -49,7 +55,8 @@ def receive_command(path: Path, into: Path, profile_spec: str | None, actor: str
     into.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".receiving-", dir=into))
     try:
-        unpacked = unpack(path, staging)
+        unpacked = unpack(path, staging, max_bytes)
+        _refuse_our_names(path, unpacked.name)
         final = into / unpacked.name
         if final.exists():
             raise ArchiverError(f"{final}: already received; nothing was kept", EXIT_USAGE)
@@ -84,6 +91,17 @@ def receive_command(path: Path, into: Path, profile_spec: str | None, actor: str
         verdict += f", {'conforms to' if conforms else 'does NOT conform to'} {profile[1]}"
     print(f"archiver: received {final} ({verdict}); receipt {written}")
     return EXIT_OK if report.valid and conforms else EXIT_INVALID
+
+
+def _refuse_our_names(path: Path, name: str) -> None:
+    """A bag folder may not take the name of the receiver's own files (its custody log, a
+    receipt, a staging folder): the event and receipt of every later receive would fail."""
+    if name.startswith((".", LOG_NAME)) or ".receipt." in name:
+        raise ArchiverError(
+            f"{path}: refused: its folder {name!r} would take the name of the receiver's own "
+            "files; nothing was kept",
+            EXIT_USAGE,
+        )
 
 
 def sender_head(bag: Path) -> dict[str, Any]:

@@ -139,6 +139,10 @@ HOSTILE_TARS = {
     "device": [_file("bag/bagit.txt"), _special("bag/data/dev", tarfile.CHRTYPE)],
     "fifo": [_file("bag/bagit.txt"), _special("bag/data/fifo", tarfile.FIFOTYPE)],
     "two-folders": [_file("bag/bagit.txt"), _file("other/bagit.txt")],
+    "name-twice": [_file("bag/bagit.txt"), _file("bag/data/a"), _file("bag/data/a", b"yy")],
+    "file-then-folder": [_file("bag/bagit.txt"), _file("bag/data"), _file("bag/data/a")],
+    "receivers-log-name": [_file("custody-log.jsonl/bagit.txt")],
+    "receipt-name": [_file("victim.receipt.json/bagit.txt")],
 }
 
 
@@ -192,4 +196,22 @@ def test_a_zip_with_a_symlink_entry_is_refused(tmp_path: Path) -> None:
         zf.writestr(link, "/etc/passwd")
     proc = receive(archive, tmp_path / "library")
     assert proc.returncode == 2 and "link" in proc.stderr
+    assert list((tmp_path / "library").iterdir()) == []
+
+
+def test_a_gzipped_tar_bomb_is_refused(tmp_path: Path) -> None:
+    """The zip rule for tar too: 64 MB of zeros in a 64 KB .tgz is a bomb, not a bag."""
+    archive = tmp_path / "bomb.tgz"
+    with tarfile.open(archive, "w:gz", compresslevel=9) as tar:
+        for info, data in (_file("bag/bagit.txt"), _file("bag/data/zeros.bin", bytes(64 << 20))):
+            tar.addfile(info, io.BytesIO(data))
+    into = tmp_path / "library"
+    proc = receive(archive, into)
+    assert proc.returncode == 2 and "bomb" in proc.stderr, proc.stderr
+    assert list(into.iterdir()) == []
+
+
+def test_max_size_bounds_what_a_receive_may_write(sealed_bag: Path, tmp_path: Path) -> None:
+    proc = receive(sealed_bag, tmp_path / "library", "--max-size", "1KB")
+    assert proc.returncode == 2 and "over the 1000 allowed here" in proc.stderr, proc.stderr
     assert list((tmp_path / "library").iterdir()) == []
