@@ -31,8 +31,8 @@ from archiver.base.fsutil import replace_file
 from archiver.base.settings import Settings, from_environment
 from archiver.export.archive import ALIASES, MEDIA_TYPES
 from archiver.export.handed import record_export
-from archiver.export.profilecheck import DIR_MATCHES_NAME, TAG_FILE_INFO, check_bag
-from archiver.export.profiles import resolve_profile
+from archiver.export.profilecheck import DIR_MATCHES_NAME, check_bag
+from archiver.export.profiles import TAG_FILE_INFO, resolve_profile
 from archiver.export.serialise import serialise
 
 ORIGINAL_DIR = "archiver-original"

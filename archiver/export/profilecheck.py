@@ -20,9 +20,8 @@ from archiver.bag.tagfiles import parse_bag_info, read_tag_lines
 from archiver.base.errors import EXIT_INVALID, EXIT_OK
 from archiver.base.problems import Problem
 from archiver.export.archive import ALIASES, MEDIA_TYPES, BagView, open_bag
-from archiver.export.profiles import resolve_profile
+from archiver.export.profiles import TAG_FILE_INFO, resolve_profile
 
-TAG_FILE_INFO = "X-Archiver-Tag-File-Info"
 DIR_MATCHES_NAME = "X-Archiver-Tar-Dir-Must-Match-Name"
 
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from archiver.bag.profile import DEFAULT_PROFILE, LEGACY_IDENTIFIER, LEGACY_PROFILE, load_profile
 from archiver.base.errors import EXIT_USAGE, ArchiverError
+
+TAG_FILE_INFO = "X-Archiver-Tag-File-Info"
 
 SCHEMAS = DEFAULT_PROFILE.parent
 SHORT_NAMES = {
@@ -107,4 +110,39 @@ def _checked(profile: dict[str, Any], spec: str) -> dict[str, Any]:
             f"{spec}: not a valid BagIt profile (BagIt-Profile-Info lacks {', '.join(missing)})",
             EXIT_USAGE,
         )
+    _check_tag_file_info(profile, spec)
     return profile
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_TAG_LABEL = re.compile(r"[^\s:][^:\r\n]*")
+
+
+def _check_tag_file_info(profile: dict[str, Any], spec: str) -> None:
+    """Other tag files a profile describes are written by ``export`` and read by ``profile
+    check``: a profile (perhaps fetched from a URL) must not name a path outside the bag, nor
+    smuggle extra lines into a tag file through a label or a default value."""
+    described = profile.get(TAG_FILE_INFO, {})
+    if not isinstance(described, dict):
+        raise ArchiverError(f"{spec}: {TAG_FILE_INFO} is not an object", EXIT_USAGE)
+    for name, rules in described.items():
+        if not _PLAIN_NAME.fullmatch(name) or not isinstance(rules, dict):
+            raise ArchiverError(
+                f"{spec}: {TAG_FILE_INFO} names {name!r}; a tag file here is a plain file name "
+                "in the bag's top folder",
+                EXIT_USAGE,
+            )
+        for label, rule in rules.items():
+            texts = [label, *(str(v) for v in _rule_values(rule))]
+            if not _TAG_LABEL.fullmatch(label) or any("\n" in t or "\r" in t for t in texts):
+                raise ArchiverError(
+                    f"{spec}: {TAG_FILE_INFO} {name}: {label!r} is not a tag label, or a value "
+                    "holds a line break",
+                    EXIT_USAGE,
+                )
+
+
+def _rule_values(rule: Any) -> list[Any]:
+    if not isinstance(rule, dict):
+        return []
+    return [rule.get("default", ""), *rule.get("values", [])]

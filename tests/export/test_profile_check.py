@@ -189,3 +189,30 @@ def test_old_bags_with_placeholders_still_verify_with_a_warning(
     assert "[bag-info-placeholder]" in proc.stdout
     code, lines = check(old, str(MANIFESTS / "archiver-bagit-profile-1.0.json"))
     assert code == 0, lines
+
+
+@pytest.mark.parametrize(
+    "info",
+    [
+        {"../../ESCAPED.txt": {"Owned": {"required": True, "default": "pwned"}}},
+        {"/tmp/archiver-ABS.txt": {"Owned": {"default": "pwned"}}},
+        {"extra-info.txt": {"Title": {"default": "x\nInjected: line"}}},
+        {"extra-info.txt": {"Bad: label": {"default": "x"}}},
+    ],
+)
+def test_a_profile_cannot_write_outside_the_bag_or_inject_lines(
+    sealed_bag: Path, tmp_path: Path, info: dict[str, object]
+) -> None:
+    """A profile may come from a URL: its tag-file names and values are checked before use."""
+    profile = json.loads((MANIFESTS / "btr-bagit-profile.json").read_text("utf-8"))
+    profile["X-Archiver-Tag-File-Info"] = info
+    hostile = tmp_path / "hostile.json"
+    hostile.write_text(json.dumps(profile), "utf-8")
+    out = tmp_path / "deep" / "er" / "out"
+    proc = archiver("export", str(sealed_bag), "--profile", str(hostile), "--out", str(out))
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "X-Archiver-Tag-File-Info" in proc.stderr
+    assert not (tmp_path / "deep" / "ESCAPED.txt").exists()
+    assert not Path("/tmp/archiver-ABS.txt").exists()
+    assert not out.exists() or not any(out.iterdir())
+    assert check(sealed_bag, str(hostile))[0] == 2
