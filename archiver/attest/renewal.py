@@ -11,7 +11,6 @@ renewal (section 5.2), here with one statement instead of a hash tree. Files are
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -36,6 +35,7 @@ from archiver.bag.reader import (
 )
 from archiver.base.errors import EXIT_USAGE, ArchiverError
 from archiver.base.fsutil import free_name, write_new
+from archiver.base.hashing import hash_file
 from archiver.base.problems import Problem
 from archiver.base.timefmt import compact, parse_iso
 
@@ -49,11 +49,13 @@ def is_statement(name: str) -> bool:
     return bool(RENEWAL_NAME.match(name))
 
 
-def _digests(data: bytes) -> dict[str, str]:
-    return {
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "sha512": hashlib.sha512(data).hexdigest(),
-    }
+# A statement lists tag manifests, tokens and earlier statements: a few per renewal, for decades.
+MAX_COVERED = 10_000
+
+
+def _digests(path: Path) -> dict[str, str]:
+    """SHA-256 and SHA-512 of a file, read in pieces (a statement may name a large file)."""
+    return hash_file(path, ("sha256", "sha512")).digests
 
 
 def covered_now(bag: Path) -> list[str]:
@@ -70,7 +72,7 @@ def covered_now(bag: Path) -> list[str]:
 
 def write_statement(bag: Path, at: datetime) -> str:
     """Write a new renewal statement (never replacing one); its path relative to the bag."""
-    covers = [{"file": rel, **_digests((bag / rel).read_bytes())} for rel in covered_now(bag)]
+    covers = [{"file": rel, **_digests(bag / rel)} for rel in covered_now(bag)]
     statement = {
         "format": RENEWAL_FORMAT,
         "created": _iso(at),
@@ -108,10 +110,21 @@ def statements(bag: Path) -> list[str]:
 def renewal_problems(bag: Path) -> list[Problem]:
     """Each statement readable, and every file it lists still there with the listed digests."""
     problems: list[Problem] = []
+    hashed: dict[str, dict[str, str]] = {}  # each file hashed once, however often it is listed
     for rel in statements(bag):
         covers, problem = read_statement(bag, rel)
         if problem is not None:
             problems.append(problem)
+        if len(covers) > MAX_COVERED:
+            problems.append(
+                Problem(
+                    "renewal-unreadable",
+                    rel,
+                    f"lists {len(covers)} files (at most "
+                    f"{MAX_COVERED}: tag manifests, tokens and statements)",
+                )  # fmt: skip
+            )
+            continue
         for item in covers:
             name = str(item.get("file", ""))
             path = bag / name
@@ -120,7 +133,7 @@ def renewal_problems(bag: Path) -> list[Problem]:
                     Problem("renewal-covered-missing", rel, f"{name} is listed but gone")
                 )
                 continue
-            found = _digests(path.read_bytes())
+            found = hashed.get(name) or hashed.setdefault(name, _digests(path))
             if any(item.get(alg) != found[alg] for alg in found):
                 problems.append(
                     Problem(
@@ -186,13 +199,16 @@ def alive_at(bag: Path, lives: Sequence[TokenLife], moment: datetime) -> set[str
     good = [life for life in lives if life.check.ok]
     alive = {x.check.file for x in good if x.not_after is None or moment <= x.not_after}
     covered: dict[str, set[str]] = {}  # token file -> statements listing it unchanged
+    hashed: dict[str, str] = {}
     for rel in statements(bag):
         covers, _ = read_statement(bag, rel)
-        for item in covers:
+        for item in covers[:MAX_COVERED]:
             name = str(item.get("file", ""))
             if not (_token_in_anchors(name) and (bag / name).is_file()):
                 continue
-            if item.get("sha512") == hashlib.sha512((bag / name).read_bytes()).hexdigest():
+            if name not in hashed:
+                hashed[name] = _digests(bag / name)["sha512"]
+            if item.get("sha512") == hashed[name]:
                 covered.setdefault(name, set()).add(rel)
     changed = True
     while changed:

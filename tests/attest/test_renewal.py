@@ -197,3 +197,32 @@ def test_a_renewal_no_tsa_answers_leaves_the_bag_as_it_was(
     assert not list((bag / "provenance-anchors").glob("renewal-*"))
     code, report = verify(bag, *roots(*tsas))
     assert code == 0 and "anchors-unexpected-file" not in codes(report)
+
+
+def test_a_hostile_statement_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A statement naming one big file many times hashes it once, by streaming; one listing more
+    files than any renewal does is unreadable, not hashed."""
+    from archiver.attest import renewal
+
+    bag = tmp_path / "bag"
+    (bag / "data").mkdir(parents=True)
+    (bag / "provenance-anchors").mkdir()
+    (bag / "data" / "big.bin").write_bytes(b"\0" * (3 << 20))
+    hashed: list[Path] = []
+    real = renewal.hash_file
+    monkeypatch.setattr(renewal, "hash_file", lambda p, a: hashed.append(Path(p)) or real(p, a))
+    cover = {"file": "data/big.bin", "sha256": "0" * 64, "sha512": "0" * 128}
+
+    def statement(name: str, covers: list[dict[str, str]]) -> None:
+        body = {"format": renewal.RENEWAL_FORMAT, "covers": covers}
+        (bag / "provenance-anchors" / name).write_text(json.dumps(body), "utf-8")
+
+    statement("renewal-20261124T000000Z.json", [cover] * 500)
+    statement("renewal-20261124T000001Z.json", [cover] * (renewal.MAX_COVERED + 1))
+    problems = renewal.renewal_problems(bag)
+    assert hashed == [bag / "data" / "big.bin"]  # once, for 500 listings
+    codes = sorted({(p.code, p.path) for p in problems})
+    assert codes == [
+        ("renewal-covered-changed", "provenance-anchors/renewal-20261124T000000Z.json"),
+        ("renewal-unreadable", "provenance-anchors/renewal-20261124T000001Z.json"),
+    ]
