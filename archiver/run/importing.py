@@ -33,6 +33,7 @@ from archiver.base.timefmt import compact, day, parse_iso, utc_iso
 from archiver.capture.log import LOG_NAME, CaptureEntry, TextRef, dumps_entry
 from archiver.clean.command import clean_warcs
 from archiver.clean.sidecar import record_uuid
+from archiver.export.unpack import MAX_RATIO, RESERVE
 from archiver.run.command import _check_out
 from archiver.run.console import print_result
 from archiver.run.finish import anchor
@@ -136,15 +137,32 @@ def _stage(builder: BagBuilder, inputs: list[ImportInput]) -> list[tuple[Path, s
             builder.add_payload_file(rel, item.path)
             staged.append((builder.staging / "data" / rel, str(item.path), name))
             continue
-        with (
-            zipfile.ZipFile(item.path) as zf,
-            zf.open(member) as src,
-            builder.open_payload(rel) as dst,
-        ):
-            shutil.copyfileobj(src, dst, 1 << 20)
+        with zipfile.ZipFile(item.path) as zf:
+            _copy_member(zf, member, builder, rel, item.path)
         where = f"{item.path}!{member}", f"{item.path.name}!{member}"
         staged.append((builder.staging / "data" / rel, *where))
     return staged
+
+
+def _copy_member(
+    zf: zipfile.ZipFile, member: str, builder: BagBuilder, rel: str, wacz: Path
+) -> None:
+    """Copy one WARC out of a WACZ, bounded like ``archiver receive`` bounds an archive: no
+    member that inflates like a bomb or beyond the free space, none longer than it declares."""
+    info = zf.getinfo(member)
+    where = f"{wacz}!{member}"
+    if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
+        raise ArchiverError(f"{where}: inflates over {MAX_RATIO}x (a zip bomb?); not imported")
+    free = shutil.disk_usage(builder.staging).free
+    if info.file_size > free - min(RESERVE, free // 10):
+        raise ArchiverError(f"{where}: {info.file_size} bytes, more than the free space here")
+    copied = 0
+    with zf.open(info) as src, builder.open_payload(rel) as dst:
+        while chunk := src.read(1 << 20):
+            copied += len(chunk)
+            if copied > info.file_size:
+                raise ArchiverError(f"{where}: longer than the {info.file_size} bytes it declares")
+            dst.write(chunk)
 
 
 def _check(path: Path, label: str) -> WarcCheck:

@@ -229,6 +229,15 @@ def _wacz_damaged(tmp: Path) -> Path:
     return path
 
 
+def _wacz_bomb(tmp: Path) -> Path:
+    """A WACZ whose WARC member is 64 MB of zeros deflated to some 64 KB."""
+    path = tmp / "site.wacz"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        zf.writestr("archive/big.warc", bytes(64 << 20))
+        zf.writestr("datapackage.json", json.dumps({"wacz_version": "1.1.1", "resources": []}))
+    return path
+
+
 def _digest_bad(tmp: Path) -> Path:
     return WARCS / "warcio-example-trunc.warc"
 
@@ -239,6 +248,7 @@ def _digest_bad(tmp: Path) -> Path:
         (_truncated_gzip, "damaged WARC, not imported"),
         (_digest_bad, "damaged WARC, not imported"),
         (_wacz_damaged, "!archive/cut.warc.gz: damaged WARC, not imported"),
+        (_wacz_bomb, "!archive/big.warc: inflates over 200x (a zip bomb?)"),
         (_text, "not a WARC or WACZ file"),
         (_arc, "an ARC file"),
         (_zip, "not a WACZ"),
