@@ -191,6 +191,9 @@ def _add_custody(sub: Subparsers) -> None:
     c.add_argument("--actor", help="who did it")
     c.add_argument("--note", help="free text, e.g. the receiving library and its reference")
     c.add_argument("--receipt", metavar="FILE", help="the receiver's receipt (acknowledged)")
+    c.add_argument(
+        "--receiver-key", metavar="PEM", help="the receiver's public key; the .sig must verify"
+    )
     c.set_defaults(func=commands.cmd_custody_record)
     c = cust.add_parser("check", help="check a custody log's hash chain")
     c.add_argument("log", metavar="LOG")

@@ -176,6 +176,7 @@ def cmd_custody_record(args: argparse.Namespace) -> int:
         actor=args.actor or "",
         note=args.note,
         receipt=Path(args.receipt) if args.receipt else None,
+        receiver_key=Path(args.receiver_key) if args.receiver_key else None,
     )
 
 

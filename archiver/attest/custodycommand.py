@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from cryptography.exceptions import InvalidSignature
 
 from archiver.attest.custody import (
     LOG_NAME,
@@ -19,6 +23,7 @@ from archiver.attest.custody import (
     tagmanifest_sha256,
 )
 from archiver.attest.custodycheck import verify_chain
+from archiver.attest.keys import key_id, load_public_key
 from archiver.bag.reader import require_sealed_bag
 from archiver.base.errors import EXIT_USAGE, ArchiverError
 from archiver.base.fsutil import file_lock, free_name, write_new
@@ -33,6 +38,7 @@ def record_command(
     actor: str,
     note: str | None,
     receipt: Path | None = None,
+    receiver_key: Path | None = None,
 ) -> int:
     """``archiver custody record``: add a hand-off event (exported, received, ...) for a bag."""
     require_sealed_bag(bag)
@@ -40,6 +46,9 @@ def record_command(
     details: dict[str, Any] = {"note": note} if note else {}
     if receipt is not None:
         details.update(receipt_details(bag, receipt, target))
+        details["receipt_signature"] = _receipt_signature(receipt, receiver_key)
+        if details["exported_seq"] is None:
+            print(f"custody: {receipt} answers no `exported` event in {target}", file=sys.stderr)
     elif event == "acknowledged":
         raise ArchiverError("custody record acknowledged: give --receipt FILE", EXIT_USAGE)
     entry = append_event(target, event, bag=bag, actor=actor, details=details or None)
@@ -56,6 +65,14 @@ def receipt_details(bag: Path, receipt: Path, log: Path) -> dict[str, Any]:
         raise ArchiverError(f"{receipt}: not a readable receipt ({err})", EXIT_USAGE) from None
     if not isinstance(doc, dict) or doc.get("format") != "archiver-receipt/1":
         raise ArchiverError(f"{receipt}: not an archiver receipt (format)", EXIT_USAGE)
+    shapes: dict[str, tuple[type, ...]] = {
+        "receiver": (dict,),
+        "verification": (dict,),
+        "receiver_event": (dict, type(None)),
+    }
+    wrong = [k for k, kind in shapes.items() if not isinstance(doc.get(k), kind)]
+    if wrong:
+        raise ArchiverError(f"{receipt}: not an archiver receipt ({', '.join(wrong)})", EXIT_USAGE)
     mine = tagmanifest_sha256(bag)
     if mine not in (doc.get("tagmanifest_sha256"), doc.get("original_tagmanifest_sha256")):
         raise ArchiverError(
@@ -72,6 +89,26 @@ def receipt_details(bag: Path, receipt: Path, log: Path) -> dict[str, Any]:
         "archive_sha256": doc.get("archive_sha256"),
         "exported_seq": _matching_export(log, doc),
     }
+
+
+def _receipt_signature(receipt: Path, receiver_key: Path | None) -> str:
+    """What the receipt's signature (``NAME.receipt.json.sig``) shows. Anyone holding the bag
+    can write a receipt: only one signed by the receiver's key says who received it."""
+    sig = receipt.with_name(receipt.name + ".sig")
+    if receiver_key is None:
+        return "present, not checked (give --receiver-key)" if sig.is_file() else "absent"
+    if not sig.is_file():
+        raise ArchiverError(f"{receipt}: unsigned, so --receiver-key cannot vouch for it")
+    public = load_public_key(receiver_key)
+    try:
+        public.verify(
+            base64.b64decode(sig.read_bytes().strip(), validate=True), receipt.read_bytes()
+        )
+    except (InvalidSignature, ValueError):
+        raise ArchiverError(
+            f"{sig}: does not verify with {receiver_key}; the receipt is not the receiver's"
+        ) from None
+    return f"verified: key {key_id(public)}"
 
 
 def _matching_export(log: Path, receipt: dict[str, Any]) -> int | None:

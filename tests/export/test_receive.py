@@ -97,6 +97,44 @@ def test_a_receipt_is_signed_when_a_key_is_configured(sealed_bag: Path, tmp_path
     sig = base64.b64decode((into / f"{sealed_bag.name}.receipt.json.sig").read_bytes())
     public = load_pem_public_key((tmp_path / "keys" / "archiver-signing.pub.pem").read_bytes())
     public.verify(sig, body)  # type: ignore[union-attr,call-arg]  # raises if it does not match
+    # The sender checks it with the receiver's public key; a receipt edited after signing, or
+    # checked against another key, is refused (anyone holding the bag can write a receipt).
+    sender = copy_bag(sealed_bag, tmp_path / "sender" / sealed_bag.name)
+    receipt = into / f"{sealed_bag.name}.receipt.json"
+    pub = tmp_path / "keys" / "archiver-signing.pub.pem"
+    ack = ("custody", "record", str(sender), "acknowledged", "--receipt", str(receipt))
+    proc = archiver(*ack, "--receiver-key", str(pub))
+    assert proc.returncode == 0, proc.stderr
+    log = tmp_path / "sender" / "custody-log.jsonl"
+    event = json.loads(log.read_text().splitlines()[-1])
+    assert event["details"]["receipt_signature"].startswith("verified: key ")
+    assert archiver("keys", "new", "--out", str(tmp_path / "other")).returncode == 0
+    wrong = archiver(*ack, "--receiver-key", str(tmp_path / "other" / "archiver-signing.pub.pem"))
+    assert wrong.returncode == 2 and "does not verify" in wrong.stderr
+    receipt.write_bytes(body.replace(b'"valid": true', b'"valid": false'))
+    assert archiver(*ack, "--receiver-key", str(pub)).returncode == 2
+    assert len(log.read_text().splitlines()) == 1  # the refusals appended nothing
+
+
+def test_a_forged_or_malformed_receipt_is_told_apart(sealed_bag: Path, tmp_path: Path) -> None:
+    into = tmp_path / "library"
+    assert receive(sealed_bag, into).returncode == 0
+    sender = copy_bag(sealed_bag, tmp_path / "sender" / sealed_bag.name)
+    receipt = into / f"{sealed_bag.name}.receipt.json"
+    ack = ("custody", "record", str(sender), "acknowledged", "--receipt", str(receipt))
+    proc = archiver(*ack)  # unsigned, never exported: recorded, but said to be both
+    assert proc.returncode == 0, proc.stderr
+    assert "answers no `exported` event" in proc.stderr
+    log = tmp_path / "sender" / "custody-log.jsonl"
+    event = json.loads(log.read_text().splitlines()[-1])
+    assert event["details"]["receipt_signature"] == "absent"
+    assert event["details"]["exported_seq"] is None
+    doc = json.loads(receipt.read_text())
+    doc["verification"] = []
+    receipt.write_text(json.dumps(doc))
+    proc = archiver(*ack)
+    assert proc.returncode == 2 and "not an archiver receipt (verification)" in proc.stderr
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
 
 
 def test_a_receipt_for_another_bag_is_refused(sealed_bag: Path, tmp_path: Path) -> None:
