@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -62,10 +63,17 @@ def resolve_profile(spec: str, timeout: float = 30.0) -> tuple[dict[str, Any], s
 def _fetch(url: str, timeout: float) -> dict[str, Any]:
     import requests
 
+    deadline = time.monotonic() + timeout  # for the whole answer: a trickle cannot hold us
     try:
         with requests.get(url, timeout=timeout, stream=True) as resp:
             resp.raise_for_status()
-            body = resp.raw.read(MAX_PROFILE_BYTES + 1, decode_content=True)
+            body = b""
+            for chunk in resp.iter_content(64 * 1024):
+                body += chunk
+                if len(body) > MAX_PROFILE_BYTES:
+                    break
+                if time.monotonic() > deadline:
+                    raise requests.Timeout(f"not received within {timeout:g} s")
     except requests.RequestException as err:
         raise ArchiverError(
             f"{url}: cannot fetch the profile ({type(err).__name__}); download it and give the "

@@ -71,12 +71,19 @@ def file_entries(path: Path, check: WarcCheck, source: str) -> FileEntries:
     return out
 
 
+# warcinfo text is the other tool's (or anyone's): what reaches one bag-info line is bounded.
+MAX_NAMED = 10  # distinct tools (operators) named
+MAX_NAME_CHARS = 200
+
+
 def _note_tool(out: FileEntries, info: dict[str, str]) -> None:
     for value, seen in (
         (info.get("software"), out.software),
         (info.get("operator"), out.operators),
     ):
-        if value and value not in seen:
+        if value and len(value) > MAX_NAME_CHARS:
+            value = value[: MAX_NAME_CHARS - 1] + "…"
+        if value and value not in seen and len(seen) < MAX_NAMED:
             seen.append(value)
 
 
@@ -191,6 +198,7 @@ def summary_fields(files: list[FileEntries]) -> ImportFacts:
     for f in files:
         facts.software += [s for s in f.software if s not in facts.software]
         facts.operators += [o for o in f.operators if o not in facts.operators]
+        del facts.software[MAX_NAMED:], facts.operators[MAX_NAMED:]
         for why, n in f.skipped.items():
             facts.skipped[why] = facts.skipped.get(why, 0) + n
     return facts

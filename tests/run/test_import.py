@@ -341,3 +341,16 @@ def test_collection_folder_names_the_bag_and_travels_with_it(
     info = (bag / "bag-info.txt").read_text("utf-8")
     assert "Source-Organization: Example Library" in info
     assert "External-Description: A partner's wget crawl. (Captured by Wget/1.14" in info
+
+
+def test_what_warcinfo_names_is_bounded() -> None:
+    """warcinfo is anyone's text: a bag-info line names at most 10 tools of 200 characters."""
+    from archiver.run.importlog import MAX_NAMED, FileEntries, _note_tool, summary_fields
+
+    out = FileEntries()
+    for i in range(50):
+        _note_tool(out, {"software": f"tool-{i} " + "x" * 1000, "operator": f"op {i}"})
+    assert len(out.software) == MAX_NAMED and len(out.operators) == MAX_NAMED
+    assert all(len(s) == 200 and s.endswith("…") for s in out.software)
+    facts = summary_fields([out, FileEntries(software=[f"other-{i}" for i in range(20)])])
+    assert len(facts.software) == MAX_NAMED and facts.software[0].startswith("tool-0 ")
