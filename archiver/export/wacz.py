@@ -92,6 +92,11 @@ class _CheckedBag:
                 out.append((path, digest, size))
         if not out:
             raise ArchiverError(f"{self.bag}: holds no WARC file, so there is nothing to replay")
+        names = [p.name for p, _, _ in out]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:  # archive/ is flat in a WACZ: one name, one file
+            raise ArchiverError(f"{self.bag}: two WARCs named {twice[0]} in data/warcs/; the WACZ "
+                                "holds them in one folder")  # fmt: skip
         return out
 
 

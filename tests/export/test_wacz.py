@@ -207,3 +207,17 @@ def test_bad_input_one_line_exit_2(tmp_path: Path) -> None:
     proc = archiver("export", str(bag), "--format", "wacz", "--out", str(tmp_path / "taken.wacz"))
     assert proc.returncode == 2 and "never overwritten" in proc.stderr
     assert (tmp_path / "taken.wacz").read_bytes() == b"keep me"
+
+
+def test_two_warcs_of_one_name_in_subfolders_are_refused(tmp_path: Path) -> None:
+    """A WACZ's archive/ folder is flat: two data/warcs/*/x.warc.gz would collide there."""
+    from archiver.bag.writer import BagBuilder
+
+    builder = BagBuilder(tmp_path / "bag")
+    for sub in ("a", "b"):
+        with builder.open_payload(f"warcs/{sub}/x.warc.gz") as w:
+            w.write(sub.encode())
+    bag = builder.seal([("Source-Organization", "test"), ("External-Description", "two")])
+    proc = archiver("export", str(bag), "--format", "wacz", "--out", str(tmp_path))
+    assert proc.returncode == 2 and "two WARCs named x.warc.gz" in proc.stderr, proc.stderr
+    assert not list(tmp_path.glob("*.wacz"))
