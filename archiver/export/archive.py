@@ -21,6 +21,7 @@ from typing import IO
 from archiver.base.errors import EXIT_USAGE, ArchiverError
 
 MAX_TAG_FILE = 64 << 20  # a tag file (manifest, token, custody copy) larger than this is refused
+MAX_TAG_BYTES = 256 << 20  # all tag files of one serialised bag, unpacked to a temporary folder
 MEDIA_TYPES = {
     "tar": "application/tar",
     "zip": "application/zip",
@@ -44,6 +45,7 @@ class BagView:
     kind: str = "dir"  # dir | tar | zip | tgz
     top: str = ""  # the serialisation's single top-level folder
     problems: list[tuple[str, str, str]] = field(default_factory=list)  # code, path, message
+    tag_bytes: int = 0  # tag-file bytes unpacked so far (MAX_TAG_BYTES)
 
 
 def sniff(path: Path) -> str:
@@ -116,9 +118,14 @@ def _keep(view: BagView, rel: str, size: int, opener: IO[bytes] | None) -> None:
     if size > MAX_TAG_FILE or opener is None:
         view.problems.append(("tag-file-size", rel, "tag file over 64 MiB; not read"))
         return
+    if view.tag_bytes + size > MAX_TAG_BYTES:  # thousands of tag files must not fill /tmp
+        view.problems.append(("tag-file-size", rel, "tag files over 256 MiB in all; not read"))
+        return
+    data = opener.read(min(size, MAX_TAG_FILE) + 1)
+    view.tag_bytes += len(data)
     target = view.root / rel
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(opener.read(MAX_TAG_FILE + 1))
+    target.write_bytes(data)
 
 
 def _read_tar(path: Path, view: BagView) -> None:

@@ -216,3 +216,25 @@ def test_a_profile_cannot_write_outside_the_bag_or_inject_lines(
     assert not Path("/tmp/archiver-ABS.txt").exists()
     assert not out.exists() or not any(out.iterdir())
     assert check(sealed_bag, str(hostile))[0] == 2
+
+
+def test_tag_files_unpacked_for_a_check_are_bounded_in_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each tag file is capped, and so is their sum: many tag files cannot fill /tmp."""
+    import io
+    import tarfile
+
+    from archiver.export import archive
+
+    monkeypatch.setattr(archive, "MAX_TAG_BYTES", 1000)
+    path = tmp_path / "many.tar"
+    with tarfile.open(path, "w") as tar:
+        for i in range(5):
+            info = tarfile.TarInfo(f"bag/tag-{i}.txt")
+            info.size = 400
+            tar.addfile(info, io.BytesIO(b"x" * 400))
+    with archive.open_bag(path) as view:
+        kept = sorted(p.name for p in view.root.rglob("*.txt"))
+        refused = [rel for code, rel, _ in view.problems if code == "tag-file-size"]
+    assert kept == ["tag-0.txt", "tag-1.txt"] and refused == ["tag-2.txt", "tag-3.txt", "tag-4.txt"]
