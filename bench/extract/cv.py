@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from archiver.clean.html import Combiner, tidy_text, word_count
 Counts = tuple[float, float, float]
 Scorer = Callable[[list[Counts]], float]
 SEED = 12  # fixed, so every run splits the pages the same way
+_TOKEN_RE = re.compile(r"\w+")
 RATIOS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 NEVER = 10**9  # a min_words no text reaches: readability always runs
 
@@ -38,12 +40,25 @@ class PageEngines:
 
 
 @dataclass(frozen=True)
+class Vote:
+    """Paragraph voting: after the combiner (readability always run), drop each trafilatura
+    paragraph of at least ``min_words`` words that shares less than ``share`` of its 3-token
+    shingles with readability's text, unless that would drop over half of the words."""
+
+    share: float
+    min_words: int
+
+    def options(self) -> dict[str, object]:
+        return {"vote_share": self.share, "vote_min_words": self.min_words}
+
+
+@dataclass(frozen=True)
 class Candidate:
     """A configuration: which trafilatura run, and the grid its thresholds are chosen from."""
 
     name: str
     traf: str
-    grid: tuple[Combiner, ...]
+    grid: tuple[Combiner, ...] | tuple[Vote, ...]
 
 
 def candidates() -> list[Candidate]:
@@ -53,6 +68,7 @@ def candidates() -> list[Candidate]:
     )
     always = tuple(Combiner(NEVER, 0, r) for r in RATIOS)
     never = (Combiner(0, 0, 0),)  # readability only when trafilatura found nothing
+    votes = tuple(Vote(v, m) for v, m in itertools.product((0.1, 0.3, 0.5), (0, 5, 15)))
     return [
         Candidate("trafilatura only (ours: fp, fast)", "fast", never),
         Candidate("always both, ratio (before)", "fast", always),
@@ -60,6 +76,7 @@ def candidates() -> list[Candidate]:
         Candidate("trafilatura only (fp, not fast)", "full", never),
         Candidate("always both, not fast", "full", always),
         Candidate("gated, not fast", "full", gated),
+        Candidate("paragraph voting (always both)", "fast", votes),
     ]
 
 
@@ -96,6 +113,34 @@ def combined(page: PageEngines, traf: str, combiner: Combiner) -> tuple[str, boo
     return (text if path != "empty" else page.body), bool(ran)
 
 
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    tokens = [t.lower() for t in _TOKEN_RE.findall(text)]
+    return {tuple(tokens[i : i + 3]) for i in range(max(1, len(tokens) - 2))}
+
+
+def voted(page: PageEngines, traf: str, vote: Vote) -> tuple[str, bool]:
+    """Trafilatura's paragraphs that readability confirms (see ``Vote``); always runs both."""
+    text, _ = combined(page, traf, Combiner(NEVER, 0, 0.5))
+    if text == page.read:
+        return text, True
+    confirmed = _shingles(page.read)
+    keep, dropped = [], 0
+    for para in text.split("\n"):
+        own = _shingles(para)
+        words = word_count(para)
+        if words >= vote.min_words and words and len(own & confirmed) < vote.share * len(own):
+            dropped += words
+        else:
+            keep.append(para)
+    return (text if dropped > 0.5 * word_count(text) else "\n".join(keep)), True
+
+
+def outcome(page: PageEngines, cand: Candidate, point: Combiner | Vote) -> tuple[str, bool]:
+    if isinstance(point, Vote):
+        return voted(page, cand.traf, point)
+    return combined(page, cand.traf, point)
+
+
 def folds(n: int, k: int) -> list[list[int]]:
     """Page indexes split into k folds of near-equal size, shuffled with a fixed seed."""
     order = list(range(n))
@@ -110,7 +155,7 @@ class Grid:
         self.cand = cand
         self.rows: list[tuple[list[Counts], list[bool]]] = []
         for combiner in cand.grid:
-            outs = [combined(p, cand.traf, combiner) for p in pages]
+            outs = [outcome(p, cand, combiner) for p in pages]
             counts = [count(p.truth, text) for p, (text, _) in zip(pages, outs, strict=True)]
             self.rows.append((counts, [ran for _, ran in outs]))
 
