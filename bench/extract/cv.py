@@ -183,6 +183,7 @@ class CvRow:
     full_dev: float  # thresholds chosen and scored on all pages (the flattering figure)
     chosen: str  # the thresholds chosen on all pages
     readability_share: float  # share of pages where readability ran, at that choice
+    agree: int = 0  # folds whose training pages chose the same thresholds as all pages did
 
     @property
     def mean(self) -> float:
@@ -198,15 +199,17 @@ def cross_validate(
     rows = []
     for cand in candidates():
         grid = Grid(cand, pages, count)
-        held = []
+        held, picks = [], []
         for fold in split:
             train = [i for i in everything if i not in set(fold)]
-            held.append(grid.score(grid.best(train, score), fold, score))
+            picks.append(grid.best(train, score))
+            held.append(grid.score(picks[-1], fold, score))
         g = grid.best(everything, score)
         chosen = cand.grid[g].options() if len(cand.grid) > 1 else {}
         share = sum(grid.rows[g][1]) / len(pages)
         label = ", ".join(f"{key}={value}" for key, value in chosen.items()) or "-"
-        rows.append(CvRow(cand.name, held, grid.score(g, everything, score), label, share))
+        full = grid.score(g, everything, score)
+        rows.append(CvRow(cand.name, held, full, label, share, picks.count(g)))
     return rows, split
 
 
@@ -217,12 +220,15 @@ def print_cv(
     k = len(split)
     print(f"\n{k}-fold cross-validation (seed {SEED}; choices made on the other {k - 1} folds)")
     heads = " ".join(f"{f'fold{i + 1}':>6}" for i in range(k))
-    print(f"{'configuration':36} {'held-out':>8} {'full-dev':>8} {heads} {'read%':>5}  chosen")
+    print(
+        f"{'configuration':36} {'held-out':>8} {'full-dev':>8} {heads} {'read%':>5} "
+        f"{'same':>4}  chosen (on all pages; same: folds that chose it too)"
+    )
     for row in rows:
         per = " ".join(f"{f:6.3f}" for f in row.held_out)
         print(
             f"{row.name:36} {row.mean:8.4f} {row.full_dev:8.4f} {per} "
-            f"{100 * row.readability_share:5.0f}  {row.chosen}"
+            f"{100 * row.readability_share:5.0f} {row.agree:2d}/{k}  {row.chosen}"
         )
     for name, counts in peers.items():
         per_fold = [score([counts[i] for i in fold]) for fold in split]

@@ -205,6 +205,12 @@ def _cross_validate(
     rows, split = cross_validate(engines, k, page_counts, lambda c: prf(c)[2])
     peers = {n: per_page.get(n, []) for n in ("trafilatura default", "trafilatura favor_precision")}
     print_cv(rows, split, {n: c for n, c in peers.items() if c}, lambda c: prf(c)[2])
+    from archiver.clean.html import COMBINER
+
+    shipped = ", ".join(f"{key}={value}" for key, value in COMBINER.options().items())
+    gated = next(row for row in rows if row.name.startswith("gated:"))
+    same = "the same as" if gated.chosen == shipped else "NOT the same as"
+    print(f"shipped COMBINER ({shipped}) is {same} the gated row's choice on all pages")
 
 
 if __name__ == "__main__":
