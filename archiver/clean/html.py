@@ -204,12 +204,6 @@ def page_shape(html: str) -> PageShape:
     return PageShape(deep, words)
 
 
-def too_deep(html: str) -> bool:
-    """True when libxml2 (the parser under trafilatura, readability and html-text) gives up at
-    its nesting limit, i.e. the engines would silently miss everything below that depth."""
-    return page_shape(html).too_deep
-
-
 def streamed_text(html: str) -> str:
     """Every visible text of the page, read tag by tag (no tree, no recursion, no depth limit)."""
     from html.parser import HTMLParser
