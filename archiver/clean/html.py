@@ -1,11 +1,14 @@
-"""Main text and metadata of an HTML page: trafilatura first, readability-lxml as the fallback.
+"""Main text and metadata of an HTML page: trafilatura first, readability-lxml when it is unsure.
 
 Why two engines: on the scrapinghub article benchmark trafilatura (``favor_precision``) is the
 best single Python extractor, but it sometimes keeps only a fragment of a long article or a
-teaser block. readability-lxml fails differently (it picks a whole wrong block). Taking
-readability's text when trafilatura found less than half as many words is a rule about the
-*amount* of text, not about any site, so it carries over to unseen pages (measured on held-back
-pages in docs/clean.md). When both find nothing we keep the page's visible body text rather than
+teaser block. readability-lxml fails differently (it picks a whole wrong block). Readability runs
+only when trafilatura is *unsure*: its text is short, or holds a small share of the words in the
+page's ``<p>`` elements. Then readability's text is kept when trafilatura found less than a share
+of its words. These are rules about the *amount* of text, not about any site, and their
+thresholds are chosen by cross-validation on the development pages
+(``bench/extract/run.py --cv``), so the figure reported is one measured on pages the thresholds
+were not chosen on. When both find nothing we keep the page's visible body text rather than
 store an empty result.
 
 All three engines parse with libxml2, which stops reading at 256 nested elements: a page of
@@ -17,6 +20,7 @@ the parser reports that limit, the page's visible text is read instead by a stre
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import unescape
@@ -41,8 +45,52 @@ READABILITY_OPTIONS: dict[str, Any] = {
     "html_partial": True,
     "text": "html_text.extract_text(guess_layout=True)",
 }
-# Fall back to readability when trafilatura's text has fewer words than this share of readability's.
-FALLBACK_RATIO = 0.5
+
+
+@dataclass(frozen=True)
+class Combiner:
+    """When to ask readability, and when to keep its text over trafilatura's.
+
+    The defaults are what ``bench/extract/run.py --cv`` picks on the development pages; each
+    fold's choice is scored on pages it was not chosen on (docs/clean.md).
+    """
+
+    min_words: int = 200  # trafilatura is unsure below this many words ...
+    paragraph_share: float = 0.75  # ... or below this share of the words in the page's <p>
+    fallback_ratio: float = 0.5  # keep readability's text if trafilatura has < this share of it
+
+    def unsure(self, traf_words: int, paragraph_words: int) -> bool:
+        """True when trafilatura's text is empty or short, absolutely or against the page's <p>."""
+        return (
+            not traf_words
+            or traf_words < self.min_words
+            or traf_words < self.paragraph_share * paragraph_words
+        )
+
+    def choose(
+        self, traf_text: str, paragraph_words: int, readability: Callable[[], str]
+    ) -> tuple[str, str]:
+        """(text, path): readability is called only when trafilatura is unsure."""
+        traf_words = word_count(traf_text)
+        if not self.unsure(traf_words, paragraph_words):
+            return traf_text, "trafilatura"
+        read_text = readability()
+        read_words = word_count(read_text)
+        if traf_words and traf_words >= self.fallback_ratio * read_words:
+            return traf_text, "trafilatura"
+        if read_words:
+            return read_text, "readability-fallback"
+        return "", "empty"
+
+    def options(self) -> dict[str, Any]:
+        return {
+            "min_words": self.min_words,
+            "paragraph_share": self.paragraph_share,
+            "fallback_ratio": self.fallback_ratio,
+        }
+
+
+COMBINER = Combiner()
 
 _WORD_RE = re.compile(r"\w+")
 _BLANK_LINES_RE = re.compile(r"\n{3,}")
@@ -68,7 +116,7 @@ def tidy_text(text: str) -> str:
     return _BLANK_LINES_RE.sub("\n\n", "\n".join(lines)).strip("\n")
 
 
-def _word_count(text: str) -> int:
+def word_count(text: str) -> int:
     return len(_WORD_RE.findall(text))
 
 
@@ -131,17 +179,29 @@ DEEP_TREE_NOTE = (
 )
 
 
-def too_deep(html: str) -> bool:
-    """True when libxml2 (the parser under trafilatura, readability and html-text) gives up at
-    its nesting limit, i.e. the engines would silently miss everything below that depth."""
+@dataclass(frozen=True)
+class PageShape:
+    """What one libxml2 parse tells about the page before any engine runs."""
+
+    too_deep: bool  # libxml2 gave up at its nesting limit: the engines would miss text
+    paragraph_words: int  # words in the page's <p> elements: how much text trafilatura could find
+
+
+def page_shape(html: str) -> PageShape:
+    """Parse once: is the page beyond libxml2's nesting limit, and how many words are in <p>?"""
     from lxml import etree
 
     parser = etree.HTMLParser(encoding="utf-8")
     try:
-        etree.fromstring(html.encode("utf-8", "replace"), parser)
+        root = etree.fromstring(html.encode("utf-8", "replace"), parser)
     except Exception:  # noqa: BLE001 - an unparsable page is the engines' business, not ours
-        return False
-    return any("Excessive depth" in str(e.message) for e in parser.error_log)
+        return PageShape(False, 0)
+    deep = any("Excessive depth" in str(e.message) for e in parser.error_log)
+    words = 0
+    if root is not None:
+        for p in root.iter("p"):
+            words += word_count("".join(p.itertext()))
+    return PageShape(deep, words)
 
 
 def streamed_text(html: str) -> str:
@@ -204,37 +264,38 @@ def _title_element(html: str) -> str | None:
     return title or None
 
 
-def extract_html(html: str, url: str | None, capture_date: datetime | None = None) -> HtmlResult:
+def extract_html(
+    html: str, url: str | None, capture_date: datetime | None = None, combiner: Combiner = COMBINER
+) -> HtmlResult:
     """Extract main text and metadata from decoded HTML. Never raises."""
     date_params = _date_params(capture_date)
     options = {
         "trafilatura": {**TRAFILATURA_OPTIONS, "date_extraction_params": date_params},
         "readability": READABILITY_OPTIONS,
-        "fallback_ratio": FALLBACK_RATIO,
+        "combiner": combiner.options(),
     }
     if not html.strip():
         return HtmlResult("", "empty", {}, options, "the page is empty")
-    if too_deep(html):
+    shape = page_shape(html)
+    if shape.too_deep:
         meta: dict[str, str | None] = {"title": _title_element(html)}
         text = tidy_text(streamed_text(html))
-        if _word_count(text):
+        if word_count(text):
             return HtmlResult(text, "deep-tree-fallback", meta, options, None, [DEEP_TREE_NOTE])
         reason = "the page has no visible text"
         return HtmlResult("", "empty", meta, options, reason, [DEEP_TREE_NOTE])
 
     doc = _run_trafilatura(html, url, date_params)
     traf_text = tidy_text(doc.text or "") if doc is not None else ""
-    read_text = tidy_text(_run_readability(html))
     meta = _metadata(doc)
     if not meta.get("title"):
         meta["title"] = _title_element(html)
-
-    traf_words, read_words = _word_count(traf_text), _word_count(read_text)
-    if traf_words and traf_words >= FALLBACK_RATIO * read_words:
-        return HtmlResult(traf_text, "trafilatura", meta, options)
-    if read_words:
-        return HtmlResult(read_text, "readability-fallback", meta, options)
+    text, path = combiner.choose(
+        traf_text, shape.paragraph_words, lambda: tidy_text(_run_readability(html))
+    )
+    if path != "empty":
+        return HtmlResult(text, path, meta, options)
     body = tidy_text(_body_text(html))
-    if _word_count(body):
+    if word_count(body):
         return HtmlResult(body, "body-text-fallback", meta, options)
     return HtmlResult("", "empty", meta, options, "the page has no visible text")
