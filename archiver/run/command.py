@@ -15,6 +15,8 @@ import shutil
 import sys
 import threading
 import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,7 +41,7 @@ from archiver.base.fsutil import write_json_atomic
 from archiver.base.settings import Settings
 from archiver.base.timefmt import compact, parse_iso, utc_iso
 from archiver.capture.crawl import crawl
-from archiver.capture.log import LOG_NAME, dumps_entry, read_entries
+from archiver.capture.log import LOG_NAME, CaptureEntry, dumps_entry, read_entries
 from archiver.capture.witness import Witnesses
 from archiver.collect.seeds import Seed
 from archiver.run.console import (
@@ -49,7 +51,7 @@ from archiver.run.console import (
     restore_stop_handler,
     run_output,
 )
-from archiver.run.finish import anchor, write_summary
+from archiver.run.finish import SUMMARY_FILES, anchor, write_summary
 from archiver.run.options import RunOptions
 from archiver.run.plan import RunPlan, plan_run, warcinfo_fields
 from archiver.run.progress import RunProgress
@@ -291,14 +293,15 @@ def _seal(
         run.state["ended"] = utc_iso(datetime.now(UTC))
         write_json_atomic(run_file(run.out, run.name, STATE_SUFFIX), run.state)
     ended = parse_iso(run.state["ended"]) or datetime.now(UTC)
-    entries = list(read_entries(run_file(run.out, run.name, JOURNAL_SUFFIX)))
+    journal = run_file(run.out, run.name, JOURNAL_SUFFIX)
+
+    def entries() -> Iterator[CaptureEntry]:
+        # Read again for each pass: a run of any size never holds its entries in memory.
+        return read_entries(journal)
+
     bag_info = bag_info_fields(settings, description, run.run_id, run.started, ended)
-    if LOG_NAME not in builder.recorded:
-        with builder.open_payload(LOG_NAME) as log:
-            for entry in entries:
-                log.write(dumps_entry(entry))
-        faults.point("run.capture-log-written")
-    if "provenance-summary.html" not in builder.recorded:
+    outcomes = _write_capture_log(builder, entries)
+    if any(name not in builder.recorded for name in SUMMARY_FILES):
         write_summary(builder, bag_info, entries, settings)
         faults.point("run.summary-written")
     try:
@@ -311,7 +314,7 @@ def _seal(
             EXIT_RUN_FAILED,
         ) from err
     # The run's state stays until every step after sealing is done: a re-run finishes them.
-    anchor(bag_path, run.out, entries, settings, tsas, options, run.started, ended)
+    anchor(bag_path, run.out, sum(outcomes.values()), settings, tsas, options, run.started, ended)
     assert runner.progress is not None
     for line in runner.progress.summary_lines():
         print(line, file=sys.stderr)
@@ -322,8 +325,24 @@ def _seal(
         )
     faults.point("run.before-cleanup")
     clean_up_state(run.out, run.name)
-    print_result(bag_path, entries, runner.text_errors, options)
+    print_result(bag_path, outcomes, runner.text_errors, options)
     return EXIT_OK
+
+
+def _write_capture_log(
+    builder: BagBuilder, entries: Callable[[], Iterator[CaptureEntry]]
+) -> Counter[str]:
+    """The journal, entry by entry, into the payload's capture log; the outcomes counted."""
+    outcomes: Counter[str] = Counter()
+    if LOG_NAME in builder.recorded:  # written before an interruption
+        outcomes.update(str(e.outcome) for e in entries())
+        return outcomes
+    with builder.open_payload(LOG_NAME) as log:
+        for entry in entries():
+            outcomes[str(entry.outcome)] += 1
+            log.write(dumps_entry(entry))
+    faults.point("run.capture-log-written")
+    return outcomes
 
 
 def _finish_sealed(
@@ -345,11 +364,11 @@ def _finish_sealed(
         "timestamps and signature",
         file=sys.stderr,
     )
-    entries = list(read_entries(bag / "data" / LOG_NAME))
+    outcomes = Counter(str(e.outcome) for e in read_entries(bag / "data" / LOG_NAME))
     started = parse_iso(state.get("started")) or datetime.now(UTC)
     ended = parse_iso(state.get("ended")) or started
-    anchor(bag, out, entries, settings, tsas, options, started, ended)
+    anchor(bag, out, sum(outcomes.values()), settings, tsas, options, started, ended)
     faults.point("run.before-cleanup")
     clean_up_state(out, name)
-    print_result(bag, entries, 0, options)
+    print_result(bag, outcomes, 0, options)
     return EXIT_OK

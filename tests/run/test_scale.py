@@ -1,0 +1,69 @@
+"""A run's memory does not grow with its number of URLs: sealing streams the capture journal.
+
+The capture log, the provenance summary, the custody details and the result line are all made
+from the journal read entry by entry; a run of 50,000 URLs never holds 50,000 capture entries
+(bench/scale/run.py measures the whole run; here the count of live entries is asserted).
+"""
+
+from __future__ import annotations
+
+import json
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from archiver.capture.log import CaptureEntry, read_entries
+from archiver.cli import main
+from archiver.run import command
+from tests.servers import TestServer
+
+URLS = 120
+
+
+class LiveEntries:
+    """Counts the capture entries alive at once among those read from a journal or log."""
+
+    def __init__(self) -> None:
+        self.live = 0
+        self.most = 0
+        self.read = 0
+
+    def reader(self, path: Path) -> Iterator[CaptureEntry]:
+        for entry in read_entries(path):
+            self.read += 1
+            self.live += 1
+            self.most = max(self.most, self.live)
+            weakref.finalize(entry, self._gone)
+            yield entry
+            del entry
+
+    def _gone(self) -> None:
+        self.live -= 1
+
+
+def test_sealing_never_holds_every_entry(
+    tmp_path: Path, make_server, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:  # noqa: ANN001
+    server: TestServer = make_server()
+    doc = tmp_path / "cited.txt"
+    doc.write_text("".join(f"See {server.url(f'/large?size=64&n={i}')}\n" for i in range(URLS)))
+    counter = LiveEntries()
+    monkeypatch.setattr(command, "read_entries", counter.reader)
+    args = ["run", str(doc), "--out", str(tmp_path / "out"), "--name", "bag", "--delay", "0"]
+    assert main([*args, "--progress", "none", "--no-clean", "--json"]) == 0
+
+    # Every entry was read (more than once: log, summary counts, captures, failures), yet at
+    # most a handful were alive at any time: before, the seal listed all of them, twice.
+    assert counter.read >= 3 * URLS
+    assert counter.most <= 3, counter.most
+    result = json.loads(capsys.readouterr().out)
+    assert result["urls"] == URLS and result["outcomes"]["captured"] == URLS
+
+    bag = tmp_path / "out" / "bag"
+    assert len(list(read_entries(bag / "data" / "capture-log.jsonl"))) == URLS
+    html = (bag / "data" / "provenance-summary.html").read_text("utf-8")
+    text = (bag / "data" / "provenance-summary.txt").read_text("utf-8")
+    assert html.count("<h3>") == URLS and f"URLs attempted: {URLS}" in text
+    assert html.endswith("</body></html>\n") and "Every URL was captured." in text
