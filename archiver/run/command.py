@@ -201,19 +201,20 @@ def _todo(
 ) -> tuple[list[Seed], set[str]]:
     """Staging made consistent with the journal; the seeds still to capture and the URLs done."""
     drop_torn_tail(journal_path)
-    recover_staging(builder, list(read_entries(journal_path)))
+    recover_staging(builder, read_entries(journal_path))  # one entry at a time
     for name_in_bag, doc in plan.local_documents:
         if f"sources/{name_in_bag}" not in builder.recorded:
             builder.add_payload_file(f"sources/{name_in_bag}", doc)
     if plan.collection_toml is not None and "collection.toml" not in builder.recorded:
         builder.add_payload_file("collection.toml", plan.collection_toml)
-    done_entries = list(read_entries(journal_path))
-    done = {e.url for e in done_entries}
+    done = {e.url for e in read_entries(journal_path)}  # the URLs only, not their entries
     todo = [s for u, s in plan.seeds.items() if u not in done]
     if done:
         # Links found on pages captured before the interruption are found again from the
         # captured bytes: without them a resumed run would silently capture less.
-        found = recover_hop_links(plan, done_entries, builder.staging / "data" / "warcs")
+        found = recover_hop_links(
+            plan, lambda: read_entries(journal_path), builder.staging / "data" / "warcs"
+        )
         todo.extend(found)
         more = f"; {len(found)} links found on them are still to be captured" if found else ""
         print(

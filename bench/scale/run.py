@@ -193,7 +193,9 @@ def main() -> None:
                         run_verify(bag, f"{n:,}-URL bag")
                     if not args.keep:
                         shutil.rmtree(bag.parent if bag else work / "none", ignore_errors=True)
-                if n == sizes[0] and not args.no_peers:
+                if n == sizes[0] and not args.no_peers and not Path(WGET).exists():
+                    print(f"wget: {WGET} not found, peer skipped")
+                elif n == sizes[0] and not args.no_peers:
                     wget_secs, _ = run_wget(work, links)
                     ours = per_url[False, n] * n
                     print(f"  archiver / wget time at {n:,} URLs: {ours / wget_secs:.2f}x")

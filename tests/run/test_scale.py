@@ -8,6 +8,10 @@ from the journal read entry by entry; a run of 50,000 URLs never holds 50,000 ca
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +21,7 @@ import pytest
 from archiver.capture.log import CaptureEntry, read_entries
 from archiver.cli import main
 from archiver.run import command
+from tests.helpers import REPO
 from tests.servers import TestServer
 
 URLS = 120
@@ -67,3 +72,53 @@ def test_sealing_never_holds_every_entry(
     text = (bag / "data" / "provenance-summary.txt").read_text("utf-8")
     assert html.count("<h3>") == URLS and f"URLs attempted: {URLS}" in text
     assert html.endswith("</body></html>\n") and "Every URL was captured." in text
+
+
+def test_resuming_never_holds_every_entry(
+    tmp_path: Path, make_server, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:  # noqa: ANN001
+    """A run killed after 60 URLs resumes reading its journal entry by entry, then seals."""
+    server: TestServer = make_server()
+    doc = tmp_path / "cited.txt"
+    doc.write_text("".join(f"See {server.url(f'/large?size=64&n={i}')}\n" for i in range(URLS)))
+    args = ["run", str(doc), "--out", str(tmp_path / "out"), "--name", "bag", "--delay", "0"]
+    args += ["--progress", "none", "--no-clean", "--json"]
+    env = {**os.environ, "ARCHIVER_FAULT": "run.url-journaled:60", "PYTHONPATH": str(REPO)}
+    killed = subprocess.run([sys.executable, "-m", "archiver", *args], env=env, check=False)
+    assert killed.returncode != 0
+    journal = tmp_path / "out" / ".bag.capture-log.jsonl"
+    assert len(journal.read_text().splitlines()) >= 60
+
+    counter = LiveEntries()
+    monkeypatch.setattr(command, "read_entries", counter.reader)
+    assert main(args) == 0
+    assert counter.most <= 3, counter.most  # before: the done entries were listed, twice
+    assert json.loads(capsys.readouterr().out)["outcomes"]["captured"] == URLS
+    log = tmp_path / "out" / "bag" / "data" / "capture-log.jsonl"
+    assert sorted(e.url for e in read_entries(log)) == sorted(
+        server.url(f"/large?size=64&n={i}") for i in range(URLS)
+    )
+
+
+@pytest.mark.timeout(300)
+def test_scale_bench_runs_at_a_tiny_size(tmp_path: Path) -> None:
+    """bench/scale/run.py at a tiny size, so it cannot rot unseen; no timing is asserted."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVER_")}
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench/scale/run.py"), "--sizes", "20,40", "--hosts", "1"]
+        + ["--files", "300", "--dir", str(tmp_path / "bench")],
+        capture_output=True,
+        text=True,
+        env={**env, "PYTHONPATH": str(REPO)},
+        timeout=280,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    for n in (20, 40):
+        assert re.search(rf"archiver run no-clean +{n} URLs: .* peak RSS +[0-9.]+ MB", out), out
+    assert "per-URL time 40 / 20 URLs (no-clean)" in out, out
+    assert out.count("archiver verify") == 3 and "exit 0" in out, out  # two runs' bags, 300 files
+    assert "exit 1" not in out and "exit 2" not in out and "exit 3" not in out, out
+    assert "bagit.py --validate 300 files" in out, out
+    assert "wget" in out, out
+    assert not (tmp_path / "bench").exists()  # the bench cleans up after itself
