@@ -13,14 +13,18 @@ import re
 import subprocess
 import sys
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
+from archiver.base.problems import Problem
 from archiver.capture.log import CaptureEntry, read_entries
 from archiver.cli import main
 from archiver.run import command
+from archiver.verify import report as verify_report
+from archiver.verify.capturelog import cross_check
+from archiver.verify.indexed import IndexedRecord
 from tests.helpers import REPO
 from tests.servers import TestServer
 
@@ -72,6 +76,23 @@ def test_sealing_never_holds_every_entry(
     text = (bag / "data" / "provenance-summary.txt").read_text("utf-8")
     assert html.count("<h3>") == URLS and f"URLs attempted: {URLS}" in text
     assert html.endswith("</body></html>\n") and "Every URL was captured." in text
+
+    # Verify indexes every WARC record of the bag while it cross-checks the log: one small
+    # object per record (no per-record dict), the WARC's file name shared, not copied.
+    seen: dict[str, IndexedRecord] = {}
+
+    def keep_index(bag_root: Path, records: Mapping[str, IndexedRecord]) -> list[Problem]:
+        seen.update(records)
+        return cross_check(bag_root, records)
+
+    monkeypatch.setattr(verify_report, "cross_check", keep_index)
+    assert verify_report.verify_bag(bag).valid
+    assert len(seen) >= 2 * URLS
+    assert not any(hasattr(r, "__dict__") for r in seen.values())
+    names = {r.warc_file: set() for r in seen.values()}
+    for r in seen.values():
+        names[r.warc_file].add(id(r.warc_file))
+    assert all(len(ids) == 1 for ids in names.values()), names
 
 
 def test_resuming_never_holds_every_entry(
