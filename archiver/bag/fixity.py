@@ -184,6 +184,7 @@ def hash_files(
     results: list[HashResult | None] = [None] * (len(jobs) if keep else 0)
     lock = threading.Lock()
     position = 0
+    failed: list[BaseException] = []  # from on_result: raised here, never lost with a thread
 
     def work() -> None:
         nonlocal position
@@ -191,7 +192,7 @@ def hash_files(
         try:
             while True:
                 with lock:
-                    if position >= len(order):
+                    if position >= len(order) or failed:
                         return
                     i = order[position]
                     position += 1
@@ -202,7 +203,12 @@ def hash_files(
                 if keep:
                     results[i] = result
                 if on_result is not None:
-                    on_result(result)
+                    try:
+                        on_result(result)
+                    except BaseException as e:  # noqa: BLE001 - re-raised by hash_files
+                        with lock:
+                            failed.append(e)
+                        return
         finally:
             state.close()
 
@@ -215,4 +221,6 @@ def hash_files(
             t.start()
         for t in threads:
             t.join()
+    if failed:
+        raise failed[0]
     return [r for r in results if r is not None]

@@ -280,10 +280,8 @@ class _Validator(ManifestChecks):
                 return
             wrong = []
             for i, m, algorithm in by_manifest:
-                listed = m.entries.get(rel)
-                if listed is None:
-                    continue
-                actual = r.digests[algorithm]
+                listed = m.lines_of(rel)
+                actual = r.digests[algorithm] if listed else ""
                 for checksum, n in listed:
                     if checksum != actual:
                         key = (i, listed[0][1], n, rel)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from archiver.bag import fixity
-from archiver.bag.validate import validate_bag
+from archiver.bag.validate import _Validator, validate_bag
 from tests.bag.test_validate import make_bag
 
 FILES = 300
@@ -62,3 +62,32 @@ def test_mismatches_come_out_by_manifest_then_line(tmp_path: Path) -> None:
 
 def _listed(manifest: Path) -> list[str]:
     return [line.split("  ", 1)[1] for line in manifest.read_text().splitlines()]
+
+
+def test_a_failing_judgement_is_raised_not_lost_with_its_thread(tmp_path: Path) -> None:
+    """Files judged on hashing threads: an error there must fail the check, never leave the
+    rest of the files silently unchecked."""
+    for i in range(20):
+        (tmp_path / f"f{i}").write_bytes(b"x")
+    jobs = [fixity.HashJob(f"f{i}", str(tmp_path / f"f{i}"), 1, ("sha256",)) for i in range(20)]
+
+    def judge(result: fixity.HashResult) -> None:
+        raise RuntimeError(f"cannot judge {result.job.rel}")
+
+    with pytest.raises(RuntimeError, match="cannot judge"):
+        fixity.hash_files(jobs, 4, judge, keep=False)
+
+
+def test_manifests_are_held_as_one_small_entry_per_line(tmp_path: Path) -> None:
+    """Held for the whole check: per file one (checksum, line) per manifest, no list, and the
+    path string shared with the walk rather than one copy per manifest."""
+    bag = make_bag(tmp_path / "bag", {f"f{i:03d}.txt": b"%d\n" % i for i in range(50)})
+    validator = _Validator(str(bag.resolve()), fast=True, workers=1)
+    assert validator.run().valid
+    walked = {p: p for p in validator.walk.files}
+    payload = validator.payload_manifests
+    assert len(payload) == 2
+    for m in payload:
+        assert len(m.entries) == 50 and not m.more
+        assert all(type(v) is tuple for v in m.entries.values())
+        assert all(path is walked[path] for path in m.entries)
