@@ -51,7 +51,7 @@ def _constructor(name: str) -> Callable[[], hashlib._Hash]:
     return lambda: hashlib.new(name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HashJob:
     rel: str  # bag-relative path, for the report
     path: str  # absolute path on disk
@@ -172,12 +172,19 @@ def hash_files(
     jobs: Sequence[HashJob],
     workers: int | None = None,
     on_result: Callable[[HashResult], None] | None = None,
+    *,
+    keep: bool = True,
 ) -> list[HashResult]:
-    """Hash every job, largest first, on ``workers`` threads; results in the order given."""
+    """Hash every job, largest first, on ``workers`` threads; results in the order given.
+
+    With ``keep=False`` each result goes only to ``on_result`` (called on the hashing thread)
+    and none is returned: a caller that judges each file as it comes holds no digests.
+    """
     order = sorted(range(len(jobs)), key=lambda i: jobs[i].size, reverse=True)
-    results: list[HashResult | None] = [None] * len(jobs)
+    results: list[HashResult | None] = [None] * (len(jobs) if keep else 0)
     lock = threading.Lock()
     position = 0
+    failed: list[BaseException] = []  # from on_result: raised here, never lost with a thread
 
     def work() -> None:
         nonlocal position
@@ -185,7 +192,7 @@ def hash_files(
         try:
             while True:
                 with lock:
-                    if position >= len(order):
+                    if position >= len(order) or failed:
                         return
                     i = order[position]
                     position += 1
@@ -193,9 +200,15 @@ def hash_files(
                     result = state.hash(jobs[i])
                 except Exception as e:  # noqa: BLE001 - reported per file, never lost
                     result = HashResult(jobs[i], error=str(e))
-                results[i] = result
+                if keep:
+                    results[i] = result
                 if on_result is not None:
-                    on_result(result)
+                    try:
+                        on_result(result)
+                    except BaseException as e:  # noqa: BLE001 - re-raised by hash_files
+                        with lock:
+                            failed.append(e)
+                        return
         finally:
             state.close()
 
@@ -208,4 +221,6 @@ def hash_files(
             t.start()
         for t in threads:
             t.join()
+    if failed:
+        raise failed[0]
     return [r for r in results if r is not None]

@@ -8,6 +8,7 @@ bag or to the wrong side of ``data/``, and matched to the files the walk found.
 from __future__ import annotations
 
 import re
+import sys
 
 from archiver.bag.fixity import ALGORITHMS, WEAK_ALGORITHMS, hexdigest_length
 from archiver.bag.tagfiles import ManifestLine, excerpt, parse_manifest_line
@@ -134,8 +135,12 @@ class ManifestChecks(_BagCheck):
                 "warning",
             )
             path = alt
-        previous = manifest.entries.setdefault(path, [])
-        if previous:
+        path = sys.intern(path)  # the walk's string for the same file: held once, not per manifest
+        previous = manifest.lines_of(path)
+        if not previous:
+            manifest.entries[path] = (checksum, n)
+        else:
+            manifest.more.setdefault(path, []).append((checksum, n))
             same = all(c == checksum for c, _ in previous)
             if self.bagit.version >= (1, 0) or not same:
                 self.add(
@@ -151,7 +156,6 @@ class ManifestChecks(_BagCheck):
                     f"line {n}: {excerpt(path)!r} is listed more than once (same checksum)",
                     "warning",
                 )
-        previous.append((checksum, n))
 
     def check_tag_manifests(self) -> None:
         tag_manifests = self.tag_manifests

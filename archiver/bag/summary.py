@@ -9,14 +9,14 @@ the question of what else is missing. Every value is HTML-escaped; nothing is a 
 
 from __future__ import annotations
 
-import html
 import platform
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from archiver.bag.summaryout import Section, SummaryWriter
 from archiver.base.settings import Settings
 from archiver.base.timefmt import parse_iso
 
@@ -33,10 +33,12 @@ LIBRARIES = (
 
 
 @dataclass
-class _Section:
-    title: str
-    rows: list[tuple[str, str]]
-    note: str = ""
+class SummaryCounts:
+    """What the overview says: URLs attempted and captured, and whether a proxy resolved any."""
+
+    attempted: int = 0
+    captured: int = 0
+    via_proxy: bool = False
 
 
 def _text(value: Any, missing: str = NOT_GIVEN) -> str:
@@ -100,10 +102,10 @@ def _user_agent(settings: dict[str, Any]) -> str:
         return "archiver's default User-Agent"
 
 
-def _proxy(settings: dict[str, Any], entries: Sequence[dict[str, Any]]) -> str:
+def _proxy(settings: dict[str, Any], via_proxy: bool) -> str:
     if settings.get("proxy"):
         return f"yes, through {_redact(str(settings['proxy']))}"
-    if any(e.get("resolved_by") == "proxy" for e in entries):
+    if via_proxy:
         return "yes, a proxy set in the environment (names were resolved by the proxy)"
     return "no (direct connection)"
 
@@ -205,13 +207,13 @@ def _third_party_rows(entry: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def _where(settings: dict[str, Any], entries: Sequence[dict[str, Any]]) -> _Section:
+def _where(settings: dict[str, Any], via_proxy: bool) -> Section:
     """Where the captures were made from: host, proxy, TLS checking."""
-    return _Section(
+    return Section(
         "From where",
         [
             ("Capture computer (hostname)", _text(settings.get("hostname"))),
-            ("Proxy", _proxy(settings, entries)),
+            ("Proxy", _proxy(settings, via_proxy)),
             (
                 "TLS certificate checking",
                 "on" if settings.get("verify_tls", True) else "OFF (recorded for each capture)",
@@ -221,14 +223,14 @@ def _where(settings: dict[str, Any], entries: Sequence[dict[str, Any]]) -> _Sect
     )
 
 
-def _what(bag_info: Sequence[tuple[str, str]], settings: dict[str, Any]) -> _Section:
+def _what(bag_info: Sequence[tuple[str, str]], settings: dict[str, Any]) -> Section:
     """Which software made the captures, and with which options."""
     robots = (
         "obeyed"
         if settings.get("respect_robots", True)
         else f"ignored; reason given: {_text(settings.get('robots_override_reason'))}"
     )
-    return _Section(
+    return Section(
         "By what (software and options)",
         [
             ("Capture software", _info(bag_info, "Capture-Software")),
@@ -247,24 +249,30 @@ def _what(bag_info: Sequence[tuple[str, str]], settings: dict[str, Any]) -> _Sec
     )
 
 
+def summary_counts(entries: Iterable[dict[str, Any]]) -> SummaryCounts:
+    """The overview's figures, from one pass over the entries."""
+    counts = SummaryCounts()
+    for e in entries:
+        counts.attempted += 1
+        counts.captured += e.get("outcome") == "captured"
+        counts.via_proxy = counts.via_proxy or e.get("resolved_by") == "proxy"
+    return counts
+
+
 def _sections(
-    bag_info: Sequence[tuple[str, str]],
-    entries: Sequence[dict[str, Any]],
-    settings: dict[str, Any],
-) -> tuple[list[_Section], list[tuple[str, list[tuple[str, str]]]], list[tuple[str, str]]]:
-    captured = sum(e.get("outcome") == "captured" for e in entries)
-    failed = [e for e in entries if e.get("outcome") != "captured"]
-    overview = _Section(
+    bag_info: Sequence[tuple[str, str]], counts: SummaryCounts, settings: dict[str, Any]
+) -> list[Section]:
+    overview = Section(
         "Overview",
         [
             ("Collection", _info(bag_info, "External-Description")),
             ("Bag identifier", _info(bag_info, "External-Identifier")),
-            ("URLs attempted", str(len(entries))),
-            ("URLs captured", str(captured)),
-            ("URLs not captured", str(len(failed))),
+            ("URLs attempted", str(counts.attempted)),
+            ("URLs captured", str(counts.captured)),
+            ("URLs not captured", str(counts.attempted - counts.captured)),
         ],
     )
-    when = _Section(
+    when = Section(
         "When",
         [
             ("Capture started", _when(_info(bag_info, "Capture-Start"))),
@@ -274,7 +282,7 @@ def _sections(
         "Times are the capture computer's clock, in UTC. Trusted timestamps from independent "
         "authorities, added after sealing, are in the bag's provenance-anchors folder.",
     )
-    who = _Section(
+    who = Section(
         "By whom",
         [
             ("Organisation", _info(bag_info, "Source-Organization")),
@@ -283,113 +291,52 @@ def _sections(
             ("Contact email", _info(bag_info, "Contact-Email")),
         ],
     )
-    captures = [(f"{n}. {_text(e.get('url'))}", _capture_rows(e)) for n, e in enumerate(entries, 1)]
-    failures = [(_text(e.get("url")), f"{_text(e.get('outcome'))}: {_error(e)}") for e in failed]
-    setup = [_where(settings, entries), _what(bag_info, settings)]
+    setup = [_where(settings, counts.via_proxy), _what(bag_info, settings)]
     if any(k == "Import-Software" for k, _ in bag_info):  # another tool's capture
         setup = [_imported(bag_info)]
-    return [overview, when, who, *setup], captures, failures
+    return [overview, when, who, *setup]
 
 
-def _imported(bag_info: Sequence[tuple[str, str]]) -> _Section:
+def _imported(bag_info: Sequence[tuple[str, str]]) -> Section:
     """An import (docs/import.md): whose capture, and that archiver has no network facts."""
     names = ("Capture-Software", "Import-Software", "Import-Date", "Import-Operator")
     rows = [(k.replace("-", " ").capitalize(), _info(bag_info, k)) for k in names]
     note = "Times are the tool's WARC-Dates; IP, TLS and proxy facts only what its WARCs hold."
-    return _Section("Imported (not captured by archiver)", rows, note)
+    return Section("Imported (not captured by archiver)", rows, note)
 
 
-VERIFY_STEPS = (
-    ("With archiver", "archiver verify BAG"),
-    ("BagIt check with the Library of Congress tool", "bagit.py --validate BAG"),
-    (
-        "Timestamps, signature and manifests with openssl and coreutils only",
-        "see docs/verify-by-hand.md (openssl ts -verify, openssl pkeyutl -verify, sha256sum -c)",
-    ),
-)
-VERIFY_NOTE = (
-    "BAG is this bag's folder. This summary is itself in the payload, so it is covered by the "
-    "manifests: if it were changed, verification would fail."
-)
+def stream_summary(
+    bag_info: list[tuple[str, str]],
+    entries: Callable[[], Iterable[dict[str, Any]]],
+    settings: dict[str, Any],
+    out: SummaryWriter,
+) -> None:
+    """Render the summary into ``out`` reading the entries three times, never holding them.
+
+    ``entries`` gives a fresh iterator each call (e.g. over the capture journal): one pass for
+    the overview's counts, one for every capture, one for the failures.
+    """
+    counts = summary_counts(entries())
+    out.head(
+        f"Provenance summary: {_info(bag_info, 'External-Description')}",
+        _sections(bag_info, counts, settings),
+    )
+    for n, e in enumerate(entries(), 1):
+        out.capture(f"{n}. {_text(e.get('url'))}", _capture_rows(e))
+    out.start_failures(counts.attempted > 0)
+    for e in entries():
+        if e.get("outcome") != "captured":
+            out.failure(_text(e.get("url")), f"{_text(e.get('outcome'))}: {_error(e)}")
+    out.finish()
 
 
 def render_summary(
     bag_info: list[tuple[str, str]], entries: list[dict[str, Any]], settings: dict[str, Any]
 ) -> tuple[str, str]:
-    """The summary as (HTML, plain text) for ``data/provenance-summary.html`` and ``.txt``."""
-    sections, captures, failures = _sections(bag_info, entries, settings)
-    title = f"Provenance summary: {_info(bag_info, 'External-Description')}"
-    return _html(title, sections, captures, failures), _plain(title, sections, captures, failures)
-
-
-def _plain(
-    title: str,
-    sections: list[_Section],
-    captures: list[tuple[str, list[tuple[str, str]]]],
-    failures: list[tuple[str, str]],
-) -> str:
-    out = [title, "=" * len(title), ""]
-    for s in sections:
-        out += [s.title, "-" * len(s.title)]
-        out += [f"{label}: {value}" for label, value in s.rows]
-        out += [s.note, ""] if s.note else [""]
-    out += ["What was captured", "-----------------"]
-    for heading, rows in captures:
-        out.append(heading)
-        out += [f"    {label}: {value}" for label, value in rows]
-        out.append("")
-    if not captures:
-        out += ["No URLs were attempted.", ""]
-    out += ["What failed and why", "-------------------"]
-    out += [f"{url}: {why}" for url, why in failures] or ["Every URL was captured."]
-    out += ["", "How to verify", "-------------"]
-    out += [f"{label}: {command}" for label, command in VERIFY_STEPS]
-    out += [VERIFY_NOTE, ""]
-    return "\n".join(out)
-
-
-def _e(text: str) -> str:
-    return html.escape(text, quote=True)
-
-
-def _table(rows: list[tuple[str, str]]) -> str:
-    body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
-    return f"<table>{body}</table>"
-
-
-CSS = (
-    "body{font-family:Georgia,serif;max-width:60em;margin:2em auto;padding:0 1em;color:#111}"
-    "table{border-collapse:collapse;width:100%;margin:.5em 0 1.5em}"
-    "th,td{border:1px solid #999;padding:.3em .5em;text-align:left;vertical-align:top}"
-    "th{width:16em;background:#eee}td{word-break:break-all;font-family:monospace}"
-    "p.note{font-style:italic}"
-)
-
-
-def _html(
-    title: str,
-    sections: list[_Section],
-    captures: list[tuple[str, list[tuple[str, str]]]],
-    failures: list[tuple[str, str]],
-) -> str:
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{_e(title)}</title><style>{CSS}</style></head><body>",
-        f"<h1>{_e(title)}</h1>",
-    ]
-    for s in sections:
-        parts.append(f"<h2>{_e(s.title)}</h2>{_table(s.rows)}")
-        if s.note:
-            parts.append(f'<p class="note">{_e(s.note)}</p>')
-    parts.append("<h2>What was captured</h2>")
-    for heading, rows in captures:
-        parts.append(f"<h3>{_e(heading)}</h3>{_table(rows)}")
-    if not captures:
-        parts.append("<p>No URLs were attempted.</p>")
-    parts.append("<h2>What failed and why</h2>")
-    parts.append(_table(failures) if failures else "<p>Every URL was captured.</p>")
-    parts.append("<h2>How to verify</h2>")
-    parts.append(_table(list(VERIFY_STEPS)))
-    parts.append(f'<p class="note">{_e(VERIFY_NOTE)}</p></body></html>\n')
-    return "\n".join(parts)
+    """The summary as (HTML, plain text) strings, for callers whose entries are few."""
+    html_parts: list[str] = []
+    text_parts: list[str] = []
+    stream_summary(
+        bag_info, lambda: entries, settings, SummaryWriter(html_parts.append, text_parts.append)
+    )
+    return "".join(html_parts), "".join(text_parts)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -21,8 +22,9 @@ from archiver.bag.fixity import HashJob, HashResult, hash_files
 from archiver.bag.manifestcheck import ManifestChecks
 from archiver.bag.report import BagReport
 from archiver.bag.tagfiles import excerpt, parse_bag_info, parse_bagit_txt, parse_fetch_line
-from archiver.bag.walk import _walk
+from archiver.bag.walk import _Manifest, _walk
 from archiver.base.errors import EXIT_USAGE, ArchiverError
+from archiver.base.problems import Problem
 
 __all__ = ["BagReport", "validate_bag"]
 
@@ -237,45 +239,69 @@ class _Validator(ManifestChecks):
                     )
 
     def check_fixity(self) -> None:
-        wanted: dict[str, set[str]] = defaultdict(set)
+        """Hash every listed file once for all its algorithms; compare as each is hashed.
+
+        Nothing per file is kept after its comparison (not the digests, not a result): memory
+        stays flat however many files the bag holds. Problems come out in the same order as
+        if every file had been hashed first: unreadable files by path, then mismatches by
+        manifest and line.
+        """
+        algorithms = [m.algorithm for m in self.manifests if m.algorithm is not None]
+        order = sorted(set(algorithms))
+        wanted: dict[str, int] = {}  # path -> bit set over ``order``: small ints, no objects
         for m in self.manifests:
             if m.algorithm is None:
                 continue
+            bit = 1 << order.index(m.algorithm)
             for path in m.entries:
                 if path in self.walk.files:
-                    wanted[path].add(m.algorithm)
+                    wanted[path] = wanted.get(path, 0) | bit
+        chosen: dict[int, tuple[str, ...]] = {}
+        for bits in set(wanted.values()):
+            chosen[bits] = tuple(a for i, a in enumerate(order) if bits >> i & 1)
         jobs = [
-            HashJob(p, os.path.join(self.root, p), self.walk.files[p], tuple(sorted(algs)))
-            for p, algs in sorted(wanted.items())
+            HashJob(p, os.path.join(self.root, p), self.walk.files[p], chosen[bits])
+            for p, bits in sorted(wanted.items())
         ]
-        results: dict[str, HashResult] = {
-            r.job.rel: r for r in hash_files(jobs, self.workers, self.on_progress)
-        }
-        for job in jobs:
-            r = results.get(job.rel)
-            if r is None or r.error is not None or r.digests is None:
-                why = r.error if r is not None else "not hashed"
-                self.add("file-unreadable", job.rel, f"cannot read: {why}")
-                continue
-            self.report.files_checked += 1
-            self.report.bytes_checked += r.size
-        for m in self.manifests:
-            if m.algorithm is None:
-                continue
-            code = "payload-checksum-mismatch" if m.kind == "payload" else "tag-checksum-mismatch"
-            for path, listed in m.entries.items():
-                r = results.get(path)
-                if r is None or r.digests is None:
-                    continue
-                actual = r.digests[m.algorithm]
+        del wanted
+        found: list[tuple[tuple[int, int, int, str], Problem]] = []
+        lock = threading.Lock()
+        by_manifest = [(i, m, m.algorithm) for i, m in enumerate(self.manifests) if m.algorithm]
+
+        def compare(r: HashResult) -> None:
+            """On a hashing thread: this file's verdict, then its digests are dropped."""
+            if self.on_progress is not None:
+                self.on_progress(r)
+            rel = r.job.rel
+            if r.error is not None or r.digests is None:
+                problem = Problem("file-unreadable", rel, f"cannot read: {r.error}")
+                with lock:
+                    found.append(((-1, 0, 0, rel), problem))
+                return
+            wrong = []
+            for i, m, algorithm in by_manifest:
+                listed = m.lines_of(rel)
+                actual = r.digests[algorithm] if listed else ""
                 for checksum, n in listed:
                     if checksum != actual:
-                        self.add(
-                            code,
-                            path,
-                            f"{m.algorithm} differs from {m.rel} line {n}: expected "
-                            f"{excerpt(checksum)}, found {actual}; the file has changed",
-                        )
+                        key = (i, listed[0][1], n, rel)
+                        wrong.append((key, self._mismatch(m, rel, checksum, n, actual)))
+            with lock:
+                self.report.files_checked += 1
+                self.report.bytes_checked += r.size
+                found.extend(wrong)
+
+        hash_files(jobs, self.workers, compare, keep=False)
+        self.problems.extend(problem for _, problem in sorted(found, key=lambda f: f[0]))
+
+    def _mismatch(self, m: _Manifest, path: str, checksum: str, n: int, actual: str) -> Problem:
+        code = "payload-checksum-mismatch" if m.kind == "payload" else "tag-checksum-mismatch"
+        return Problem(
+            code,
+            path,
+            f"{m.algorithm} differs from {m.rel} line {n}: expected "
+            f"{excerpt(checksum)}, found {actual}; the file has changed",
+        )
 
 
 def validate_bag(

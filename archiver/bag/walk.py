@@ -4,6 +4,7 @@ state every check of that bag shares: problems found, bagit.txt, manifests read.
 from __future__ import annotations
 
 import os
+import sys
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,8 +21,15 @@ class _Manifest:
     rel: str
     kind: Literal["payload", "tag"]
     algorithm: str | None  # hashlib name; None when unknown
-    # resolved bag-relative path -> [(checksum, line)]
-    entries: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    # resolved bag-relative path -> (checksum, line) of its first line; one tuple per file, no
+    # list: a manifest of 100,000 files is held while the bag is verified
+    entries: dict[str, tuple[str, int]] = field(default_factory=dict)
+    more: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # repeated lines
+
+    def lines_of(self, path: str) -> list[tuple[str, int]]:
+        """Every (checksum, line) listing ``path``, in line order."""
+        first = self.entries.get(path)
+        return [] if first is None else [first, *self.more.get(path, ())]
 
 
 @dataclass
@@ -43,7 +51,8 @@ def _walk(root: str, problems: list[Problem]) -> _Walk:
             continue
         with it:
             for entry in it:
-                rel = f"{d}/{entry.name}" if d else entry.name
+                # interned: each manifest's line for this file then shares this one string
+                rel = sys.intern(f"{d}/{entry.name}" if d else entry.name)
                 shown = bagpaths.encode_path(rel)
                 try:
                     if entry.is_symlink():

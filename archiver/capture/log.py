@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
@@ -248,13 +248,12 @@ class Journal:
             self._file.close()
 
 
-def _journal_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number from 0, parsed object) of each whole JSON-object line; a torn last line
-    (crash mid-write) and lines that are not JSON objects are skipped."""
+def read_raw_entries(path: Path) -> Iterator[dict[str, Any]]:
+    """Parsed JSON objects of a journal or log; a torn last line (crash mid-write) is skipped."""
     if not path.exists():
         return
     with open(path, "rb") as f:
-        for number, raw in enumerate(f):
+        for raw in f:
             if not raw.endswith(b"\n"):
                 break  # incomplete final line from an interrupted write
             try:
@@ -262,61 +261,25 @@ def _journal_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             except ValueError:
                 continue
             if isinstance(entry, dict):
-                yield number, entry
+                yield entry
 
 
-def read_raw_entries(path: Path) -> Iterator[dict[str, Any]]:
-    """Parsed JSON objects of a journal or log; a torn last line (crash mid-write) is skipped."""
-    for _, entry in _journal_lines(path):
-        yield entry
-
-
-@dataclass
-class JournalRead:
-    """A journal's entries, typed and as parsed, and which lines of the file they are."""
-
-    entries: list[CaptureEntry]
-    raw: list[dict[str, Any]]
-    line_numbers: list[int]
-
-
-def read_journal(path: Path) -> JournalRead:
-    """Every entry of a journal (as ``read_entries`` gives them) with its JSON and line number."""
-    read = JournalRead([], [], [])
-    for number, raw in _journal_lines(path):
-        try:
-            entry = CaptureEntry.from_json(raw)
-        except EntryShapeError:
-            continue
-        read.entries.append(entry)
-        read.raw.append(raw)
-        read.line_numbers.append(number)
-    return read
-
-
-def copy_lines(
-    path: Path, line_numbers: list[int], write: Callable[[bytes], object], chunk: int = 1 << 20
-) -> None:
-    """Pass the given lines of ``path`` to ``write`` exactly as they are, in ~1 MiB writes: the
-    bag's capture log is the journal's entry lines byte for byte, never re-encoded."""
-    wanted = iter(line_numbers)
-    want = next(wanted, None)
-    batch: list[bytes] = []
-    size = 0
+def journal_lines(path: Path) -> Iterator[tuple[bytes, CaptureEntry]]:
+    """Each entry of a journal (as ``read_entries`` gives them) with its line exactly as
+    written, one at a time: the bag's capture log is these lines, never re-encoded."""
+    if not path.exists():
+        return
     with open(path, "rb") as f:
-        for number, raw in enumerate(f):
-            if want is None:
-                break
-            if number != want:
+        for raw in f:
+            if not raw.endswith(b"\n"):
+                break  # incomplete final line from an interrupted write
+            try:
+                parsed = json.loads(raw)
+                entry = CaptureEntry.from_json(parsed) if isinstance(parsed, dict) else None
+            except (ValueError, EntryShapeError):
                 continue
-            batch.append(raw)
-            size += len(raw)
-            want = next(wanted, None)
-            if size >= chunk:
-                write(b"".join(batch))
-                batch, size = [], 0
-    if batch:
-        write(b"".join(batch))
+            if entry is not None:
+                yield raw, entry
 
 
 def read_entries(path: Path) -> Iterator[CaptureEntry]:

@@ -15,6 +15,8 @@ import shutil
 import sys
 import threading
 import uuid
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,7 +41,7 @@ from archiver.base.fsutil import write_json_atomic
 from archiver.base.settings import Settings
 from archiver.base.timefmt import compact, parse_iso, utc_iso
 from archiver.capture.crawl import crawl
-from archiver.capture.log import LOG_NAME, copy_lines, read_entries, read_journal
+from archiver.capture.log import LOG_NAME, CaptureEntry, journal_lines, read_entries
 from archiver.capture.witness import Witnesses
 from archiver.collect.seeds import Seed
 from archiver.run.console import (
@@ -49,7 +51,7 @@ from archiver.run.console import (
     restore_stop_handler,
     run_output,
 )
-from archiver.run.finish import anchor, write_summary
+from archiver.run.finish import SUMMARY_FILES, anchor, write_summary
 from archiver.run.options import RunOptions
 from archiver.run.plan import RunPlan, plan_run, warcinfo_fields
 from archiver.run.progress import RunProgress
@@ -199,19 +201,20 @@ def _todo(
 ) -> tuple[list[Seed], set[str]]:
     """Staging made consistent with the journal; the seeds still to capture and the URLs done."""
     drop_torn_tail(journal_path)
-    recover_staging(builder, list(read_entries(journal_path)))
+    recover_staging(builder, read_entries(journal_path))  # one entry at a time
     for name_in_bag, doc in plan.local_documents:
         if f"sources/{name_in_bag}" not in builder.recorded:
             builder.add_payload_file(f"sources/{name_in_bag}", doc)
     if plan.collection_toml is not None and "collection.toml" not in builder.recorded:
         builder.add_payload_file("collection.toml", plan.collection_toml)
-    done_entries = list(read_entries(journal_path))
-    done = {e.url for e in done_entries}
+    done = {e.url for e in read_entries(journal_path)}  # the URLs only, not their entries
     todo = [s for u, s in plan.seeds.items() if u not in done]
     if done:
         # Links found on pages captured before the interruption are found again from the
         # captured bytes: without them a resumed run would silently capture less.
-        found = recover_hop_links(plan, done_entries, builder.staging / "data" / "warcs")
+        found = recover_hop_links(
+            plan, lambda: read_entries(journal_path), builder.staging / "data" / "warcs"
+        )
         todo.extend(found)
         more = f"; {len(found)} links found on them are still to be captured" if found else ""
         print(
@@ -291,16 +294,16 @@ def _seal(
         run.state["ended"] = utc_iso(datetime.now(UTC))
         write_json_atomic(run_file(run.out, run.name, STATE_SUFFIX), run.state)
     ended = parse_iso(run.state["ended"]) or datetime.now(UTC)
-    journal_path = run_file(run.out, run.name, JOURNAL_SUFFIX)
-    journal = read_journal(journal_path)
-    entries = journal.entries
+    journal = run_file(run.out, run.name, JOURNAL_SUFFIX)
+
+    def entries() -> Iterator[CaptureEntry]:
+        # Read again for each pass: a run of any size never holds its entries in memory.
+        return read_entries(journal)
+
     bag_info = bag_info_fields(settings, description, run.run_id, run.started, ended)
-    if LOG_NAME not in builder.recorded:
-        with builder.open_payload(LOG_NAME) as log:
-            copy_lines(journal_path, journal.line_numbers, log.write)
-        faults.point("run.capture-log-written")
-    if "provenance-summary.html" not in builder.recorded:
-        write_summary(builder, bag_info, journal.raw, settings)
+    outcomes = _write_capture_log(builder, journal)
+    if any(name not in builder.recorded for name in SUMMARY_FILES):
+        write_summary(builder, bag_info, entries, settings)
         faults.point("run.summary-written")
     try:
         copy_profile_into(builder.staging)
@@ -312,7 +315,7 @@ def _seal(
             EXIT_RUN_FAILED,
         ) from err
     # The run's state stays until every step after sealing is done: a re-run finishes them.
-    anchor(bag_path, run.out, entries, settings, tsas, options, run.started, ended)
+    anchor(bag_path, run.out, sum(outcomes.values()), settings, tsas, options, run.started, ended)
     assert runner.progress is not None
     for line in runner.progress.summary_lines():
         print(line, file=sys.stderr)
@@ -323,8 +326,30 @@ def _seal(
         )
     faults.point("run.before-cleanup")
     clean_up_state(run.out, run.name)
-    print_result(bag_path, entries, runner.text_errors, options)
+    print_result(bag_path, outcomes, runner.text_errors, options)
     return EXIT_OK
+
+
+def _write_capture_log(builder: BagBuilder, journal: Path) -> Counter[str]:
+    """The journal's entry lines, byte for byte and in ~1 MiB writes, into the payload's capture
+    log (never re-encoded, never all held); the outcomes counted."""
+    outcomes: Counter[str] = Counter()
+    if LOG_NAME in builder.recorded:  # written before an interruption
+        outcomes.update(str(e.outcome) for _, e in journal_lines(journal))
+        return outcomes
+    with builder.open_payload(LOG_NAME) as log:
+        batch: list[bytes] = []
+        size = 0
+        for line, entry in journal_lines(journal):
+            outcomes[str(entry.outcome)] += 1
+            batch.append(line)
+            size += len(line)
+            if size >= 1 << 20:
+                log.write(b"".join(batch))
+                batch, size = [], 0
+        log.write(b"".join(batch))
+    faults.point("run.capture-log-written")
+    return outcomes
 
 
 def _finish_sealed(
@@ -346,11 +371,11 @@ def _finish_sealed(
         "timestamps and signature",
         file=sys.stderr,
     )
-    entries = list(read_entries(bag / "data" / LOG_NAME))
+    outcomes = Counter(str(e.outcome) for e in read_entries(bag / "data" / LOG_NAME))
     started = parse_iso(state.get("started")) or datetime.now(UTC)
     ended = parse_iso(state.get("ended")) or started
-    anchor(bag, out, entries, settings, tsas, options, started, ended)
+    anchor(bag, out, sum(outcomes.values()), settings, tsas, options, started, ended)
     faults.point("run.before-cleanup")
     clean_up_state(out, name)
-    print_result(bag, entries, 0, options)
+    print_result(bag, outcomes, 0, options)
     return EXIT_OK

@@ -22,7 +22,6 @@ from archiver.base.errors import (
 )
 from archiver.base.facts import settings_facts
 from archiver.base.settings import Settings
-from archiver.capture.log import CaptureEntry
 from archiver.run.options import RunOptions
 from archiver.run.plan import RunPlan
 from archiver.run.progress import OUTCOME_WORDS, LogTee
@@ -102,19 +101,21 @@ def print_plan(
 
 
 def print_result(
-    bag_path: Path, entries: list[CaptureEntry], text_errors: int, options: RunOptions
+    bag_path: Path, outcomes: Counter[str], text_errors: int, options: RunOptions
 ) -> None:
-    """The last line(s) on stdout: the bag path, or with --json one summary object."""
+    """The last line(s) on stdout: the bag path, or with --json one summary object.
+
+    ``outcomes`` counts the capture-log entries by outcome (the entries are never all held).
+    """
     if not options.json:
         print(bag_path)
         return
 
-    outcomes = Counter(str(e.outcome) for e in entries)
     doc = {
         "bag": str(bag_path),
         "exit_code": EXIT_OK,
         "meaning": EXIT_MEANINGS[EXIT_OK],
-        "urls": len(entries),
+        "urls": sum(outcomes.values()),
         "outcomes": {k: outcomes.get(k, 0) for k in OUTCOME_WORDS} | dict(outcomes),
         "texts_not_extracted": text_errors,
     }

@@ -2,46 +2,65 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from archiver.attest import custody
 from archiver.attest.anchors import ANCHORS_DIR, CHAINS_DIR
 from archiver.attest.signing import finish_signature
 from archiver.attest.timestamp import timestamp_bag
 from archiver.attest.tsa import TsaConfig
-from archiver.bag.summary import render_summary
+from archiver.bag.summary import stream_summary
+from archiver.bag.summaryout import SummaryWriter
 from archiver.bag.writer import BagBuilder
+from archiver.base.hashing import HashingWriter
 from archiver.base.settings import Settings
 from archiver.base.timefmt import utc_iso
 from archiver.capture.log import CaptureEntry
 from archiver.keep.history import index_after_run
 from archiver.run.options import RunOptions
 
+SUMMARY_FILES = ("provenance-summary.html", "provenance-summary.txt")
+
 
 def write_summary(
     builder: BagBuilder,
     bag_info: list[tuple[str, str]],
-    entries: list[dict[str, Any]],
+    entries: Callable[[], Iterable[CaptureEntry]],
     settings: Settings,
 ) -> None:
     """The human-readable provenance summary goes into the payload, so the manifests cover it.
 
-    ``entries`` are the capture log's entries as JSON (as journaled: no re-encoding)."""
+    Written as it is rendered, reading ``entries()`` (the journal) again for each pass, so a run
+    of any size never holds its entries. A file recorded before an interruption is kept.
+    """
     facts = {**settings.to_dict(), "effective_user_agent": settings.effective_user_agent()}
-    html, text = render_summary(bag_info, entries, facts)
-    with builder.open_payload("provenance-summary.html") as f:
-        f.write(html.encode("utf-8"))
-    with builder.open_payload("provenance-summary.txt") as f:
-        f.write(text.encode("utf-8"))
+    with contextlib.ExitStack() as stack:
+        writes: list[Callable[[str], object]] = []
+        for name in SUMMARY_FILES:
+            if name in builder.recorded:
+                writes.append(_ignore)
+            else:
+                writes.append(_encoded(stack.enter_context(builder.open_payload(name))))
+        out = SummaryWriter(writes[0], writes[1])
+        stream_summary(bag_info, lambda: (e.to_json() for e in entries()), facts, out)
+
+
+def _encoded(f: HashingWriter) -> Callable[[str], object]:
+    return lambda text: f.write(text.encode("utf-8"))
+
+
+def _ignore(text: str) -> None:
+    """Where a summary file already recorded is not written again."""
 
 
 def anchor(
     bag: Path,
     out: Path,
-    entries: list[CaptureEntry],
+    urls: int,
     settings: Settings,
     tsas: list[TsaConfig],
     options: RunOptions,
@@ -64,7 +83,7 @@ def anchor(
     done = custody.events_recorded(log, bag)
     remove_temp_anchor_files(bag)
     details = {
-        "urls": len(entries),
+        "urls": urls,
         "capture_start": utc_iso(started),
         "capture_end": utc_iso(ended),
         **(extra or {}),

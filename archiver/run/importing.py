@@ -17,6 +17,7 @@ import sys
 import tempfile
 import uuid
 import zipfile
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -230,10 +231,10 @@ def import_command(options: RunOptions, collection: str | None) -> int:
         "captured_by": facts.software,
         "sources": [i.path.name for i in inputs],
     }
-    anchor(bag, options.out, entries, settings, tsas, options, started or now, ended or now,
+    anchor(bag, options.out, len(entries), settings, tsas, options, started or now, ended or now,
            event="imported", extra=extra)  # fmt: skip
     _report(files, facts, options)
-    print_result(bag, entries, 0, options)
+    print_result(bag, Counter(str(e.outcome) for e in entries), 0, options)
     return EXIT_OK
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from archiver.bag.writer import BagBuilder
@@ -18,27 +19,31 @@ from archiver.warc.reader import read_record_at
 from archiver.warc.salvage import salvage_open_file
 
 
-def recover_hop_links(plan: RunPlan, entries: list[CaptureEntry], warc_dir: Path) -> list[Seed]:
+def recover_hop_links(
+    plan: RunPlan, entries: Callable[[], Iterable[CaptureEntry]], warc_dir: Path
+) -> list[Seed]:
     """Links of pages captured before an interruption that were still to be followed.
 
     The crawl queues a page's links only in memory, so a resumed run reads each captured HTML
     page again from its WARC response record (the bytes as captured, content-coding removed)
     and finds the same links the crawl would have followed, with the same hop budget.
+    ``entries()`` reads the journal afresh (twice): only each URL's hop and referrer are held.
     """
-    by_url = {e.url: e for e in entries}
+    chain = {e.url: (e.hop, e.via) for e in entries()}
 
     def hops_left(url: str | None, depth: int = 0) -> int:
-        entry = by_url.get(url or "")
-        if entry is None or depth > 1000:
+        link = chain.get(url or "")
+        if link is None or depth > 1000:
             return 0
-        if not entry.hop:
-            seed = plan.seeds.get(entry.url)
+        hop, via = link
+        if not hop:
+            seed = plan.seeds.get(url or "")
             return seed.hops if seed is not None else 0
-        return hops_left(entry.via, depth + 1) - 1
+        return hops_left(via, depth + 1) - 1
 
-    seen = set(by_url) | set(plan.seeds)
+    seen = set(chain) | set(plan.seeds)
     found: list[Seed] = []
-    for entry in entries:
+    for entry in entries():
         left = hops_left(entry.url)
         if entry.outcome != "captured" or left <= 0 or not is_html(entry.content_type):
             continue
@@ -64,7 +69,7 @@ def recover_hop_links(plan: RunPlan, entries: list[CaptureEntry], warc_dir: Path
     return found
 
 
-def recover_staging(builder: BagBuilder, entries: list[CaptureEntry]) -> None:
+def recover_staging(builder: BagBuilder, entries: Iterable[CaptureEntry]) -> None:
     """Make an interrupted staging folder consistent with the capture journal ``entries``.
 
     A crash can leave a ``.warc.gz.open`` file (its complete records up to the last one the

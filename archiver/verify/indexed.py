@@ -12,9 +12,13 @@ from urllib.parse import urldefrag, urlsplit
 from archiver.warc.targets import subject_url
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IndexedRecord:
-    """What a WARC check learned about one record, keyed by WARC-Record-ID."""
+    """What a WARC check learned about one record, keyed by WARC-Record-ID.
+
+    A bag of 50,000 URLs has some 150,000 records, all indexed while the capture log is
+    cross-checked: slots (no per-record dict) and one shared file name keep each one small.
+    """
 
     warc_file: str
     offset: int

@@ -10,6 +10,7 @@ Exit 0 valid (warnings allowed), 1 invalid, 2 not a readable bag.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,8 +115,11 @@ def verify_bag(
         report.warc_files += 1
         report.warc_records += result.records
         report.problems.extend(result.problems)
+        name = warc.name  # one string for every record of this file
         for record_id, (offset, rtype, target, payload_sha, status) in result.index.items():
-            index[record_id] = IndexedRecord(warc.name, offset, rtype, target, payload_sha, status)
+            rtype = sys.intern(rtype)  # a handful of record types, not one string per record
+            index[record_id] = IndexedRecord(name, offset, rtype, target, payload_sha, status)
+        result.index.clear()  # this file's own index is not kept beside the bag's
 
     if (bag / "data" / LOG_NAME).is_file():
         report.log_checked = True

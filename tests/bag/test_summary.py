@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from typing import Any
 
-from archiver.bag.summary import render_summary
+from archiver.bag.summary import render_summary, stream_summary
+from archiver.bag.summaryout import SummaryWriter
 from archiver.base.settings import Settings
 
 BAG_INFO = [
@@ -184,3 +186,25 @@ def test_sparse_input_still_has_no_blanks() -> None:
     parser.feed(html)
     assert all(c.strip() for c in parser.cells)
     assert not re.search(r": *$", text, re.M)
+
+
+def test_summary_is_streamed_in_bounded_pieces_with_the_same_bytes() -> None:
+    """A summary of thousands of captures is written in pieces of at most about 64 KB, read
+    from the entries three times (never listed), and is the same text as rendered at once."""
+    many = [dict(ENTRIES[n % len(ENTRIES)], url=f"https://example.org/{n}") for n in range(3000)]
+    passes = 0
+
+    def entries() -> Iterator[dict[str, Any]]:
+        nonlocal passes
+        passes += 1
+        yield from many
+
+    html_pieces: list[str] = []
+    text_pieces: list[str] = []
+    stream_summary(BAG_INFO, entries, {}, SummaryWriter(html_pieces.append, text_pieces.append))
+    assert passes == 3
+    assert len(html_pieces) > 10 and max(map(len, html_pieces)) < 70_000
+    assert len(text_pieces) > 10 and max(map(len, text_pieces)) < 70_000
+    html, text = render_summary(BAG_INFO, many, {})
+    assert "".join(html_pieces) == html and "".join(text_pieces) == text
+    assert "3000. https://example.org/2999" in text and "URLs attempted: 3000" in text
