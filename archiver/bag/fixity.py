@@ -68,8 +68,14 @@ class HashResult:
 
 
 def default_workers() -> int:
-    """Enough threads to keep every core hashing and the disk queue non-empty."""
-    return max(4, 2 * (os.cpu_count() or 1))
+    """One hashing thread per core.
+
+    More threads than cores made verify slower on a warm cache, not faster: on 2 cores, 4 threads
+    reached 86% of the hashlib limit and 2 threads 96% (bench/verify/run.py), the extra threads
+    costing CPU in GIL hand-offs between the small files. On slow or network storage, where
+    reads rather than hashing are the limit, ``--processes`` asks for more.
+    """
+    return os.cpu_count() or 1
 
 
 class _Helper:
