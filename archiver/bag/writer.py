@@ -11,6 +11,7 @@ folder and its crash journal are :mod:`archiver.bag.journal`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -209,10 +210,13 @@ class BagBuilder(BagStaging):
         """One payload manifest per algorithm, from the digests recorded while writing."""
         written: dict[str, FileDigests] = {}
         records = sorted(self._records.items())
+        at = 0  # where this algorithm's digest starts in each record's packed bytes
         for algorithm in self.algorithms:
             name = f"manifest-{_manifest_label(algorithm)}.txt"
-            entries = [(f"data/{rel}", d.digests[algorithm]) for rel, d in records]
+            n = hashlib.new(algorithm).digest_size
+            entries = [(f"data/{rel}", raw[at : at + n].hex()) for rel, (_, raw) in records]
             written[name] = self._write_tag(name, format_manifest(entries))
+            at += n
         return written
 
     def _write_tag_manifests(self, tag_digests: dict[str, FileDigests]) -> None:
@@ -285,7 +289,7 @@ class BagBuilder(BagStaging):
             items.append(("Bagging-Date", day()))
         if "bag-software-agent" not in labels:
             items.append(("Bag-Software-Agent", SOFTWARE))
-        size = sum(d.size for d in self._records.values())
+        size = sum(size for size, _ in self._records.values())
         items.append(("Payload-Oxum", f"{size}.{len(self._records)}"))
         return items
 

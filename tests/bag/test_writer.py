@@ -121,7 +121,7 @@ def test_refusals(tmp_path: Path) -> None:
         b.add_payload_file("f", fifo)
     with pytest.raises(ArchiverError, match="not a regular file"):
         b.add_payload_file("f", Path("/dev/null"))
-    assert b.unrecorded_files() == [] and b.recorded == {}
+    assert b.unrecorded_files() == [] and b.recorded == frozenset()
     with b.open_payload("a.txt") as w:
         w.write(b"a")
     with pytest.raises(ArchiverError, match="already in the bag"):
@@ -331,3 +331,19 @@ def test_resume_with_files_but_no_journal_is_refused(tmp_path: Path) -> None:
     (tmp_path / ".bag.partial" / "data" / "x").write_bytes(b"unknown")
     with pytest.raises(ArchiverError, match="journal is missing"):
         BagBuilder.resume(tmp_path / "bag")
+
+
+def test_recorded_digests_are_held_compactly_and_come_back_exact(tmp_path: Path) -> None:
+    """A run records two files per URL: their digests are kept as raw bytes, not hex strings in
+    a dict per file, and the manifests and ``digests_of`` give back exactly what was hashed."""
+    b = BagBuilder(tmp_path / "bag")
+    with b.open_payload("a.txt") as w:
+        w.write(b"alpha")
+    digests = b.digests_of("a.txt")
+    assert digests is not None and digests.digests == hash_file(b.data / "a.txt").digests
+    assert b.digests_of("missing.txt") is None
+    size, raw = b._records["a.txt"]
+    assert size == 5 and isinstance(raw, bytes) and len(raw) == 32 + 64
+    bag = b.seal([("Source-Organization", "x")])
+    manifest = (bag / "manifest-sha512.txt").read_text()
+    assert manifest == f"{digests.sha512}  data/a.txt\n"
