@@ -248,25 +248,9 @@ class Journal:
             self._file.close()
 
 
-def read_raw_entries(path: Path) -> Iterator[dict[str, Any]]:
-    """Parsed JSON objects of a journal or log; a torn last line (crash mid-write) is skipped."""
-    if not path.exists():
-        return
-    with open(path, "rb") as f:
-        for raw in f:
-            if not raw.endswith(b"\n"):
-                break  # incomplete final line from an interrupted write
-            try:
-                entry = json.loads(raw)
-            except ValueError:
-                continue
-            if isinstance(entry, dict):
-                yield entry
-
-
-def journal_lines(path: Path) -> Iterator[tuple[bytes, CaptureEntry]]:
-    """Each entry of a journal (as ``read_entries`` gives them) with its line exactly as
-    written, one at a time: the bag's capture log is these lines, never re-encoded."""
+def _object_lines(path: Path) -> Iterator[tuple[bytes, dict[str, Any]]]:
+    """Each whole line that is a JSON object, with its bytes; a torn last line (crash
+    mid-write) ends the file, other lines are skipped."""
     if not path.exists():
         return
     with open(path, "rb") as f:
@@ -275,17 +259,29 @@ def journal_lines(path: Path) -> Iterator[tuple[bytes, CaptureEntry]]:
                 break  # incomplete final line from an interrupted write
             try:
                 parsed = json.loads(raw)
-                entry = CaptureEntry.from_json(parsed) if isinstance(parsed, dict) else None
-            except (ValueError, EntryShapeError):
+            except ValueError:
                 continue
-            if entry is not None:
-                yield raw, entry
+            if isinstance(parsed, dict):
+                yield raw, parsed
+
+
+def read_raw_entries(path: Path) -> Iterator[dict[str, Any]]:
+    """Parsed JSON objects of a journal or log; a torn last line (crash mid-write) is skipped."""
+    for _, parsed in _object_lines(path):
+        yield parsed
+
+
+def journal_lines(path: Path) -> Iterator[tuple[bytes, CaptureEntry]]:
+    """Each entry of a journal (as ``read_entries`` gives them) with its line exactly as
+    written, one at a time: the bag's capture log is these lines, never re-encoded."""
+    for raw, parsed in _object_lines(path):
+        try:
+            yield raw, CaptureEntry.from_json(parsed)
+        except EntryShapeError:
+            continue
 
 
 def read_entries(path: Path) -> Iterator[CaptureEntry]:
     """Typed entries of a journal or log; lines that are not entries are skipped."""
-    for raw in read_raw_entries(path):
-        try:
-            yield CaptureEntry.from_json(raw)
-        except EntryShapeError:
-            continue
+    for _, entry in journal_lines(path):
+        yield entry

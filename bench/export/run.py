@@ -58,10 +58,7 @@ def main() -> None:
     ap.add_argument("--pages", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    env = dict(os.environ, PYTHONPATH=str(REPO), ARCHIVER_ALLOW_PRIVATE="1",
-               ARCHIVER_WITNESSES="0", ARCHIVER_CONFIG=os.devnull,
-               ARCHIVER_ORGANISATION="Benchmark", ARCHIVER_OPERATOR="benchmark",
-               ARCHIVER_CONTACT="bench@example.org")  # fmt: skip
+    env = dict(os.environ, PYTHONPATH=str(REPO), **capture_bench.CLI_ENV)
     work = Path(tempfile.mkdtemp(prefix="export-bench-"))
     try:
         bag = make_bag(work, args.pages, env)

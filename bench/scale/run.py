@@ -31,23 +31,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "capture"))
+
+import run as capture_bench  # noqa: E402  (bench/capture/run.py: its servers and CLI environment)
+
 WGET = "/usr/bin/wget"
 TARGET_MB = 300.0
 
 
 def start_servers(hosts: int) -> tuple[subprocess.Popen[str], int]:
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE.parent / "capture" / "server.py"), "--hosts", str(hosts)]
-        + ["--latency", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline().split()
-    if not line or line[0] != "READY":
-        proc.kill()
-        raise SystemExit("bench servers did not start")
-    return proc, int(line[1])
+    return capture_bench.start_servers(hosts, 0.0)
 
 
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, int]:
@@ -71,15 +64,7 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, f
 
 def archiver_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVER_")}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        ARCHIVER_ALLOW_PRIVATE="1",  # the bench servers are on loopback
-        ARCHIVER_WITNESSES="0",
-        ARCHIVER_CONFIG="/dev/null",
-        ARCHIVER_ORGANISATION="Bench",
-        ARCHIVER_OPERATOR="Scale bench",
-        ARCHIVER_CONTACT="bench@example.org",
-    )
+    env.update(capture_bench.CLI_ENV, PYTHONPATH=str(ROOT))
     return env
 
 
