@@ -100,6 +100,13 @@ def _add_network_options(p: argparse.ArgumentParser) -> None:
     net.add_argument("--user-agent", help="override the User-Agent header")
     net.add_argument("--delay", type=float, help="seconds between requests to one host (1.0)")
     net.add_argument("--concurrency", type=int, help="hosts fetched at once (8)")
+    net.add_argument(
+        "--processes",
+        type=int,
+        metavar="N",
+        help="capture processes, each with whole hosts (default: one per core for runs of "
+        "100+ URLs per process on several hosts; 1: one process)",
+    )
     net.add_argument("--connect-timeout", type=float, help="seconds (10)")
     net.add_argument("--read-timeout", type=float, help="seconds (30)")
     net.add_argument("--max-time", type=float, help="total seconds per URL (120)")

@@ -62,6 +62,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         user_agent=args.user_agent,
         per_host_delay=args.delay,
         concurrency=args.concurrency,
+        processes=args.processes,
         connect_timeout=args.connect_timeout,
         read_timeout=args.read_timeout,
         max_time_per_url=args.max_time,

@@ -142,8 +142,10 @@ class _Crawl:
         spool: Path,
         on_discovered: Callable[[int], None] | None,
         address_policy: AddressPolicy | None,
+        workers: int | None = None,
     ) -> None:
         self.settings = settings
+        self.workers = max(1, workers if workers is not None else settings.concurrency)
         self.writer = writer
         self.on_result = on_result
         self.on_discovered = on_discovered
@@ -295,7 +297,7 @@ class _Crawl:
     def run(self) -> None:
         threads = [
             threading.Thread(target=self.worker, name=f"capture-{i}", daemon=True)
-            for i in range(max(1, self.settings.concurrency))
+            for i in range(self.workers)
         ]
         for t in threads:
             t.start()
@@ -319,6 +321,7 @@ def crawl(
     spool_dir: Path | None = None,
     on_discovered: Callable[[int], None] | None = None,
     policy: AddressPolicy | None = None,
+    workers: int | None = None,
 ) -> CrawlStats:
     """Capture every seed (and its hop links), calling ``on_result`` from worker threads.
 
@@ -326,13 +329,14 @@ def crawl(
     ``skip`` lists URLs captured by an interrupted earlier attempt. An exception raised by
     ``on_result`` or the writer stops the crawl and is re-raised here. ``on_discovered(n)``
     is told how many hop links were added, so a progress total can grow. ``policy`` replaces
-    the address rule that ``settings.allow_private`` implies (a test hook).
+    the address rule that ``settings.allow_private`` implies (a test hook). ``workers`` threads
+    fetch at once (default ``settings.concurrency``; a capture process gets its share).
     """
     started = time.monotonic()
     stop = stop or threading.Event()
     spool = Path(tempfile.mkdtemp(prefix="archiver-capture-", dir=spool_dir))
     try:
-        job = _Crawl(settings, writer, on_result, stop, spool, on_discovered, policy)
+        job = _Crawl(settings, writer, on_result, stop, spool, on_discovered, policy, workers)
         job.queue_seeds(seeds, skip)
         job.run()
     finally:

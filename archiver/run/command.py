@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import sys
-import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -40,37 +38,29 @@ from archiver.base.errors import (
 from archiver.base.fsutil import write_json_atomic
 from archiver.base.settings import Settings
 from archiver.base.timefmt import compact, parse_iso, utc_iso
-from archiver.capture.crawl import crawl
 from archiver.capture.log import LOG_NAME, CaptureEntry, journal_lines, read_entries
-from archiver.capture.witness import Witnesses
-from archiver.collect.seeds import Seed
+from archiver.run.capturing import capture_into
 from archiver.run.console import (
-    install_stop_handler,
     print_plan,
     print_result,
-    restore_stop_handler,
     run_output,
 )
 from archiver.run.finish import SUMMARY_FILES, anchor, write_summary
 from archiver.run.options import RunOptions
-from archiver.run.plan import RunPlan, plan_run, warcinfo_fields
-from archiver.run.progress import RunProgress
-from archiver.run.resume import recover_hop_links, recover_staging
+from archiver.run.plan import RunPlan, plan_run
 from archiver.run.settings import build_settings, require_identity
-from archiver.run.sink import RunJournal, Runner
+from archiver.run.sink import Runner
 from archiver.run.state import (
     JOURNAL_SUFFIX,
     STATE_SUFFIX,
     check_bag_name,
     clean_up_state,
-    drop_torn_tail,
     find_resumable,
     is_sealed_run,
     lock_run,
     run_file,
 )
 from archiver.run.usersettings import load_user_settings, user_tsas
-from archiver.warc.writer import WarcWriter
 
 
 def run_command(options: RunOptions) -> int:
@@ -104,7 +94,7 @@ def _run_command(options: RunOptions) -> int:
     try:
         if run.builder is None:
             return _finish_sealed(run.out, run.name, run.state, settings, tsas, options)
-        runner = _capture(run, run.builder, plan, settings, options)
+        runner = capture_into(run.out, run.name, run.builder, plan, settings, options)
         if runner is None:
             return EXIT_INTERRUPTED
         return _seal(run, run.builder, runner, plan.description, settings, tsas, options)
@@ -194,88 +184,6 @@ def _open_run(options: RunOptions, plan: RunPlan) -> _Run:
         lock.close()
         raise
     return _Run(out, name, run_id, started, state, lock, builder)
-
-
-def _todo(
-    run: _Run, builder: BagBuilder, plan: RunPlan, journal_path: Path
-) -> tuple[list[Seed], set[str]]:
-    """Staging made consistent with the journal; the seeds still to capture and the URLs done."""
-    drop_torn_tail(journal_path)
-    recover_staging(builder, read_entries(journal_path))  # one entry at a time
-    for name_in_bag, doc in plan.local_documents:
-        if f"sources/{name_in_bag}" not in builder.recorded:
-            builder.add_payload_file(f"sources/{name_in_bag}", doc)
-    if plan.collection_toml is not None and "collection.toml" not in builder.recorded:
-        builder.add_payload_file("collection.toml", plan.collection_toml)
-    done = {e.url for e in read_entries(journal_path)}  # the URLs only, not their entries
-    todo = [s for u, s in plan.seeds.items() if u not in done]
-    if done:
-        # Links found on pages captured before the interruption are found again from the
-        # captured bytes: without them a resumed run would silently capture less.
-        found = recover_hop_links(
-            plan, lambda: read_entries(journal_path), builder.staging / "data" / "warcs"
-        )
-        todo.extend(found)
-        more = f"; {len(found)} links found on them are still to be captured" if found else ""
-        print(
-            f"archiver: {len(done)} URLs were done before the interruption{more}",
-            file=sys.stderr,
-        )
-    return todo, done
-
-
-def _capture(
-    run: _Run, builder: BagBuilder, plan: RunPlan, settings: Settings, options: RunOptions
-) -> Runner | None:
-    """Capture what is still to do into the staging bag; None when stopped (all is kept)."""
-    journal_path = run_file(run.out, run.name, JOURNAL_SUFFIX)
-    todo, done = _todo(run, builder, plan, journal_path)
-    runner = Runner(plan, settings, options)
-    runner.builder = builder
-    runner.journal = RunJournal(journal_path)
-    progress = runner.progress = RunProgress(len(todo), options.progress)
-    writer = WarcWriter(
-        builder.staging / "data" / "warcs",
-        prefix=settings.warc_prefix,
-        hostname=settings.hostname,
-        warcinfo=warcinfo_fields(settings, plan),
-        max_file_size=settings.max_warc_size,
-        on_file_closed=lambda path, digests: builder.record_payload(f"warcs/{path.name}", digests),
-    )
-    stop = threading.Event()
-    previous = install_stop_handler(stop)
-    # Bodies spool on the output disk, not in /tmp: a 1 GB response must not fill a small /tmp.
-    spool = run.out / f".{run.name}.spool"
-    spool.mkdir(exist_ok=True)
-    if settings.witnesses or settings.save_now:
-        runner.witnesses = Witnesses(settings, writer, spool_dir=spool, stop=stop)
-        runner.witnesses.seen.update(done)
-    try:
-        crawl(
-            todo,
-            settings,
-            writer,
-            runner.on_result,
-            stop=stop,
-            skip=done,
-            spool_dir=spool,
-            on_discovered=progress.add_total,
-        )
-    finally:
-        runner.close()  # cleaning workers, third-party lookups
-        shutil.rmtree(spool, ignore_errors=True)
-        writer.close()
-        runner.journal.close()
-        progress.close()
-        restore_stop_handler(previous)
-    if stop.is_set():
-        print(
-            f"archiver: interrupted; what was captured is kept in {builder.staging}. "
-            "Run the same command again to complete it.",
-            file=sys.stderr,
-        )
-        return None
-    return runner
 
 
 def _seal(

@@ -24,6 +24,7 @@ class RunOptions:
     user_agent: str | None = None
     per_host_delay: float | None = None
     concurrency: int | None = None
+    processes: int | None = None  # capture processes; None: one per core when worth it
     connect_timeout: float | None = None
     read_timeout: float | None = None
     max_time_per_url: float | None = None

@@ -135,6 +135,8 @@ def _with_options(s: Settings, options: RunOptions) -> Settings:
         s = s.with_overrides(clean=False)
     s = _witness_options(s, options)
     _check_ranges(s)
+    if options.processes is not None and options.processes < 1:
+        raise ArchiverError(f"--processes {options.processes}: out of range", EXIT_USAGE)
     if s.ca_bundle and not Path(s.ca_bundle).is_file():
         raise ArchiverError(f"{s.ca_bundle}: CA bundle not found (--ca-bundle)", EXIT_USAGE)
     return s
