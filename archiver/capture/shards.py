@@ -292,6 +292,16 @@ class ShardedCapture:
         with child.send_lock, contextlib.suppress(OSError):
             child.conn.send(("done", seq, error))
 
+    def guard(self, on_result: Callable[[CaptureResult], None]) -> Callable[[CaptureResult], None]:
+        """``on_result`` for the parent's own crawl: it fails once a child's result failed."""
+
+        def guarded(result: CaptureResult) -> None:
+            if self.failure is not None:
+                raise ArchiverError(f"stopped: {self.failure}", EXIT_RUN_FAILED)
+            on_result(result)
+
+        return guarded
+
     def stop(self) -> None:
         """Ask every child to finish the URLs in flight and end."""
         for child in self.children:

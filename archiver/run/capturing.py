@@ -19,7 +19,7 @@ from typing import Any
 from archiver.bag.writer import BagBuilder
 from archiver.base.hashing import FileDigests
 from archiver.base.settings import Settings
-from archiver.capture.crawl import crawl
+from archiver.capture.crawl import CaptureResult, crawl
 from archiver.capture.log import read_entries
 from archiver.capture.shards import (
     OnFileClosed,
@@ -140,10 +140,16 @@ def capture_into(
         if settings.witnesses or settings.save_now:
             job.runner.witnesses = Witnesses(settings, job.writer, spool_dir=spool, stop=job.stop)
             job.runner.witnesses.seen.update(done)
+        on_result: Callable[[CaptureResult], None] = job.runner.on_result
         if shards is not None:
-            shards.serve(job.runner.on_result, record_warc)
-        crawl(own, settings, job.writer, job.runner.on_result, stop=job.stop, skip=done,
+            shards.serve(on_result, record_warc)
+            on_result = shards.guard(on_result)  # a child's failure stops this crawl too
+        crawl(own, settings, job.writer, on_result, stop=job.stop, skip=done,
               spool_dir=spool, on_discovered=job.progress.add_total, workers=workers)  # fmt: skip
+    except BaseException:
+        if shards is not None:
+            shards.stop()  # this process failed: the others finish what is in flight and end
+        raise
     finally:
         job.close()
     if job.stop.is_set():

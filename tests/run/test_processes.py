@@ -10,6 +10,7 @@ dies fails the run with one line, and a re-run completes it; Ctrl-C stops every 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -25,8 +26,11 @@ import bagit
 import pytest
 
 from archiver.capture import shards
+from archiver.capture.log import CaptureEntry
 from archiver.capture.shards import process_count, split_by_host
+from archiver.cli import main
 from archiver.collect.seeds import Seed
+from archiver.run import sink
 from tests.helpers import archiver, capture_log
 from tests.servers import TestServer
 
@@ -199,3 +203,40 @@ def test_processes_out_of_range_is_one_line(tmp_path: Path) -> None:
     bad = archiver("run", str(doc), "--out", str(tmp_path / "o"), "--processes", "0")
     assert bad.returncode == 2
     assert bad.stderr.strip() == "archiver: --processes 0: out of range"
+
+
+def test_a_result_the_main_process_cannot_journal_stops_every_process(
+    tmp_path: Path,
+    hosts: list[TestServer],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The disk fills while journaling: one line, exit 3, every process stops, a re-run ends it."""
+    doc = cite(tmp_path, hosts)
+    out = tmp_path / "out"
+    args = ["run", str(doc), "--out", str(out), "--name", "bag", "--delay", "0", "--progress",
+            "none", "--concurrency", "4", "--processes", "2", "--no-clean"]  # fmt: skip
+    original = sink.RunJournal.append
+    calls: list[str] = []
+
+    def fill_up(self: sink.RunJournal, entry: CaptureEntry) -> None:
+        calls.append(entry.url)
+        if "//127.0.0.2:" in entry.url:  # a host of the capture process (see split_by_host)
+            raise OSError(errno.ENOSPC, "No space left on device", str(out))
+        original(self, entry)
+
+    monkeypatch.setattr(shards, "fork_is_safe", lambda: True)  # the test servers run threads
+    monkeypatch.setattr(sink.RunJournal, "append", fill_up)
+
+    def pages_asked(servers: list[TestServer]) -> int:
+        return sum(1 for s in servers for p in s.stats.paths() if p.startswith("/slowish/"))
+
+    assert main(args) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "No space left on device" in err[-1] and "Traceback" not in "\n".join(err)
+    # The main process stopped its own crawl too: its hosts (.1 and .3) were not all asked.
+    assert pages_asked([hosts[0], hosts[2]]) < 2 * PER_HOST
+    monkeypatch.setattr(sink.RunJournal, "append", original)
+    assert main(args) == 0
+    urls = [e["url"] for e in capture_log(out / "bag")]
+    assert len(urls) == len(HOSTS) * PER_HOST and len(set(urls)) == len(urls)
