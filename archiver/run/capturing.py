@@ -109,18 +109,7 @@ def capture_into(
     spool = out / f".{name}.spool"
     spool.mkdir(exist_ok=True)
 
-    def new_writer(on_closed: OnFileClosed) -> WarcWriter:
-        return WarcWriter(
-            builder.staging / "data" / "warcs",
-            prefix=settings.warc_prefix,
-            hostname=settings.hostname,
-            warcinfo=warcinfo_fields(settings, plan),
-            max_file_size=settings.max_warc_size,
-            on_file_closed=on_closed,
-        )
-
-    def record_warc(path: Path, digests: FileDigests) -> None:
-        builder.record_payload(f"warcs/{path.name}", digests)
+    new_writer, record_warc = _warc_writers(builder, settings, plan)
 
     # The capture processes are forked first, while no thread runs (docs/capture.md).
     own, workers, shards = _start_shards(todo, done, settings, options, new_writer, spool)
@@ -160,6 +149,27 @@ def capture_into(
         )
         return None
     return job.runner
+
+
+def _warc_writers(
+    builder: BagBuilder, settings: Settings, plan: RunPlan
+) -> tuple[Callable[[OnFileClosed], WarcWriter], OnFileClosed]:
+    """How every capture process opens its WARC writer, and how a closed WARC joins the bag."""
+
+    def new_writer(on_closed: OnFileClosed) -> WarcWriter:
+        return WarcWriter(
+            builder.staging / "data" / "warcs",
+            prefix=settings.warc_prefix,
+            hostname=settings.hostname,
+            warcinfo=warcinfo_fields(settings, plan),
+            max_file_size=settings.max_warc_size,
+            on_file_closed=on_closed,
+        )
+
+    def record_warc(path: Path, digests: FileDigests) -> None:
+        builder.record_payload(f"warcs/{path.name}", digests)
+
+    return new_writer, record_warc
 
 
 def _start_shards(
