@@ -10,8 +10,6 @@ from pathlib import Path
 
 from archiver.attest import custody
 from archiver.attest.anchors import ANCHORS_DIR, CHAINS_DIR
-from archiver.attest.signing import finish_signature
-from archiver.attest.timestamp import timestamp_bag
 from archiver.attest.tsa import TsaConfig
 from archiver.bag.summary import stream_summary
 from archiver.bag.summaryout import SummaryWriter
@@ -93,13 +91,7 @@ def anchor(
     if "sealed" not in done:
         custody.append_event(log, "sealed", bag=bag, actor=actor)
     if tsas and "timestamped" not in done:
-        for result in timestamp_bag(bag, tsas, custody_log=log, actor=actor):
-            if not result.ok:
-                print(
-                    f"  timestamp: {result.name} failed ({result.error}); add it later with "
-                    f"`archiver timestamp {bag} --tsa ...`",
-                    file=sys.stderr,
-                )
+        _timestamp(bag, tsas, log, actor)
     elif not tsas:
         print(
             "  no TSA configured: the bag has no trusted timestamp yet "
@@ -107,16 +99,30 @@ def anchor(
             file=sys.stderr,
         )
     if options.sign_key and "signed" not in done:
+        # Imported here, like timestamping: signing loads cryptography.
+        from archiver.attest.signing import finish_signature
+
+        org = settings.organisation or ""
         finish_signature(
-            bag,
-            Path(options.sign_key),
-            org=settings.organisation or "",
-            tsas=tsas,
-            custody_log=log,
-            actor=actor,
+            bag, Path(options.sign_key), org=org, tsas=tsas, custody_log=log, actor=actor
         )
     custody.copy_into_bag(log, bag)  # again: a crash may have come between an event and its copy
     index_after_run(bag, out)  # the capture history (docs/catalog.md); a failure only warns
+
+
+def _timestamp(bag: Path, tsas: list[TsaConfig], log: Path, actor: str) -> None:
+    """Ask each TSA; one that fails is reported with the command that adds its token later."""
+    # Imported here: timestamping loads cryptography and rfc3161 (~100 ms), which a run
+    # without a TSA never needs.
+    from archiver.attest.timestamp import timestamp_bag
+
+    for result in timestamp_bag(bag, tsas, custody_log=log, actor=actor):
+        if not result.ok:
+            print(
+                f"  timestamp: {result.name} failed ({result.error}); add it later with "
+                f"`archiver timestamp {bag} --tsa ...`",
+                file=sys.stderr,
+            )
 
 
 def remove_temp_anchor_files(bag: Path) -> None:
