@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from archiver.attest import custody
 from archiver.attest.anchors import ANCHORS_DIR, CHAINS_DIR
 from archiver.attest.tsa import TsaConfig
-from archiver.bag.summary import stream_summary
+from archiver.bag.summary import SummaryCounts, stream_summary
 from archiver.bag.summaryout import SummaryWriter
 from archiver.bag.writer import BagBuilder
 from archiver.base.hashing import HashingWriter
 from archiver.base.settings import Settings
 from archiver.base.timefmt import utc_iso
-from archiver.capture.log import CaptureEntry
+from archiver.capture.log import read_entries
 from archiver.keep.history import index_after_run
 from archiver.run.options import RunOptions
 
@@ -27,13 +28,16 @@ SUMMARY_FILES = ("provenance-summary.html", "provenance-summary.txt")
 def write_summary(
     builder: BagBuilder,
     bag_info: list[tuple[str, str]],
-    entries: Callable[[], Iterable[CaptureEntry]],
+    journal: Path,
     settings: Settings,
+    counts: SummaryCounts,
 ) -> None:
     """The human-readable provenance summary goes into the payload, so the manifests cover it.
 
-    Written as it is rendered, reading ``entries()`` (the journal) again for each pass, so a run
-    of any size never holds its entries. A file recorded before an interruption is kept.
+    Written as it is rendered, reading the journal again for each pass, so a run of any size
+    never holds its entries: ``counts`` were made while the capture log was copied, and the
+    failures' pass reads as entries only the lines not captured. A file recorded before an
+    interruption is kept.
     """
     facts = {**settings.to_dict(), "effective_user_agent": settings.effective_user_agent()}
     with contextlib.ExitStack() as stack:
@@ -44,7 +48,18 @@ def write_summary(
             else:
                 writes.append(_encoded(stack.enter_context(builder.open_payload(name))))
         out = SummaryWriter(writes[0], writes[1])
-        stream_summary(bag_info, lambda: (e.to_json() for e in entries()), facts, out)
+        stream_summary(
+            bag_info,
+            lambda: (e.to_json() for e in read_entries(journal)),
+            facts,
+            out,
+            counts=counts,
+            failures=lambda: (e.to_json() for e in read_entries(journal, _not_captured)),
+        )
+
+
+def _not_captured(line: dict[str, Any]) -> bool:
+    return line.get("outcome") != "captured"
 
 
 def _encoded(f: HashingWriter) -> Callable[[str], object]:
