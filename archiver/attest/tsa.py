@@ -12,16 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from typing import TYPE_CHECKING, Any
 
 from archiver.base.errors import EXIT_USAGE, ArchiverError
 from archiver.base.timefmt import compact, utc_iso
 from archiver.net.netpolicy import AddressPolicy, PrivateAddressError, refusal_message
-from archiver.net.recorder import recording
-from archiver.net.session import recording_session
+
+# cryptography (~20-35 ms to import) and the recording session are imported where a
+# certificate is read or a TSA is asked: a run that configures no TSA only needs TsaConfig and
+# the option parsing from here.
+if TYPE_CHECKING:
+    from cryptography import x509
 
 TSA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
@@ -150,6 +151,8 @@ def tsas_from_options(values: Sequence[str] | None) -> list[TsaConfig]:
 
 
 def _load_pems(paths: Sequence[Path]) -> list[x509.Certificate]:
+    from cryptography import x509
+
     certs: list[x509.Certificate] = []
     for path in paths:
         try:
@@ -160,10 +163,14 @@ def _load_pems(paths: Sequence[Path]) -> list[x509.Certificate]:
 
 
 def _pem(cert: x509.Certificate) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
 def fingerprint(cert: x509.Certificate) -> str:
+    from cryptography.hazmat.primitives import hashes
+
     return "sha256:" + cert.fingerprint(hashes.SHA256()).hex()
 
 
@@ -235,6 +242,9 @@ def _post(tsa: TsaConfig, data: bytes, *, headers: dict[str, str], timeout: floa
     if not tsa.refuse_private:
         return requests.post(tsa.url, data=data, headers=headers, timeout=timeout)
     from urllib.parse import urlsplit
+
+    from archiver.net.recorder import recording
+    from archiver.net.session import recording_session
 
     policy = AddressPolicy(allow_private=False)
     parts = urlsplit(tsa.url)

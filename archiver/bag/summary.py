@@ -310,13 +310,19 @@ def stream_summary(
     entries: Callable[[], Iterable[dict[str, Any]]],
     settings: dict[str, Any],
     out: SummaryWriter,
+    *,
+    counts: SummaryCounts | None = None,
+    failures: Callable[[], Iterable[dict[str, Any]]] | None = None,
 ) -> None:
-    """Render the summary into ``out`` reading the entries three times, never holding them.
+    """Render the summary into ``out`` reading the entries up to three times, never holding them.
 
     ``entries`` gives a fresh iterator each call (e.g. over the capture journal): one pass for
-    the overview's counts, one for every capture, one for the failures.
+    the overview's counts, one for every capture, one for the failures. A caller that has the
+    counts already (a run counts while copying its capture log) gives ``counts``; one that can
+    give the entries not captured more cheaply than all of them gives ``failures``.
     """
-    counts = summary_counts(entries())
+    if counts is None:
+        counts = summary_counts(entries())
     out.head(
         f"Provenance summary: {_info(bag_info, 'External-Description')}",
         _sections(bag_info, counts, settings),
@@ -324,7 +330,7 @@ def stream_summary(
     for n, e in enumerate(entries(), 1):
         out.capture(f"{n}. {_text(e.get('url'))}", _capture_rows(e))
     out.start_failures(counts.attempted > 0)
-    for e in entries():
+    for e in (failures or entries)():
         if e.get("outcome") != "captured":
             out.failure(_text(e.get("url")), f"{_text(e.get('outcome'))}: {_error(e)}")
     out.finish()

@@ -10,7 +10,6 @@ from urllib.parse import urldefrag
 
 from archiver.base.charset import charset_from_content_type
 from archiver.base.mediatypes import is_html
-from archiver.collect.html import find_urls_in_html
 from archiver.collect.seeds import Citation
 
 MAX_LINK_SCAN = 20 * 1024 * 1024  # HTML beyond this is not scanned for hop links
@@ -27,6 +26,10 @@ def hop_links(
     names the linking page ``base`` as the document. The page is decoded with the charset its
     ``content_type`` names, as the cleaner decodes it.
     """
+    # Imported here: the HTML parser (bs4, lxml, soupsieve: ~50 ms) is loaded by the first page
+    # whose links are followed, not by every run.
+    from archiver.collect.html import find_urls_in_html
+
     found: list[tuple[str, Citation]] = []
     charset = charset_from_content_type(content_type)
     for c in find_urls_in_html(html[:MAX_LINK_SCAN], base, http_charset=charset):

@@ -28,6 +28,8 @@ def get_field(
     if key not in raw:
         raise EntryShapeError(f"no {key!r}")
     value = raw[key]
+    if type(value) is kind:  # the usual case, decided at once (bool is never int here)
+        return value
     if value is None and null:
         return None
     if isinstance(value, bool) and kind in (int, float, (int, float)):
@@ -53,6 +55,9 @@ class Redirect:
     status: int
     location: str | None
 
+    def to_json(self) -> dict[str, Any]:
+        return {"url": self.url, "status": self.status, "location": self.location}
+
     @classmethod
     def from_json(cls, raw: Any) -> Redirect:
         r = as_object(raw, "a redirect")
@@ -74,6 +79,17 @@ class Attempt:
     wait: float | None
     retried: bool
     reason: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "started": self.started,
+            "status": self.status,
+            "retry_after": self.retry_after,
+            "wait": self.wait,
+            "retried": self.retried,
+            "reason": self.reason,
+        }
 
     @classmethod
     def from_json(cls, raw: Any) -> Attempt:
@@ -116,6 +132,16 @@ class RobotsDecision:
     override: bool
     reason: str | None
     record_id: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "allowed": self.allowed,
+            "rule": self.rule,
+            "override": self.override,
+            "reason": self.reason,
+            "record_id": self.record_id,
+        }
 
     @classmethod
     def from_json(cls, raw: Any) -> RobotsDecision:
@@ -194,6 +220,15 @@ class CertSummary:
     not_after: str | None
     sha256: str
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "issuer": self.issuer,
+            "not_before": self.not_before,
+            "not_after": self.not_after,
+            "sha256": self.sha256,
+        }
+
     @classmethod
     def from_json(cls, raw: Any) -> CertSummary:
         r = as_object(raw, "a certificate")
@@ -213,6 +248,14 @@ class TlsFacts:
     chain: list[CertSummary]
     record_id: str | None
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "cipher": self.cipher,
+            "chain": [c.to_json() for c in self.chain],
+            "record_id": self.record_id,
+        }
+
     @classmethod
     def from_json(cls, raw: Any) -> TlsFacts:
         r = as_object(raw, "tls")
@@ -228,6 +271,9 @@ class TlsFacts:
 class ProxyFacts:
     url: str
     ip: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"url": self.url, "ip": self.ip}
 
     @classmethod
     def from_json(cls, raw: Any) -> ProxyFacts:
@@ -285,6 +331,21 @@ def ref_to_json(ref: RecordRef) -> dict[str, Any]:
 
 
 def ref_from_json(raw: Any) -> RecordRef:
+    # Every entry holds several records: the usual shape (exactly these JSON types) is taken at
+    # once; anything else goes through the field-by-field checks below and their messages.
+    if type(raw) is dict:
+        warc_file, record_id = raw.get("warc_file"), raw.get("record_id")
+        offset, length = raw.get("offset"), raw.get("length")
+        kind, target = raw.get("type"), raw.get("target_uri")
+        if (
+            type(warc_file) is str
+            and type(record_id) is str
+            and type(offset) is int
+            and type(length) is int
+            and type(kind) is str
+            and (type(target) is str or (target is None and "target_uri" in raw))
+        ):
+            return RecordRef(warc_file, record_id, offset, length, kind, target)
     r = as_object(raw, "a record")
     return RecordRef(
         warc_file=get_field(r, "warc_file", str),

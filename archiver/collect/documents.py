@@ -24,7 +24,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from archiver.base.errors import EXIT_USAGE, ArchiverError
-from archiver.collect.html import find_urls_in_html
 from archiver.collect.pdf import pdf_citations
 from archiver.collect.seeds import CitedUrl
 from archiver.collect.seeds import Finding as Citation
@@ -101,6 +100,9 @@ def find_urls(path: Path | str) -> list[Citation]:
     if kind == "pdf":
         return pdf_citations(path, name)
     if kind == "html":
+        # Imported here: the HTML parser (bs4, lxml: ~50 ms) is for HTML documents only.
+        from archiver.collect.html import find_urls_in_html
+
         return find_urls_in_html(path.read_bytes(), "", name)
     if kind == "binary":
         raise ArchiverError(

@@ -34,12 +34,17 @@ _ASCII_HOST = re.compile(r"[a-z0-9._-]+")
 _TAB_NEWLINE = re.compile(r"[\t\n\r]")
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _encode(component: str, safe: frozenset[str]) -> str:
     """Percent-encode what must be, without double-encoding existing escapes.
 
     Escapes of unreserved characters are decoded (``%7e`` -> ``~``), other escapes are kept
     with upper-case hex, a ``%`` that starts no escape becomes ``%25``.
     """
+    if safe.issuperset(component):  # the usual case: nothing to encode (``%`` is never safe)
+        return component
 
     def repl(m: re.Match[str]) -> str:
         if m.group(1) is not None:
@@ -99,7 +104,7 @@ def normalize_url(url: str) -> str | None:
     and keeps the path's case and the query's order. Only ``http`` and ``https`` are accepted.
     """
     url = _TAB_NEWLINE.sub("", url.strip())  # as browsers do for hrefs broken over lines
-    if not url or any(ord(c) < 0x20 or c == "\x7f" for c in url):
+    if not url or _CONTROL.search(url):
         return None
     try:
         parts = urlsplit(url)

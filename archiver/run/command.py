@@ -25,6 +25,7 @@ from archiver.attest import custody
 from archiver.attest.tsa import TsaConfig, tsas_from_options
 from archiver.bag.info import bag_info_fields
 from archiver.bag.profile import copy_profile_into
+from archiver.bag.summary import SummaryCounts
 from archiver.bag.writer import BagBuilder
 from archiver.base import faults
 from archiver.base.errors import (
@@ -38,7 +39,7 @@ from archiver.base.errors import (
 from archiver.base.fsutil import write_json_atomic
 from archiver.base.settings import Settings
 from archiver.base.timefmt import compact, parse_iso, utc_iso
-from archiver.capture.log import LOG_NAME, CaptureEntry, journal_lines, read_entries
+from archiver.capture.log import LOG_NAME, journal_lines, read_entries
 from archiver.run.capturing import capture_into
 from archiver.run.console import (
     print_plan,
@@ -203,15 +204,11 @@ def _seal(
         write_json_atomic(run_file(run.out, run.name, STATE_SUFFIX), run.state)
     ended = parse_iso(run.state["ended"]) or datetime.now(UTC)
     journal = run_file(run.out, run.name, JOURNAL_SUFFIX)
-
-    def entries() -> Iterator[CaptureEntry]:
-        # Read again for each pass: a run of any size never holds its entries in memory.
-        return read_entries(journal)
-
     bag_info = bag_info_fields(settings, description, run.run_id, run.started, ended)
-    outcomes = _write_capture_log(builder, journal)
+    outcomes, counts = _write_capture_log(builder, journal)
     if any(name not in builder.recorded for name in SUMMARY_FILES):
-        write_summary(builder, bag_info, entries, settings)
+        # The journal is read again for each pass: a run of any size never holds its entries.
+        write_summary(builder, bag_info, journal, settings, counts)
         faults.point("run.summary-written")
     try:
         copy_profile_into(builder.staging)
@@ -238,26 +235,37 @@ def _seal(
     return EXIT_OK
 
 
-def _write_capture_log(builder: BagBuilder, journal: Path) -> Counter[str]:
+def _write_capture_log(builder: BagBuilder, journal: Path) -> tuple[Counter[str], SummaryCounts]:
     """The journal's entry lines, byte for byte and in ~1 MiB writes, into the payload's capture
-    log (never re-encoded, never all held); the outcomes counted."""
+    log (never re-encoded, never all held); the outcomes counted, and from the same pass the
+    summary's overview figures (so the summary does not read the journal once more for them)."""
     outcomes: Counter[str] = Counter()
-    if LOG_NAME in builder.recorded:  # written before an interruption
-        outcomes.update(str(e.outcome) for _, e in journal_lines(journal))
-        return outcomes
-    with builder.open_payload(LOG_NAME) as log:
-        batch: list[bytes] = []
-        size = 0
+    via_proxy = False
+
+    def lines() -> Iterator[bytes]:
+        nonlocal via_proxy
         for line, entry in journal_lines(journal):
             outcomes[str(entry.outcome)] += 1
-            batch.append(line)
-            size += len(line)
-            if size >= 1 << 20:
-                log.write(b"".join(batch))
-                batch, size = [], 0
-        log.write(b"".join(batch))
-    faults.point("run.capture-log-written")
-    return outcomes
+            via_proxy = via_proxy or entry.resolved_by == "proxy"
+            yield line
+
+    if LOG_NAME in builder.recorded:  # written before an interruption
+        for _ in lines():
+            pass
+    else:
+        with builder.open_payload(LOG_NAME) as log:
+            batch: list[bytes] = []
+            size = 0
+            for line in lines():
+                batch.append(line)
+                size += len(line)
+                if size >= 1 << 20:
+                    log.write(b"".join(batch))
+                    batch, size = [], 0
+            log.write(b"".join(batch))
+        faults.point("run.capture-log-written")
+    counts = SummaryCounts(sum(outcomes.values()), outcomes["captured"], via_proxy)
+    return outcomes, counts
 
 
 def _finish_sealed(

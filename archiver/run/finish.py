@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from archiver.attest import custody
 from archiver.attest.anchors import ANCHORS_DIR, CHAINS_DIR
-from archiver.attest.signing import finish_signature
-from archiver.attest.timestamp import timestamp_bag
 from archiver.attest.tsa import TsaConfig
-from archiver.bag.summary import stream_summary
+from archiver.bag.summary import SummaryCounts, stream_summary
 from archiver.bag.summaryout import SummaryWriter
 from archiver.bag.writer import BagBuilder
 from archiver.base.hashing import HashingWriter
 from archiver.base.settings import Settings
 from archiver.base.timefmt import utc_iso
-from archiver.capture.log import CaptureEntry
+from archiver.capture.log import read_entries
 from archiver.keep.history import index_after_run
 from archiver.run.options import RunOptions
 
@@ -29,13 +28,16 @@ SUMMARY_FILES = ("provenance-summary.html", "provenance-summary.txt")
 def write_summary(
     builder: BagBuilder,
     bag_info: list[tuple[str, str]],
-    entries: Callable[[], Iterable[CaptureEntry]],
+    journal: Path,
     settings: Settings,
+    counts: SummaryCounts,
 ) -> None:
     """The human-readable provenance summary goes into the payload, so the manifests cover it.
 
-    Written as it is rendered, reading ``entries()`` (the journal) again for each pass, so a run
-    of any size never holds its entries. A file recorded before an interruption is kept.
+    Written as it is rendered, reading the journal again for each pass, so a run of any size
+    never holds its entries: ``counts`` were made while the capture log was copied, and the
+    failures' pass reads as entries only the lines not captured. A file recorded before an
+    interruption is kept.
     """
     facts = {**settings.to_dict(), "effective_user_agent": settings.effective_user_agent()}
     with contextlib.ExitStack() as stack:
@@ -46,7 +48,18 @@ def write_summary(
             else:
                 writes.append(_encoded(stack.enter_context(builder.open_payload(name))))
         out = SummaryWriter(writes[0], writes[1])
-        stream_summary(bag_info, lambda: (e.to_json() for e in entries()), facts, out)
+        stream_summary(
+            bag_info,
+            lambda: (e.to_json() for e in read_entries(journal)),
+            facts,
+            out,
+            counts=counts,
+            failures=lambda: (e.to_json() for e in read_entries(journal, _not_captured)),
+        )
+
+
+def _not_captured(line: dict[str, Any]) -> bool:
+    return line.get("outcome") != "captured"
 
 
 def _encoded(f: HashingWriter) -> Callable[[str], object]:
@@ -93,13 +106,7 @@ def anchor(
     if "sealed" not in done:
         custody.append_event(log, "sealed", bag=bag, actor=actor)
     if tsas and "timestamped" not in done:
-        for result in timestamp_bag(bag, tsas, custody_log=log, actor=actor):
-            if not result.ok:
-                print(
-                    f"  timestamp: {result.name} failed ({result.error}); add it later with "
-                    f"`archiver timestamp {bag} --tsa ...`",
-                    file=sys.stderr,
-                )
+        _timestamp(bag, tsas, log, actor)
     elif not tsas:
         print(
             "  no TSA configured: the bag has no trusted timestamp yet "
@@ -107,16 +114,30 @@ def anchor(
             file=sys.stderr,
         )
     if options.sign_key and "signed" not in done:
+        # Imported here, like timestamping: signing loads cryptography.
+        from archiver.attest.signing import finish_signature
+
+        org = settings.organisation or ""
         finish_signature(
-            bag,
-            Path(options.sign_key),
-            org=settings.organisation or "",
-            tsas=tsas,
-            custody_log=log,
-            actor=actor,
+            bag, Path(options.sign_key), org=org, tsas=tsas, custody_log=log, actor=actor
         )
     custody.copy_into_bag(log, bag)  # again: a crash may have come between an event and its copy
     index_after_run(bag, out)  # the capture history (docs/catalog.md); a failure only warns
+
+
+def _timestamp(bag: Path, tsas: list[TsaConfig], log: Path, actor: str) -> None:
+    """Ask each TSA; one that fails is reported with the command that adds its token later."""
+    # Imported here: timestamping loads cryptography and rfc3161 (~100 ms), which a run
+    # without a TSA never needs.
+    from archiver.attest.timestamp import timestamp_bag
+
+    for result in timestamp_bag(bag, tsas, custody_log=log, actor=actor):
+        if not result.ok:
+            print(
+                f"  timestamp: {result.name} failed ({result.error}); add it later with "
+                f"`archiver timestamp {bag} --tsa ...`",
+                file=sys.stderr,
+            )
 
 
 def remove_temp_anchor_files(bag: Path) -> None:

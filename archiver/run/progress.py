@@ -17,12 +17,12 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
-from typing import IO, Any, TextIO
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from archiver.base.timefmt import utc_iso
+
+if TYPE_CHECKING:  # rich (~40 ms) is imported only for the live display, on a terminal
+    from rich.progress import Progress
 
 
 def human_bytes(n: float) -> str:
@@ -122,6 +122,15 @@ class RunProgress:
         self._progress: Progress | None = None
         self._task: Any = None
         if mode == "live":
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
             plain = no_color()
             self._progress = Progress(
                 TextColumn("capturing" if plain else "[bold]capturing"),

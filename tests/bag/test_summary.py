@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 from typing import Any
 
-from archiver.bag.summary import render_summary, stream_summary
+from archiver.bag.summary import render_summary, stream_summary, summary_counts
 from archiver.bag.summaryout import SummaryWriter
 from archiver.base.settings import Settings
 
@@ -208,3 +208,30 @@ def test_summary_is_streamed_in_bounded_pieces_with_the_same_bytes() -> None:
     html, text = render_summary(BAG_INFO, many, {})
     assert "".join(html_pieces) == html and "".join(text_pieces) == text
     assert "3000. https://example.org/2999" in text and "URLs attempted: 3000" in text
+
+
+def test_counts_and_failures_given_by_the_caller_change_no_byte() -> None:
+    """A run gives the counts it made while copying its capture log, and only the entries not
+    captured for the failures' list: the entries are read once, and the summary is the same."""
+    many = [dict(ENTRIES[n % len(ENTRIES)], url=f"https://example.org/{n}") for n in range(50)]
+    many[7] = dict(many[7], resolved_by="proxy")
+    passes = 0
+
+    def entries() -> Iterator[dict[str, Any]]:
+        nonlocal passes
+        passes += 1
+        yield from many
+
+    def failures() -> Iterator[dict[str, Any]]:
+        yield from (e for e in many if e.get("outcome") != "captured")
+
+    pieces: list[str] = []
+    counts = summary_counts(many)
+    assert counts.via_proxy and 0 < counts.captured < counts.attempted == 50
+    out = SummaryWriter(pieces.append, pieces.append)
+    stream_summary(BAG_INFO, entries, {}, out, counts=counts, failures=failures)
+    assert passes == 1
+    whole: list[str] = []
+    stream_summary(BAG_INFO, lambda: many, {}, SummaryWriter(whole.append, whole.append))
+    assert "".join(pieces) == "".join(whole)
+    assert "names were resolved by the proxy" in "".join(whole)

@@ -107,6 +107,24 @@ def test_journal_lines_are_given_byte_for_byte_and_bad_lines_left_out(tmp_path: 
     assert [e.url for _, e in lines] == [e.url for e in read_entries(path)]
 
 
+def test_a_pass_over_the_failures_reads_only_their_lines_and_finds_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``where`` skips a line before it is read as an entry; what is left is what filtering
+    the entries afterwards leaves, a line that is not an entry still left out."""
+    path = tmp_path / "journal.jsonl"
+    bad = b'{"outcome": "failed", "url": "no other field"}\n'
+    path.write_bytes(b"".join(_golden()) + bad)
+    wanted = [e for e in read_entries(path) if e.outcome != "captured"]
+    assert wanted and len(wanted) < len(list(read_entries(path)))
+    read = []
+    real = CaptureEntry.from_json
+    monkeypatch.setattr(CaptureEntry, "from_json", lambda raw: read.append(raw) or real(raw))
+    got = list(read_entries(path, lambda raw: raw.get("outcome") != "captured"))
+    assert got == wanted
+    assert len(read) == len(wanted) + 1  # the bad line is read, and refused
+
+
 def test_dumps_entry_is_stable() -> None:
     a = dumps_entry({"b": 1, "a": "é"})
     assert a == dumps_entry({"a": "é", "b": 1})

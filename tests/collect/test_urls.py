@@ -10,7 +10,15 @@ from archiver.base.errors import EXIT_USAGE, ArchiverError
 from archiver.collect.command import urls_command
 from archiver.collect.documents import find_urls, group_by_url
 from archiver.collect.html import find_urls_in_html
-from archiver.collect.normalize import normalize_url
+from archiver.collect.normalize import (
+    _ESCAPE_OR_CHAR,
+    _PATH_SAFE,
+    _QUERY_SAFE,
+    _UNRESERVED,
+    _USERINFO_SAFE,
+    _encode,
+    normalize_url,
+)
 from archiver.collect.pdf import find_urls_in_pdf
 from archiver.collect.seeds import Finding as Citation
 from archiver.collect.text import find_urls_in_text
@@ -624,6 +632,30 @@ def test_normalize_url(raw, normal):
 )
 def test_normalize_url_refuses_what_cannot_be_fetched(raw):
     assert normalize_url(raw) is None
+
+
+@pytest.mark.parametrize(
+    "component",
+    ["/page/1.html", "a=1&b=[2]", "/~u/%7e/%zz/100%", "/café/ü", "/a b", "", "user:pw", "/%2F"],
+)
+@pytest.mark.parametrize("safe", [_PATH_SAFE, _QUERY_SAFE, _USERINFO_SAFE])
+def test_encoding_shortcut_gives_what_escaping_char_by_char_gives(component, safe):
+    """A component with nothing to encode is returned at once: the same as the escaper gives."""
+
+    def one(m):
+        if m.group(1) is not None:
+            ch = chr(int(m.group(1), 16))
+            return ch if ch in _UNRESERVED else "%" + m.group(1).upper()
+        ch = m.group(0)
+        return ch if ch in safe else "".join(f"%{b:02X}" for b in ch.encode("utf-8"))
+
+    assert _encode(component, safe) == _ESCAPE_OR_CHAR.sub(one, component)
+
+
+@pytest.mark.parametrize("char", [*map(chr, range(0x20)), "\x7f"])
+def test_every_control_character_is_refused(char):
+    expected = "https://example.org/ab" if char in "\t\n\r" else None  # as browsers drop them
+    assert normalize_url(f"https://example.org/a{char}b") == expected
 
 
 def test_normalize_url_same_resource_written_differently_dedupes():
