@@ -221,7 +221,9 @@ class _Crawl:
             robots_records.extend(decision.records)
             return decision
 
-        result: FetchResult = self.fetcher.fetch(task.url, robots_check=robots_check)
+        # The decoded body is spooled only for a reader: the cleaner, or the hop links.
+        keep = self.settings.clean or task.hops_left > 0
+        result = self.fetcher.fetch(task.url, keep_payload=keep, robots_check=robots_check)
         try:
             robots = decisions[0] if decisions else None
             refs = write_fetch(self.writer, result, facts=self.facts, robots=robots)

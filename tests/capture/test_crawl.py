@@ -350,3 +350,15 @@ def test_entries_match_schema(tmp_path: Path, http_server: TestServer, refused_u
         assert list(validator.iter_errors(entry)) == [], entry["url"]
     bad = dict(run.entries[urls[0]], outcome="fine")
     assert list(validator.iter_errors(bad))  # the schema can fail
+
+
+def test_a_decoded_copy_is_spooled_only_for_a_reader(tmp_path: Path, http_server: TestServer):
+    """No cleaning and no links to follow: no body is decoded to disk, the capture is the same."""
+    page = http_server.url("/gzip.html")
+    read = run_crawl(tmp_path / "clean", [Seed(page, 0)])
+    unread = run_crawl(tmp_path / "no-clean", [Seed(page, 0)], clean=False)
+    follow = run_crawl(tmp_path / "hops", [Seed(page, 1)], clean=False)
+    assert page in read.payloads and page in follow.payloads
+    assert unread.payloads == {} and unread.results[0].payload_path is None
+    same = ("payload_sha256", "payload_size", "status", "outcome")
+    assert {k: unread.entries[page][k] for k in same} == {k: read.entries[page][k] for k in same}

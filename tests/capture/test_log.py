@@ -4,6 +4,7 @@ dataclass saying what manifests/capture-log.schema.json says."""
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 import threading
@@ -57,11 +58,11 @@ def test_journal_appends_and_skips_torn_line(tmp_path: Path) -> None:
     assert path.read_bytes().startswith(_golden()[0])
 
 
-def test_journal_threads_share_fsyncs_and_each_returns_durable(
+def test_journal_syncs_in_the_background_one_fsync_for_many_lines(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Group commit: a slow fsync does not make 20 threads queue for 20 fsyncs, and no append
-    returns before an fsync that began after its line was written."""
+    """20 threads append while an fsync is slow: they share a few fsyncs, a line is made
+    durable without close(), and close() leaves every line on disk."""
     path = tmp_path / "journal.jsonl"
     first = CaptureEntry.from_json(json.loads(_golden()[0]))
     journal = Journal(path)
@@ -74,24 +75,47 @@ def test_journal_threads_share_fsyncs_and_each_returns_durable(
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", slow_fsync)
-    late: list[str] = []
-
-    def one(i: int) -> None:
-        url = f"https://e.org/{i}"
-        journal.append(dataclasses.replace(first, url=url))
-        durable = path.read_bytes()[: max(synced_upto)]
-        if f'"url":"{url}"'.encode() not in durable:
-            late.append(url)
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(20)]
+    threads = [
+        threading.Thread(
+            target=journal.append, args=(dataclasses.replace(first, url=f"https://e.org/{i}"),)
+        )
+        for i in range(20)
+    ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    size = path.stat().st_size
+    deadline = time.monotonic() + 10
+    while (not synced_upto or max(synced_upto) < size) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert synced_upto and max(synced_upto) == size  # durable in the background, no close
     journal.close()
-    assert late == []
     assert len(list(read_entries(path))) == 20
-    assert len(synced_upto) <= 4  # one per wave of writers, not one per line
+    assert len(synced_upto) <= 4  # a few for the whole burst, not one per line
+
+
+def test_a_failed_fsync_stops_the_next_append_and_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk error met in the background is raised to the run, never lost with the thread."""
+    path = tmp_path / "journal.jsonl"
+    first = CaptureEntry.from_json(json.loads(_golden()[0]))
+    journal = Journal(path)
+
+    def broken(fd: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", broken)
+    journal.append(first)
+    deadline = time.monotonic() + 10
+    while journal._failure is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with pytest.raises(OSError, match="Input/output error"):
+        journal.append(dataclasses.replace(first, url="https://e.org/2"))
+    with pytest.raises(OSError, match="Input/output error"):
+        journal.close()
+    assert [e.url for e in read_entries(path)] == [first.url]  # written, kept for a re-run
 
 
 def test_journal_lines_are_given_byte_for_byte_and_bad_lines_left_out(tmp_path: Path) -> None:
