@@ -104,7 +104,7 @@ def _add_network_options(p: argparse.ArgumentParser) -> None:
         "--processes",
         type=int,
         metavar="N",
-        help="capture processes, each with whole hosts (default: one per core for runs of "
+        help="capture processes, each with whole hosts (default: one per core and one, for runs of "
         "100+ URLs per process on several hosts; 1: one process)",
     )
     net.add_argument("--connect-timeout", type=float, help="seconds (10)")
