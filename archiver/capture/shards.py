@@ -15,11 +15,9 @@ Used only where a fork is safe and useful: see :func:`process_count`.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import multiprocessing
 import os
-import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -30,25 +28,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urldefrag
 
-from archiver.base import faults
 from archiver.base.errors import EXIT_RUN_FAILED, ArchiverError
-from archiver.base.hashing import FileDigests
-from archiver.base.settings import Settings
-from archiver.capture.crawl import CaptureResult, crawl
+from archiver.capture.crawl import CaptureResult
 from archiver.capture.hostgate import host_key
+from archiver.capture.shardworker import OnFileClosed, ShardJob, child_main
 from archiver.collect.seeds import Seed
-from archiver.net.netpolicy import AddressPolicy
-from archiver.warc.writer import WarcWriter
 
 MIN_URLS_PER_PROCESS = 100  # below this, starting a process costs more than it saves
-OnFileClosed = Callable[[Path, FileDigests], None]
 
 
-def process_count(seeds: Sequence[Seed], requested: int | None) -> int:
+def process_count(seeds: Sequence[Seed], requested: int | None, concurrency: int) -> int:
     """How many capture processes: ``requested`` (None: one per core and one), within reason.
 
-    One process when fork is not safe (not Linux, or a thread already runs), when links are to
-    be followed (a page may link to a host another process owns), or when there is one host.
+    Never more than ``concurrency`` (each process fetches at least one host at a time) or the
+    hosts. One process when fork is not safe (not Linux, or a thread already runs), or when
+    links are to be followed (a page may link to a host another process owns).
     """
     if requested is not None and requested <= 1:
         return 1
@@ -60,9 +54,17 @@ def process_count(seeds: Sequence[Seed], requested: int | None) -> int:
         # One capture process per core besides the main one, which also journals and cleans
         # every result: on 2 cores, 3 processes fill the gaps each leaves while it waits on
         # the network, a disk or the GIL (bench/capture: 1.12 s with 2, 1.00 s with 3).
-        requested = min((os.cpu_count() or 1) + 1, len(seeds) // MIN_URLS_PER_PROCESS)
+        requested = min(usable_cores() + 1, len(seeds) // MIN_URLS_PER_PROCESS)
     hosts = len({host_key(_url(seed)) for seed in seeds})
-    return max(1, min(requested, hosts))
+    return max(1, min(requested, hosts, concurrency))
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, e.g. a container's share), else all."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def fork_is_safe() -> bool:
@@ -89,130 +91,6 @@ def _url(seed: Seed) -> str:
 
 
 @dataclass
-class ShardJob:
-    """What one capture process does; the fork copies it, nothing is pickled."""
-
-    seeds: list[Seed]
-    settings: Settings
-    workers: int  # threads in this process
-    make_writer: Callable[[OnFileClosed], WarcWriter]
-    skip: frozenset[str]
-    spool_dir: Path
-    policy: AddressPolicy | None = None
-
-
-# -- the capture process ------------------------------------------------------------------------
-
-
-@dataclass
-class _Reply:
-    event: threading.Event = field(default_factory=threading.Event)
-    error: str | None = None
-
-
-class _ParentLink:
-    """The child's end of the pipe: sends each result, then waits until the parent is done."""
-
-    def __init__(self, conn: Connection, stop: threading.Event) -> None:
-        self.conn = conn
-        self.stop = stop
-        self.send_lock = threading.Lock()
-        self.lock = threading.Lock()
-        self.waiting: dict[int, _Reply] = {}
-        self.seq = 0
-        self.gone = False
-        threading.Thread(target=self._listen, name="capture-link", daemon=True).start()
-
-    def send(self, message: tuple[Any, ...]) -> None:
-        with self.send_lock:
-            self.conn.send(message)
-
-    def on_result(self, result: CaptureResult) -> None:
-        reply = _Reply()
-        with self.lock:
-            if self.gone:
-                raise ArchiverError("the parent process has ended", EXIT_RUN_FAILED)
-            self.seq += 1
-            seq = self.seq
-            self.waiting[seq] = reply
-        self.send(("result", seq, result))
-        faults.point("capture.result-sent")  # a capture process dies, its parent lives on
-        reply.event.wait()  # the body stays on disk until the parent has cleaned it
-        if reply.error is not None:
-            raise ArchiverError(reply.error, EXIT_RUN_FAILED)
-
-    def file_closed(self, path: Path, digests: FileDigests) -> None:
-        self.send(("closed", str(path), digests))
-
-    def _listen(self) -> None:
-        try:
-            while True:
-                message = self.conn.recv()
-                if message[0] == "stop":
-                    self.stop.set()
-                elif message[0] == "done":
-                    with self.lock:
-                        reply = self.waiting.pop(message[1])
-                    reply.error = message[2]
-                    reply.event.set()
-        except (EOFError, OSError):
-            self.stop.set()
-            with self.lock:
-                self.gone = True
-                for reply in self.waiting.values():
-                    reply.error = "the parent process has ended"
-                    reply.event.set()
-                self.waiting.clear()
-
-
-def _die_with_parent() -> None:
-    """Linux prctl(PR_SET_PDEATHSIG): a parent killed with -9 takes its capture processes along.
-
-    Written with ctypes because no maintained library wraps this one call.
-    """
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
-
-
-def _child_main(job: ShardJob, conn: Connection, parent_end: Connection, parent: int) -> None:
-    parent_end.close()
-    _die_with_parent()
-    if os.getppid() != parent:  # the parent died before the line above took effect
-        os._exit(1)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C reaches the whole process group
-        signal.signal(sig, lambda *_: stop.set())
-    link = _ParentLink(conn, stop)
-    try:
-        writer = job.make_writer(link.file_closed)
-        try:
-            crawl(
-                job.seeds,
-                job.settings,
-                writer,
-                link.on_result,
-                stop=stop,
-                skip=job.skip,
-                spool_dir=job.spool_dir,
-                policy=job.policy,
-                workers=job.workers,
-            )
-        finally:
-            writer.close()
-        message: tuple[Any, ...] = ("end",)
-    except ArchiverError as err:
-        message = ("error", str(err), err.exit_code)
-    except BaseException as err:  # noqa: BLE001 - reported to the parent as one line
-        message = ("error", f"{type(err).__name__}: {err}", EXIT_RUN_FAILED)
-    with contextlib.suppress(OSError):
-        link.send(message)
-
-
-# -- the parent ---------------------------------------------------------------------------------
-
-
-@dataclass
 class _Child:
     process: Any  # multiprocessing Process (fork context)
     conn: Connection
@@ -225,17 +103,22 @@ class _Child:
 
 
 class ShardedCapture:
-    """The parent's side: fork the capture processes, answer their results, wait for them."""
+    """The parent's side: fork the capture processes, answer their results, wait for them.
+
+    Any failure, the parent's or a child's, stops every process: the parent's own crawl through
+    :meth:`guard`, the children through a "stop" message.
+    """
 
     def __init__(self, jobs: Sequence[ShardJob]) -> None:
         context = multiprocessing.get_context("fork")
         self.children: list[_Child] = []
         self.failure: BaseException | None = None  # the first result the parent could not take
+        self.broken: ArchiverError | None = None  # the first child that failed or died
         for number, job in enumerate(jobs, 1):
             parent_end, child_end = context.Pipe()
             process = context.Process(
-                target=_child_main,
-                args=(job, child_end, parent_end, os.getpid()),
+                target=child_main,
+                args=(job, child_end, [parent_end, *(c.conn for c in self.children)], os.getpid()),
                 name=f"archiver-capture-{number}",
                 daemon=True,
             )
@@ -260,7 +143,10 @@ class ShardedCapture:
             while True:
                 message = child.conn.recv()
                 if message[0] == "result":
-                    child.pool.submit(self._answer, child, message[1], message[2], on_result)
+                    try:
+                        child.pool.submit(self._answer, child, message[1], message[2], on_result)
+                    except RuntimeError:  # the pool was shut down: the parent is aborting
+                        self._reply(child, message[1], "stopped: the run is ending")
                 elif message[0] == "closed":
                     self._take(functools.partial(on_closed, Path(message[1]), message[2]))
                 elif message[0] == "end":
@@ -268,9 +154,23 @@ class ShardedCapture:
                     return
                 elif message[0] == "error":
                     child.error = ArchiverError(message[1], message[2])
+                    self._broke(child.error)
                     return
         except (EOFError, OSError):
-            return  # the process died: wait() says so
+            pid = child.process.pid
+            self._broke(
+                ArchiverError(
+                    f"capture process {pid} ended unexpectedly; run the same command again "
+                    "to complete the bag",
+                    EXIT_RUN_FAILED,
+                )
+            )
+
+    def _broke(self, error: ArchiverError) -> None:
+        """A child failed or died: every other process stops too."""
+        if self.broken is None:
+            self.broken = error
+        self.stop()
 
     def _take(self, call: Callable[[], object]) -> str | None:
         """Run one of the parent's callbacks; its error stops the run (as a thread's would)."""
@@ -291,16 +191,19 @@ class ShardedCapture:
         result: CaptureResult,
         on_result: Callable[[CaptureResult], None],
     ) -> None:
-        error = self._take(lambda: on_result(result))
+        self._reply(child, seq, self._take(lambda: on_result(result)))
+
+    def _reply(self, child: _Child, seq: int, error: str | None) -> None:
         with child.send_lock, contextlib.suppress(OSError):
             child.conn.send(("done", seq, error))
 
     def guard(self, on_result: Callable[[CaptureResult], None]) -> Callable[[CaptureResult], None]:
-        """``on_result`` for the parent's own crawl: it fails once a child's result failed."""
+        """``on_result`` for the parent's own crawl: it fails once any process has failed."""
 
         def guarded(result: CaptureResult) -> None:
-            if self.failure is not None:
-                raise ArchiverError(f"stopped: {self.failure}", EXIT_RUN_FAILED)
+            failed = self.failure or self.broken
+            if failed is not None:
+                raise ArchiverError(f"stopped: {failed}", EXIT_RUN_FAILED)
             on_result(result)
 
         return guarded
@@ -312,9 +215,28 @@ class ShardedCapture:
                 child.conn.send(("stop",))
 
     def wait(self, stop: threading.Event) -> None:
-        """Wait for every child to end; raise the first failure (the parent's own first)."""
+        """Wait for every child to end; raise the first failure (the parent's own first).
+
+        An interrupt while waiting (the second Ctrl-C) kills the children at once.
+        """
+        try:
+            self._wait(stop)
+        except BaseException:
+            self.abandon()
+            raise
+        if self.failure is not None:
+            raise self.failure
+        for child in self.children:
+            if child.error is not None:
+                raise child.error
+        if self.broken is not None:
+            raise self.broken
+
+    def _wait(self, stop: threading.Event) -> None:
         asked = False
         for child in self.children:
+            if child.thread is None:  # never served: nothing will answer it
+                child.conn.close()
             while child.thread is not None and child.thread.is_alive():
                 if not asked and (stop.is_set() or self.failure is not None):
                     self.stop()
@@ -325,20 +247,10 @@ class ShardedCapture:
         for child in self.children:
             child.process.join()
             child.conn.close()
-        if self.failure is not None:
-            raise self.failure
-        for child in self.children:
-            if child.error is not None:
-                raise child.error
-            if not child.ended:
-                raise ArchiverError(
-                    f"capture process {child.process.pid} ended unexpectedly (exit code "
-                    f"{child.process.exitcode}); run the same command again to complete the bag",
-                    EXIT_RUN_FAILED,
-                )
 
     def abandon(self) -> None:
-        """The parent failed before serving them: the closed pipe stops each child at once."""
+        """The parent is failing or aborting: close every pipe (each child stops at once, its
+        results unanswered), and kill what has not ended after a moment."""
         for child in self.children:
             child.conn.close()
         for child in self.children:
@@ -346,6 +258,8 @@ class ShardedCapture:
             if child.process.is_alive():
                 child.process.kill()
                 child.process.join()
+            if child.pool is not None:
+                child.pool.shutdown(wait=False, cancel_futures=True)
 
 
 __all__ = [
@@ -355,5 +269,6 @@ __all__ = [
     "ShardedCapture",
     "fork_is_safe",
     "process_count",
+    "usable_cores",
     "split_by_host",
 ]

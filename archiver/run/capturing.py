@@ -8,6 +8,7 @@ captured it, is journaled, cleaned and recorded here.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
 import threading
@@ -80,18 +81,22 @@ class _Capture:
     shards: ShardedCapture | None
     previous_handler: Any = None
 
-    def close(self) -> None:
-        try:
-            if self.shards is not None:
-                self.shards.wait(self.stop)  # their results are journaled before anything closes
-        finally:
-            self.runner.close()  # cleaning workers, third-party lookups
-            shutil.rmtree(self.spool, ignore_errors=True)
-            self.writer.close()
+    def close(self, failing: bool) -> None:
+        """Wait for the capture processes (their results are journaled before anything
+        closes), then close the rest, each step whatever the others did. ``failing``: an error
+        is already on its way out, and theirs must not replace it."""
+        with contextlib.ExitStack() as steps:  # run in the reverse order of registration
+            steps.callback(restore_stop_handler, self.previous_handler)
+            steps.callback(self.progress.close)
             assert self.runner.journal is not None
-            self.runner.journal.close()
-            self.progress.close()
-            restore_stop_handler(self.previous_handler)
+            steps.callback(self.runner.journal.close)
+            steps.callback(self.writer.close)
+            steps.callback(shutil.rmtree, self.spool, ignore_errors=True)
+            steps.callback(self.runner.close)  # cleaning workers, third-party lookups
+            if self.shards is not None:
+                if failing:
+                    steps.enter_context(contextlib.suppress(Exception))
+                steps.callback(self.shards.wait, self.stop)
 
 
 def capture_into(
@@ -138,9 +143,9 @@ def capture_into(
     except BaseException:
         if shards is not None:
             shards.stop()  # this process failed: the others finish what is in flight and end
+        job.close(failing=True)
         raise
-    finally:
-        job.close()
+    job.close(failing=False)
     if job.stop.is_set():
         print(
             f"archiver: interrupted; what was captured is kept in {builder.staging}. "
@@ -181,7 +186,7 @@ def _start_shards(
     spool: Path,
 ) -> tuple[list[Seed], int, ShardedCapture | None]:
     """Fork the extra capture processes; this process's own seeds and threads, the children."""
-    count = process_count(todo, options.processes)
+    count = process_count(todo, options.processes, settings.concurrency)
     if count <= 1:
         return todo, settings.concurrency, None
     groups = split_by_host(todo, count)

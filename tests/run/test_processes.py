@@ -131,6 +131,9 @@ def test_a_capture_process_that_dies_fails_the_run_in_one_line_and_a_rerun_compl
     assert first.returncode == 3, first.stderr
     assert "Traceback" not in first.stderr
     assert "capture process" in first.stderr and "ended unexpectedly" in first.stderr
+    # The main process stopped its own hosts (.1 and .3, see split_by_host) at once, too.
+    own = sum(1 for s in (hosts[0], hosts[2]) for p in s.stats.paths() if p != "/robots.txt")
+    assert own < 2 * PER_HOST
     again = run(doc, out, "--processes", "2", "--no-clean")
     assert again.returncode == 0, again.stderr
     bag = out / "bag"
@@ -179,19 +182,20 @@ def test_one_process_where_a_fork_would_not_pay_or_not_be_safe(
 ) -> None:
     monkeypatch.setattr(shards, "fork_is_safe", lambda: True)  # pytest's own servers run threads
     many = [Seed(f"http://h{i % 4}.example/{i}") for i in range(1000)]
-    assert process_count(many, 3) == 3
-    assert process_count(many, 9) == 4  # never more processes than hosts
-    assert process_count(many, 1) == 1
-    assert process_count([Seed(f"http://one.example/{i}") for i in range(1000)], 4) == 1
-    assert process_count(many[:150], None) == 1  # too few URLs for a second process
+    assert process_count(many, 3, 8) == 3
+    assert process_count(many, 9, 8) == 4  # never more processes than hosts
+    assert process_count(many, 3, 2) == 2  # nor than hosts fetched at once (--concurrency)
+    assert process_count(many, 1, 8) == 1
+    assert process_count([Seed(f"http://one.example/{i}") for i in range(1000)], 4, 8) == 1
+    assert process_count(many[:150], None, 8) == 1  # too few URLs for a second process
     following = [*many, Seed("http://h0.example/doc", hops=1)]
-    assert process_count(following, 2) == 1  # found links may name another process's host
+    assert process_count(following, 2, 8) == 1  # found links may name another process's host
     monkeypatch.undo()
     gate = threading.Event()
     thread = threading.Thread(target=gate.wait)
     thread.start()
     try:
-        assert process_count(many, 2) == 1  # a running thread: no fork
+        assert process_count(many, 2, 8) == 1  # a running thread: no fork
     finally:
         gate.set()
         thread.join()
@@ -240,3 +244,46 @@ def test_a_result_the_main_process_cannot_journal_stops_every_process(
     assert main(args) == 0
     urls = [e["url"] for e in capture_log(out / "bag")]
     assert len(urls) == len(HOSTS) * PER_HOST and len(set(urls)) == len(urls)
+
+
+def test_a_second_ctrl_c_aborts_every_process_at_once(
+    tmp_path: Path, hosts: list[TestServer]
+) -> None:
+    """URLs that take 30 s are in flight in both processes: the second Ctrl-C does not wait."""
+    doc = tmp_path / "slow.txt"
+    doc.write_text("".join(f"{s.url(f'/slow?s=30&n={i}')}\n" for s in hosts for i in range(2)))
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "archiver", "run", str(doc), "--out", str(out), "--name", "bag",
+            "--delay", "0", "--progress", "none", "--processes", "2", "--no-clean",
+            "--read-timeout", "60", "--max-time", "60"]  # fmt: skip
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and sum(len(s.stats.paths()) for s in hosts) < 8:
+        time.sleep(0.05)  # every host has its robots.txt and a slow page asked
+    os.killpg(proc.pid, signal.SIGINT)
+    time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=20)  # long before any slow page could finish
+    assert proc.returncode == 130, err
+    with pytest.raises(ProcessLookupError):
+        os.killpg(proc.pid, 0)  # no capture process outlived the run
+
+
+def test_a_failure_before_the_children_are_answered_is_reported_not_hung(
+    tmp_path: Path,
+    hosts: list[TestServer],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    doc = cite(tmp_path, hosts)
+    args = ["run", str(doc), "--out", str(tmp_path / "out"), "--name", "bag", "--delay", "0",
+            "--progress", "none", "--processes", "2", "--no-clean"]  # fmt: skip
+
+    def broken(*args: object) -> None:
+        raise OSError(errno.EIO, "Input/output error", "setup")
+
+    monkeypatch.setattr(shards, "fork_is_safe", lambda: True)  # the test servers run threads
+    monkeypatch.setattr(shards.ShardedCapture, "serve", broken)
+    assert main(args) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "Input/output error" in err[-1], err  # the real cause, not "ended unexpectedly"
