@@ -35,7 +35,7 @@ from archiver.run.console import install_stop_handler, restore_stop_handler
 from archiver.run.options import RunOptions
 from archiver.run.plan import RunPlan, warcinfo_fields
 from archiver.run.progress import RunProgress
-from archiver.run.resume import recover_hop_links, recover_staging
+from archiver.run.resume import forget_lost_captures, recover_hop_links, recover_staging
 from archiver.run.sink import RunJournal, Runner
 from archiver.run.state import JOURNAL_SUFFIX, drop_torn_tail, run_file
 from archiver.warc.writer import WarcWriter
@@ -47,6 +47,14 @@ def todo_and_done(
     """Staging made consistent with the journal; the seeds still to capture and the URLs done."""
     drop_torn_tail(journal_path)
     recover_staging(builder, read_entries(journal_path))  # one entry at a time
+    lost = forget_lost_captures(journal_path, builder.staging / "data" / "warcs")
+    if lost:  # a power cut: lines on disk whose records were not; their texts go too
+        recover_staging(builder, read_entries(journal_path))
+        print(
+            f"archiver: {lost} URLs logged before the interruption lost their WARC records "
+            "(the disk did not keep them); they are captured again",
+            file=sys.stderr,
+        )
     for name_in_bag, doc in plan.local_documents:
         if f"sources/{name_in_bag}" not in builder.recorded:
             builder.add_payload_file(f"sources/{name_in_bag}", doc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -10,13 +11,15 @@ from archiver.bag.writer import BagBuilder
 from archiver.base.errors import (
     ArchiverError,
 )
+from archiver.base.fsutil import fsync_dir
 from archiver.capture.links import MAX_LINK_SCAN, hop_links, is_html
-from archiver.capture.log import CaptureEntry, TextRef
+from archiver.capture.log import CaptureEntry, TextRef, journal_lines
 from archiver.collect.seeds import Seed
 from archiver.run.plan import RunPlan
 from archiver.warc.naming import final_name
 from archiver.warc.reader import read_record_at
 from archiver.warc.salvage import salvage_open_file
+from archiver.warc.writer import RecordRef
 
 
 def recover_hop_links(
@@ -67,6 +70,40 @@ def recover_hop_links(
                 Seed(url, hops=left - 1, citations=[citation], hop=entry.hop + 1, via=entry.url)
             )
     return found
+
+
+def forget_lost_captures(journal: Path, warc_dir: Path) -> int:
+    """Drop journal entries whose WARC records are not all on disk; how many were dropped.
+
+    Each line is written after its records, but the disk may keep them in another order: after
+    a power cut a line can name bytes of a ``.open`` WARC that never reached the disk (salvage
+    keeps only its complete records). Such a URL was not captured after all; its entry goes and
+    the URL is captured again. The journal is rewritten (temporary name, fsync, rename), its
+    other lines byte for byte, one line at a time.
+    """
+    sizes: dict[str, int] = {}
+
+    def on_disk(ref: RecordRef) -> bool:
+        if ref.warc_file not in sizes:
+            try:
+                sizes[ref.warc_file] = (warc_dir / ref.warc_file).stat().st_size
+            except OSError:
+                sizes[ref.warc_file] = -1
+        return ref.offset + ref.length <= sizes[ref.warc_file]
+
+    lost = sum(1 for _, e in journal_lines(journal) if not all(map(on_disk, e.records)))
+    if not lost:
+        return 0
+    temp = journal.with_name(journal.name + ".tmp")
+    with open(temp, "wb") as out:
+        for line, entry in journal_lines(journal):
+            if all(map(on_disk, entry.records)):
+                out.write(line)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temp, journal)
+    fsync_dir(journal.parent)
+    return lost
 
 
 def recover_staging(builder: BagBuilder, entries: Iterable[CaptureEntry]) -> None:

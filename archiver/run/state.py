@@ -106,12 +106,25 @@ def clean_up_state(out: Path, name: str) -> None:
 
 
 def drop_torn_tail(path: Path) -> None:
-    """Cut a journal's torn last line (a crash mid-append) so new entries start on a line."""
+    """Cut a journal's torn last line (a crash mid-append) so new entries start on a line.
+
+    Reads back from the end only as far as the last line break: a journal of any size is never
+    read whole.
+    """
     try:
         with open(path, "r+b") as f:
-            data = f.read()
-            if data and not data.endswith(b"\n"):
-                f.truncate(data.rfind(b"\n") + 1)
+            end = f.seek(0, os.SEEK_END)
+            pos, cut = end, 0
+            while pos > 0:
+                step = min(64 * 1024, pos)
+                pos -= step
+                f.seek(pos)
+                found = f.read(step).rfind(b"\n")
+                if found >= 0:
+                    cut = pos + found + 1
+                    break
+            if cut != end:
+                f.truncate(cut)
                 f.flush()
                 os.fsync(f.fileno())
     except FileNotFoundError:

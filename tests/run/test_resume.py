@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -234,3 +235,33 @@ def test_a_crash_while_appending_custody_is_repaired_explicitly_then_finished(
         "catalog.sqlite",
         "custody-log.jsonl",
     ] + sorted(p.name for p in out.glob("custody-log.jsonl.torn-*"))
+
+
+def test_a_power_cut_that_kept_a_line_but_not_its_records_recaptures_that_url(
+    tmp_path: Path,
+    make_server,  # noqa: ANN001 - fixture
+) -> None:
+    """The disk kept the journal's third line but not the WARC bytes it names (writeback order
+    is the disk's): the re-run drops that entry, captures the URL again, and the bag is valid."""
+    server: TestServer = make_server()
+    paths = [f"/articles/{n}.html" for n in ("one", "two", "three")] + ["/cp1251.html"]
+    doc = tmp_path / "doc.txt"
+    doc.write_text("".join(f"Source: {server.url(p)}\n" for p in paths))
+    out = tmp_path / "out"
+    args = ("run", str(doc), "--out", str(out), "--name", "bag", "--delay", "0",
+            "--concurrency", "1", "--progress", "none")  # fmt: skip
+    first = _run(*args, fault="run.url-journaled:3")
+    assert first.returncode == -signal.SIGKILL, first.stderr
+    journal = out / ".bag.capture-log.jsonl"
+    third = json.loads(journal.read_bytes().splitlines()[2])
+    (warc,) = (out / ".bag.partial" / "data" / "warcs").glob("*.open")
+    with open(warc, "r+b") as f:  # the third URL's records never reached the disk
+        f.truncate(min(r["offset"] for r in third["records"]))
+    asked = server.stats.paths().count(urlsplit(third["url"]).path)
+    again = _run(*args)
+    assert again.returncode == 0, again.stderr
+    assert "1 URLs logged before the interruption lost their WARC records" in again.stderr
+    assert server.stats.paths().count(urlsplit(third["url"]).path) == asked + 1
+    urls = [e["url"] for e in capture_log(out / "bag")]
+    assert sorted(urls) == sorted(server.url(p) for p in paths)
+    assert archiver("verify", str(out / "bag")).returncode == 0
