@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from protego import Protego
 
 from archiver.base.settings import Settings
+from archiver.capture.logparts import RobotsDecision as LoggedDecision
 
 MAX_ROBOTS_SIZE = 500 * 1024  # RFC 9309 §2.5: parse at least 500 KiB
 
@@ -55,14 +56,11 @@ class RobotsDecision:
         return self.allowed or self.override
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "url": self.url,
-            "allowed": self.allowed,
-            "rule": self.rule,
-            "override": self.override,
-            "reason": self.reason,
-            "record_id": self.response_record_id,
-        }
+        """The decision as the capture log and the provenance record state it."""
+        logged = LoggedDecision(
+            self.url, self.allowed, self.rule, self.override, self.reason, self.response_record_id
+        )
+        return logged.to_json()
 
 
 @dataclass

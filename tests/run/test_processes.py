@@ -64,6 +64,10 @@ def run(doc: Path, out: Path, *extra: str, env: dict[str, str] | None = None):  
     )  # fmt: skip
 
 
+def assert_every_url_once(bag: Path) -> None:
+    assert_every_url_once(bag)
+
+
 def payloads(bag: Path) -> dict[str, tuple[str, str | None]]:
     """URL -> (payload SHA-256, text SHA-256) from the capture log."""
     out = {}
@@ -82,8 +86,7 @@ def test_two_processes_make_one_valid_bag_with_the_same_captures(
     bag = tmp_path / "two" / "bag"
     assert archiver("verify", str(bag)).returncode == 0
     assert bagit.Bag(str(bag)).is_valid()
-    urls = [e["url"] for e in capture_log(bag)]
-    assert len(urls) == len(HOSTS) * PER_HOST and len(set(urls)) == len(urls)
+    assert_every_url_once(bag)
     # Each process wrote its own WARC: more than one file, and no host split between them.
     warcs = Counter(r["warc_file"] for e in capture_log(bag) for r in e["records"])
     assert len(warcs) >= 2
@@ -112,8 +115,7 @@ def test_a_killed_run_takes_its_capture_processes_along_and_a_rerun_completes(
     assert again.returncode == 0, again.stderr
     assert "URLs were done before the interruption" in again.stderr
     bag = out / "bag"
-    urls = [e["url"] for e in capture_log(bag)]
-    assert len(urls) == len(HOSTS) * PER_HOST and len(set(urls)) == len(urls)
+    assert_every_url_once(bag)
     assert archiver("verify", str(bag)).returncode == 0
     assert sorted(p.name for p in out.iterdir() if p.name != "catalog.sqlite") == [
         "bag",
@@ -137,8 +139,7 @@ def test_a_capture_process_that_dies_fails_the_run_in_one_line_and_a_rerun_compl
     again = run(doc, out, "--processes", "2", "--no-clean")
     assert again.returncode == 0, again.stderr
     bag = out / "bag"
-    urls = [e["url"] for e in capture_log(bag)]
-    assert len(urls) == len(HOSTS) * PER_HOST and len(set(urls)) == len(urls)
+    assert_every_url_once(bag)
     assert archiver("verify", str(bag)).returncode == 0
 
 
@@ -164,8 +165,7 @@ def test_ctrl_c_stops_every_process_and_a_rerun_completes(
     assert 2 <= len(logged) < len(HOSTS) * PER_HOST
     again = run(doc, out, "--processes", "2", "--no-clean")
     assert again.returncode == 0, again.stderr
-    urls = [e["url"] for e in capture_log(out / "bag")]
-    assert len(urls) == len(HOSTS) * PER_HOST and len(set(urls)) == len(urls)
+    assert_every_url_once(out / "bag")
 
 
 def test_hosts_are_dealt_whole_and_evenly() -> None:
@@ -242,8 +242,7 @@ def test_a_result_the_main_process_cannot_journal_stops_every_process(
     assert pages_asked([hosts[0], hosts[2]]) < 2 * PER_HOST
     monkeypatch.setattr(sink.RunJournal, "append", original)
     assert main(args) == 0
-    urls = [e["url"] for e in capture_log(out / "bag")]
-    assert len(urls) == len(HOSTS) * PER_HOST and len(set(urls)) == len(urls)
+    assert_every_url_once(out / "bag")
 
 
 def test_a_second_ctrl_c_aborts_every_process_at_once(
