@@ -65,7 +65,8 @@ def run(doc: Path, out: Path, *extra: str, env: dict[str, str] | None = None):  
 
 
 def assert_every_url_once(bag: Path) -> None:
-    assert_every_url_once(bag)
+    urls = [e["url"] for e in capture_log(bag)]
+    assert len(urls) == len(HOSTS) * PER_HOST and len(set(urls)) == len(urls)
 
 
 def payloads(bag: Path) -> dict[str, tuple[str, str | None]]:
