@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-import requests
 import urllib3.exceptions
 
 from archiver.base.contentcoding import ContentDecoder, DecodingError, UnsupportedEncoding
@@ -69,7 +68,7 @@ class DecodedCopy:
 
 
 def read_body(
-    resp: requests.Response,
+    resp: urllib3.BaseHTTPResponse,
     hop: Hop,
     result: FetchResult,
     limits: tuple[float, int, float],
@@ -90,17 +89,17 @@ def read_body(
         if copy is not None and decode:
             copy.feed(data)
 
-    clean = False
     try:
-        clean = _stream(resp, hop, limits, take, lambda: size)
+        _stream(resp, hop, limits, take, lambda: size)
     except Exception as exc:  # noqa: BLE001 - a dropped connection keeps what came
         _raise_if_local(exc, hop.url)
         hop.truncated = "disconnect"
         hop.error = FetchError(classify(exc), _message(exc), datetime.now(UTC))
     finally:
-        if not clean:
-            resp.raw.close()  # never reuse a connection with unread bytes
-        resp.close()  # a fully read connection goes back to the pool
+        # As requests' Response.close did: close (a connection with unread bytes is never
+        # reused), then hand the connection back (a fully read one goes back to the pool).
+        resp.close()
+        resp.release_conn()
     hop.payload_sha256 = digest.hexdigest()
     hop.payload_size = size
     if copy is not None:
@@ -112,7 +111,7 @@ def read_body(
 
 
 def _stream(
-    resp: requests.Response,
+    resp: urllib3.BaseHTTPResponse,
     hop: Hop,
     limits: tuple[float, int, float],
     take: Callable[..., None],
@@ -120,7 +119,7 @@ def _stream(
 ) -> bool:
     """Read until the end, the size bound or the deadline; True when the body ended cleanly."""
     deadline, max_size, read_timeout = limits
-    raw, ex = resp.raw, hop.exchange
+    raw, ex = resp, hop.exchange
     while True:
         left = deadline - time.monotonic()
         if left <= 0:

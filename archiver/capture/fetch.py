@@ -19,7 +19,7 @@ import requests
 import urllib3
 import urllib3.exceptions
 from requests.cookies import extract_cookies_to_jar
-from requests.utils import select_proxy
+from requests.utils import check_header_validity, select_proxy
 
 from archiver.base.mediatypes import may_be_cleanable
 from archiver.base.settings import Settings
@@ -35,10 +35,10 @@ from archiver.capture.failures import (
 from archiver.capture.hop import FetchResult, Hop
 from archiver.capture.hostgate import HostGate, host_key
 from archiver.capture.retry import honour_retry_after
+from archiver.net.client import HostClient
 from archiver.net.exchange import Exchange, redact_proxy
 from archiver.net.netpolicy import AddressPolicy, PrivateAddressError, refusal_message
 from archiver.net.recorder import recording
-from archiver.net.session import recording_session
 
 READ_CHUNK = 1024 * 1024
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -49,7 +49,7 @@ RETRY_STATUSES = frozenset({429, 503})  # answers whose Retry-After is honoured
 
 
 class Fetcher:
-    """Fetch URLs through recording sessions (one per host), honouring the settings' limits."""
+    """Fetch URLs through recording clients (one per host), honouring the settings' limits."""
 
     def __init__(
         self,
@@ -66,39 +66,41 @@ class Fetcher:
         self.policy = policy or AddressPolicy(allow_private=settings.allow_private)
         self.spool_dir = str(spool_dir) if spool_dir else None
         self.gate = gate or HostGate(settings.per_host_delay)
-        self._sessions: dict[str, requests.Session] = {}
+        self._clients: dict[str, HostClient] = {}
         self._env_cache: dict[tuple[str, str], dict[str, Any]] = {}
+        self._env_session = requests.Session()  # reads the environment as requests does
         self._lock = threading.Lock()
+        self._request_headers = self._headers()
         if not settings.verify_tls:
             # The operator chose this and the settings are recorded with the capture; a warning
             # per request would only bury the progress output.
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
-    # -- sessions ---------------------------------------------------------------------------
-    def _session(self, host: str) -> requests.Session:
+    # -- clients ----------------------------------------------------------------------------
+    def _client(self, host: str) -> HostClient:
         with self._lock:
-            session = self._sessions.get(host)
-            if session is None:
-                session = self._sessions[host] = recording_session()
-                session.headers.clear()
-            return session
+            client = self._clients.get(host)
+            if client is None:
+                client = self._clients[host] = HostClient()
+            return client
 
     def release_host(self, host: str) -> None:
         """Close the host's idle connection once its queue is done (never while in use: a
         redirect hop from another host may be using it, under the host's lock)."""
         with self.gate.lock_for(host):
             with self._lock:
-                session = self._sessions.pop(host, None)
-            if session is not None:
-                session.close()
+                client = self._clients.pop(host, None)
+            if client is not None:
+                client.close()
 
     def close(self) -> None:
         with self._lock:
-            sessions, self._sessions = list(self._sessions.values()), {}
-        for s in sessions:
-            s.close()
+            clients, self._clients = list(self._clients.values()), {}
+        for c in clients:
+            c.close()
+        self._env_session.close()
 
-    def _environment(self, session: requests.Session, url: str) -> dict[str, Any]:
+    def _environment(self, url: str) -> dict[str, Any]:
         """Proxies and CA bundle for ``url``: settings first, then HTTP(S)_PROXY, NO_PROXY and
         REQUESTS_CA_BUNDLE as requests reads them. Cached per origin, because requests scans
         the whole environment on every call."""
@@ -111,12 +113,13 @@ class Fetcher:
         proxies = {"http": s.proxy, "https": s.proxy} if s.proxy else {}
         verify: bool | str = (s.ca_bundle or True) if s.verify_tls else False
         env: dict[str, Any] = dict(
-            session.merge_environment_settings(url, proxies, True, verify, None)
+            self._env_session.merge_environment_settings(url, proxies, True, verify, None)
         )
         self._env_cache[key] = env
         return env
 
     def _headers(self) -> dict[str, str]:
+        """The request headers, in the order sent; checked once (requests checks each call)."""
         h = {
             "User-Agent": self.settings.effective_user_agent(),
             "Accept": ACCEPT,
@@ -125,6 +128,8 @@ class Fetcher:
         }
         if self.settings.contact_email:
             h["From"] = self.settings.contact_email
+        for item in h.items():
+            check_header_validity(item)
         return h
 
     # -- fetching ---------------------------------------------------------------------------
@@ -200,7 +205,7 @@ class Fetcher:
         host = host_key(url)
         hop = Hop(url=url, started=datetime.now(UTC))
         with self.gate.hold(host), recording(self.spool_dir, self.policy) as rec:
-            session = self._session(host)
+            client = self._client(host)
             hop.started = datetime.now(UTC)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -208,7 +213,7 @@ class Fetcher:
                     "timeout", f"time limit of {s.max_time_per_url:g}s per URL reached", hop.started
                 )
                 return hop
-            resp = self._send(session, url, result, hop, remaining)
+            resp = self._send(client, url, result, hop, remaining)
             ex = _attach_exchange(hop, rec)
             if resp is None:
                 return hop
@@ -218,24 +223,20 @@ class Fetcher:
 
     def _send(
         self,
-        session: requests.Session,
+        client: HostClient,
         url: str,
         result: FetchResult,
         hop: Hop,
         remaining: float,
-    ) -> requests.Response | None:
+    ) -> urllib3.BaseHTTPResponse | None:
         """Send the GET (streamed); None when it failed (``hop.error`` says why)."""
         resp = None
         s = self.settings
         try:
-            # Prepared directly, not via Session.prepare_request: that would add ~/.netrc
-            # credentials (never sent unasked from an evidence crawler) and merge settings
-            # we do not use, at a cost per request.
-            prepared = requests.PreparedRequest()
-            prepared.prepare(
-                method="GET", url=url, headers=self._headers(), cookies=session.cookies
-            )
-            env = self._environment(session, url)
+            # Never Session.prepare_request: that would add ~/.netrc credentials (never sent
+            # unasked from an evidence crawler) and merge settings we do not use.
+            prepared = client.prepare(url, self._request_headers)
+            env = self._environment(url)
             proxy = select_proxy(url, env["proxies"]) if env["proxies"] else None
             if proxy:
                 result.proxy = redact_proxy(proxy)
@@ -250,18 +251,15 @@ class Fetcher:
                             "private-address", refusal_message(url, reason), datetime.now(UTC)
                         )
                         return None
-            # The adapter, not Session.send: with allow_redirects=False requests still
-            # reads a redirect's whole body into memory (resolve_redirects), unbounded.
-            resp = session.get_adapter(url).send(
+            # Never redirected by urllib3 or requests: each hop is its own recorded exchange,
+            # and a redirect's body is streamed and bounded like any other.
+            resp = client.send(
                 prepared,
-                stream=True,
-                timeout=(min(s.connect_timeout, remaining), min(s.read_timeout, remaining)),
-                verify=env["verify"],
-                cert=env["cert"],
-                proxies=env["proxies"],
+                env,
+                (min(s.connect_timeout, remaining), min(s.read_timeout, remaining)),
             )
             if "set-cookie" in resp.headers:  # sent back on later requests to the host
-                extract_cookies_to_jar(session.cookies, prepared, resp.raw)
+                extract_cookies_to_jar(client.cookies, prepared, resp)
         except requests.exceptions.InvalidURL as exc:
             hop.error = FetchError("invalid-url", _message(exc), datetime.now(UTC))
         except requests.exceptions.InvalidSchema as exc:
@@ -278,7 +276,7 @@ class Fetcher:
 
     def _take_response(
         self,
-        resp: requests.Response,
+        resp: urllib3.BaseHTTPResponse,
         hop: Hop,
         result: FetchResult,
         bounds: tuple[float, int],
@@ -286,10 +284,11 @@ class Fetcher:
     ) -> None:
         """Record the status line and headers, then read the body (and the cleaner's copy)."""
         deadline, max_size = bounds
-        hop.status = resp.status_code
-        hop.http_version = {10: "HTTP/1.0", 11: "HTTP/1.1"}.get(resp.raw.version, "HTTP/1.1")
+        hop.status = resp.status
+        hop.http_version = {10: "HTTP/1.0", 11: "HTTP/1.1"}.get(resp.version, "HTTP/1.1")
         hop.reason = resp.reason or ""
-        hop.headers = {k.lower(): v for k, v in resp.headers.items()}
+        # Repeated fields joined with ", " (as requests' headers gave them), names lower-cased.
+        hop.headers = {k.lower(): v for k, v in resp.headers.itermerged()}
         hop.location = resp.headers.get("Location")
         final = not (hop.status in REDIRECT_STATUSES and hop.location)
         want_body = (

@@ -71,7 +71,12 @@ def recording_session() -> requests.Session:
     one-connection-per-host rule at the transport level.
     """
     session = requests.Session()
-    adapter = RecordingAdapter(pool_connections=4, pool_maxsize=1, max_retries=0)
+    adapter = recording_adapter()
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+def recording_adapter() -> RecordingAdapter:
+    """One connection per pool, never retried: a failure is recorded, not hidden by a retry."""
+    return RecordingAdapter(pool_connections=4, pool_maxsize=1, max_retries=0)

@@ -16,6 +16,7 @@ from archiver.capture.hostgate import HostGate, host_key
 from tests.servers import (
     CHUNKED_PIECES,
     ForwardingProxy,
+    Served,
     Socks5Proxy,
     TestServer,
     TLSFiles,
@@ -354,3 +355,26 @@ def test_payload_copy_only_for_cleanable_types(http_server: TestServer, spool_di
     r = f.fetch(http_server.url("/robots.txt"), payload_filter=None)  # any type
     assert r.payload_path.read_bytes() == http_server.site.served("/robots.txt").body
     r.close()
+
+
+def test_a_cookie_a_host_sets_goes_back_to_that_host_only(
+    make_server,  # noqa: ANN001
+    spool_dir: Path,
+) -> None:
+    """As a browser would: the session cookie a site sets is sent on its later pages (and
+    recorded in the request as sent), never to another host; a host that set none gets none."""
+    site, other = make_server(), make_server(host="127.0.0.2")
+    body = b"<html><body><p>Welcome</p></body></html>\n"
+    headers = (("Content-Type", "text/html"), ("Set-Cookie", "visit=abc123; Path=/"))
+    site.site._paths["/welcome"] = Served(200, headers, body, body)
+    fetcher = Fetcher(settings(), spool_dir=spool_dir)
+    first = fetcher.fetch(site.url("/welcome"))
+    later = fetcher.fetch(site.url("/articles/one.html"))
+    elsewhere = fetcher.fetch(other.url("/articles/one.html"))
+    sent = [dict((k.lower(), v) for k, v in h.items()) for _, _, h in site.stats.requests]
+    assert "cookie" not in sent[0]
+    assert sent[1]["cookie"] == "visit=abc123"
+    assert b"\r\nCookie: visit=abc123\r\n" in raw(later, "request")
+    assert b"Cookie" not in raw(first, "request")
+    assert "cookie" not in {k.lower() for _, _, h in other.stats.requests for k in h}
+    assert elsewhere.hops[-1].status == 200
