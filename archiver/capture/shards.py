@@ -146,7 +146,8 @@ class ShardedCapture:
                     try:
                         child.pool.submit(self._answer, child, message[1], message[2], on_result)
                     except RuntimeError:  # the pool was shut down: the parent is aborting
-                        self._reply(child, message[1], "stopped: the run is ending")
+                        if message[1]:
+                            self._reply(child, message[1], "stopped: the run is ending")
                 elif message[0] == "closed":
                     self._take(functools.partial(on_closed, Path(message[1]), message[2]))
                 elif message[0] == "end":
@@ -191,7 +192,11 @@ class ShardedCapture:
         result: CaptureResult,
         on_result: Callable[[CaptureResult], None],
     ) -> None:
-        self._reply(child, seq, self._take(lambda: on_result(result)))
+        error = self._take(lambda: on_result(result))
+        if seq:
+            self._reply(child, seq, error)
+        elif error is not None:  # nobody waits for this answer: stop every process now
+            self.stop()
 
     def _reply(self, child: _Child, seq: int, error: str | None) -> None:
         with child.send_lock, contextlib.suppress(OSError):

@@ -68,15 +68,27 @@ class _ParentLink:
             self.conn.send(message)
 
     def on_result(self, result: CaptureResult) -> None:
+        """Send a result; one with a body on disk waits until the parent is done with it.
+
+        A result without a body (always so with ``--no-clean``) is sent as sequence 0 and not
+        answered: nothing of it needs to outlive the send, and a round trip per URL cost a
+        pipe message and two thread wake-ups in each process. A parent that cannot take it
+        stops every process (ShardedCapture.stop), as an answered error would.
+        """
         reply = _Reply()
+        wait = result.payload_path is not None
         with self.lock:
             if self.gone:
                 raise ArchiverError("the parent process has ended", EXIT_RUN_FAILED)
-            self.seq += 1
-            seq = self.seq
-            self.waiting[seq] = reply
+            seq = 0
+            if wait:
+                self.seq += 1
+                seq = self.seq
+                self.waiting[seq] = reply
         self.send(("result", seq, result))
         faults.point("capture.result-sent")  # a capture process dies, its parent lives on
+        if not wait:
+            return
         reply.event.wait()  # the body stays on disk until the parent has cleaned it
         if reply.error is not None:
             raise ArchiverError(reply.error, EXIT_RUN_FAILED)
