@@ -126,23 +126,38 @@ class ShardedCapture:
             child_end.close()
             self.children.append(_Child(process, parent_end, job.workers))
 
-    def serve(self, on_result: Callable[[CaptureResult], None], on_closed: OnFileClosed) -> None:
-        """Answer every child from now on: results on a pool, closed WARCs as they come."""
+    def serve(
+        self,
+        on_result: Callable[[CaptureResult], None],
+        on_closed: OnFileClosed,
+        inline: bool = False,
+    ) -> None:
+        """Answer every child from now on: results on a pool, closed WARCs as they come.
+
+        ``inline``: ``on_result`` never waits on the network, so a result no child waits for
+        is taken on the thread that received it (a hand-off to the pool per URL cost more).
+        """
         for child in self.children:
             child.pool = ThreadPoolExecutor(child.workers, thread_name_prefix="capture-answer")
             child.thread = threading.Thread(
-                target=self._serve, args=(child, on_result, on_closed), daemon=True
+                target=self._serve, args=(child, on_result, on_closed, inline), daemon=True
             )
             child.thread.start()
 
     def _serve(
-        self, child: _Child, on_result: Callable[[CaptureResult], None], on_closed: OnFileClosed
+        self,
+        child: _Child,
+        on_result: Callable[[CaptureResult], None],
+        on_closed: OnFileClosed,
+        inline: bool,
     ) -> None:
         assert child.pool is not None
         try:
             while True:
                 message = child.conn.recv()
-                if message[0] == "result":
+                if message[0] == "result" and not message[1] and inline:
+                    self._answer(child, 0, message[2], on_result)  # no hand-off to the pool
+                elif message[0] == "result":
                     try:
                         child.pool.submit(self._answer, child, message[1], message[2], on_result)
                     except RuntimeError:  # the pool was shut down: the parent is aborting

@@ -144,7 +144,9 @@ def capture_into(
             job.runner.witnesses.seen.update(done)
         on_result: Callable[[CaptureResult], None] = job.runner.on_result
         if shards is not None:
-            shards.serve(on_result, record_warc)
+            # Third-party lookups wait on the network: those results are taken on a pool.
+            quick = not (settings.witnesses or settings.save_now)
+            shards.serve(on_result, record_warc, quick)
             on_result = shards.guard(on_result)  # a child's failure stops this crawl too
         crawl(own, settings, job.writer, on_result, stop=job.stop, skip=done,
               spool_dir=spool, on_discovered=job.progress.add_total, workers=workers)  # fmt: skip
