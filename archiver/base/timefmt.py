@@ -15,8 +15,15 @@ NOW_VARIABLE = "ARCHIVER_NOW"  # a fake clock, for tests only
 
 
 def utc_iso(moment: datetime | None = None, *, micros: bool = True) -> str:
-    """``2026-11-20T23:41:05.123456Z`` (or without microseconds); naive datetimes count as UTC."""
-    return _utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ" if micros else "%Y-%m-%dT%H:%M:%SZ")
+    """``2026-11-20T23:41:05.123456Z`` (or without microseconds); naive datetimes count as UTC.
+
+    Written for every WARC record and log entry: ``isoformat`` is half the cost of ``strftime``
+    and gives the same text from the year 1000 on (``strftime`` does not pad earlier years).
+    """
+    moment = _utc(moment)
+    if moment.year < 1000:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if micros else "%Y-%m-%dT%H:%M:%SZ")
+    return moment.isoformat(timespec="microseconds" if micros else "seconds")[:-6] + "Z"
 
 
 def parse_iso(text: str | None) -> datetime | None:
@@ -50,6 +57,8 @@ def day(moment: datetime | None = None) -> str:
 
 def _utc(moment: datetime | None) -> datetime:
     moment = moment or datetime.now(UTC)
+    if moment.tzinfo is UTC:  # already UTC (astimezone would copy it)
+        return moment
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
