@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
+from archiver.base.compactjson import compact
 from archiver.capture.imported import Imported
 from archiver.capture.logparts import (
     Attempt,
@@ -168,9 +169,7 @@ class CaptureEntry:
 def dumps_entry(entry: CaptureEntry | Mapping[str, Any]) -> bytes:
     """One log line: compact, sorted keys, UTF-8, LF. Stable bytes for the same entry."""
     data = entry.to_json() if isinstance(entry, CaptureEntry) else entry
-    return (
-        json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
-    ).encode("utf-8")
+    return (compact(data) + "\n").encode("utf-8")
 
 
 class Journal:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from typing import Any
 
 from archiver.bag.writer import BagBuilder
 from archiver.base import faults
@@ -62,7 +63,7 @@ class Runner:
         if self.progress is not None:
             if entry.memento_of is not None:  # a labelled extra capture: the total grows
                 self.progress.add_total(1)
-            self.progress.url_done(entry.to_json())
+            self.progress.url_done(progress_fields(entry))
 
     def _clean(self, entry: CaptureEntry, result: CaptureResult) -> TextRef | TextError:
         """Clean in a worker process; a cap that stops it gives an empty text and ``reason``."""
@@ -100,6 +101,19 @@ class Runner:
             sha256=out.text_sha256,
             reason=reason_code(extraction),
         )
+
+
+def progress_fields(entry: CaptureEntry) -> dict[str, Any]:
+    """The fields of ``entry.to_json()`` that ``RunProgress.url_done`` reads, and only those:
+    the journal has serialised the whole entry already."""
+    return {
+        "url": entry.url,
+        "outcome": entry.outcome,
+        "status": entry.status,
+        "error": None if entry.error is None else {"class": entry.error.cls},
+        "payload_size": entry.payload_size,
+        "truncated": entry.truncated,
+    }
 
 
 class RunJournal(Journal):
