@@ -13,7 +13,6 @@ the URL itself: replay tools would serve them as the page.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from archiver.capture.fetch import REDIRECT_STATUSES, FetchResult, Hop
 from archiver.capture.log import CaptureEntry
 from archiver.collect.seeds import Citation
 from archiver.net.exchange import Exchange, Peer
+from archiver.warc.digest import base32
 from archiver.warc.targets import FAILURE, UNPARSED, own_target
 from archiver.warc.writer import NewRecord, RecordRef, WarcWriter, new_record_id
 
@@ -39,7 +39,7 @@ HTTP_RESPONSE = "application/http;msgtype=response"
 
 def sha256_label(hex_digest: str) -> str:
     """``sha256:<BASE32>``, the digest form warcio and pywb read."""
-    return "sha256:" + base64.b32encode(bytes.fromhex(hex_digest)).decode("ascii")
+    return "sha256:" + base32(bytes.fromhex(hex_digest))
 
 
 def _net_headers(hop: Hop) -> dict[str, str | list[str]]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
+
 from archiver.base.timefmt import compact, day, iso, utc_iso
 
 MOMENT = datetime(2026, 11, 20, 23, 41, 5, tzinfo=UTC)
@@ -49,3 +51,19 @@ def test_utc_iso_writes_what_strftime_wrote() -> None:
     for m in moments:
         for micros in (True, False):
             assert utc_iso(m, micros=micros) == _by_strftime(m, micros), (m, micros)
+
+
+def test_a_remembered_text_is_never_that_of_another_instant() -> None:
+    """1:30 on 2026-10-25 happens twice in London: equal datetimes, an hour apart in UTC."""
+    zoneinfo = pytest.importorskip("zoneinfo")
+    try:
+        london = zoneinfo.ZoneInfo("Europe/London")
+    except zoneinfo.ZoneInfoNotFoundError:
+        pytest.skip("no time zone database")
+    first = datetime(2026, 10, 25, 1, 30, tzinfo=london)
+    second = first.replace(fold=1)
+    assert first == second  # Python compares them equal (same zone, fold ignored)
+    for m in (first, second, first, second.astimezone(UTC), first.astimezone(UTC)):
+        assert utc_iso(m) == _by_strftime(m, True)
+    assert utc_iso(first) == "2026-10-25T00:30:00.000000Z"
+    assert utc_iso(second) == "2026-10-25T01:30:00.000000Z"
