@@ -49,6 +49,7 @@ __all__ = [
     "CaptureEntry",
     "CertSummary",
     "DnsFacts",
+    "EntryLine",
     "EntryShapeError",
     "FetchFailure",
     "Imported",
@@ -63,6 +64,7 @@ __all__ = [
     "TextRef",
     "ThirdPartyQuery",
     "TlsFacts",
+    "brief",
     "dumps_entry",
     "read_entries",
     "read_raw_entries",
@@ -166,10 +168,34 @@ class CaptureEntry:
         return [r for r in self.records if r.type == "response"]
 
 
-def dumps_entry(entry: CaptureEntry | Mapping[str, Any]) -> bytes:
+@dataclass(frozen=True)
+class EntryLine:
+    """An entry as its log line, made by ``dumps_entry`` where it was captured (a capture
+    process), so that the process journaling it writes those bytes and need not read it."""
+
+    url: str
+    line: bytes
+
+
+def dumps_entry(entry: CaptureEntry | EntryLine | Mapping[str, Any]) -> bytes:
     """One log line: compact, sorted keys, UTF-8, LF. Stable bytes for the same entry."""
+    if isinstance(entry, EntryLine):
+        return entry.line
     data = entry.to_json() if isinstance(entry, CaptureEntry) else entry
     return (compact(data) + "\n").encode("utf-8")
+
+
+def brief(entry: CaptureEntry) -> dict[str, Any]:
+    """The fields of ``entry.to_json()`` that say how the URL went (url, outcome, status, error
+    class, payload size, truncation): all a progress display reads, without the rest."""
+    return {
+        "url": entry.url,
+        "outcome": entry.outcome,
+        "status": entry.status,
+        "error": None if entry.error is None else {"class": entry.error.cls},
+        "payload_size": entry.payload_size,
+        "truncated": entry.truncated,
+    }
 
 
 class Journal:
@@ -195,7 +221,7 @@ class Journal:
         self._syncer: threading.Thread | None = None
         self._file: BinaryIO = open(path, "ab")  # noqa: SIM115 - closed in close()
 
-    def append(self, entry: CaptureEntry) -> None:
+    def append(self, entry: CaptureEntry | EntryLine) -> None:
         line = dumps_entry(entry)
         with self._lock:
             if self._failure is not None:

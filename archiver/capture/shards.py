@@ -31,9 +31,11 @@ from urllib.parse import urldefrag
 from archiver.base.errors import EXIT_RUN_FAILED, ArchiverError
 from archiver.capture.crawl import CaptureResult
 from archiver.capture.hostgate import host_key
+from archiver.capture.log import EntryLine
 from archiver.capture.shardworker import OnFileClosed, ShardJob, child_main
 from archiver.collect.seeds import Seed
 
+OnLine = Callable[[EntryLine, dict[str, Any]], None]  # a journal line and its ``brief``
 MIN_URLS_PER_PROCESS = 100  # below this, starting a process costs more than it saves
 
 
@@ -86,6 +88,10 @@ def split_by_host(seeds: Sequence[Seed], parts: int) -> list[list[Seed]]:
     return groups
 
 
+def _unexpected(line: EntryLine, fields: dict[str, Any]) -> None:
+    raise ArchiverError(f"a capture process sent a journal line unasked ({line.url})")
+
+
 def _url(seed: Seed) -> str:
     return urldefrag(seed.url.strip())[0]  # as the crawl queues it
 
@@ -130,17 +136,17 @@ class ShardedCapture:
         self,
         on_result: Callable[[CaptureResult], None],
         on_closed: OnFileClosed,
-        inline: bool = False,
+        on_line: OnLine | None = None,
     ) -> None:
         """Answer every child from now on: results on a pool, closed WARCs as they come.
 
-        ``inline``: ``on_result`` never waits on the network, so a result no child waits for
-        is taken on the thread that received it (a hand-off to the pool per URL cost more).
+        ``on_line`` takes the journal lines of children whose job says ``lines``, on the
+        thread that received them (a hand-off to the pool per URL cost more than the line).
         """
         for child in self.children:
             child.pool = ThreadPoolExecutor(child.workers, thread_name_prefix="capture-answer")
             child.thread = threading.Thread(
-                target=self._serve, args=(child, on_result, on_closed, inline), daemon=True
+                target=self._serve, args=(child, on_result, on_closed, on_line), daemon=True
             )
             child.thread.start()
 
@@ -149,14 +155,16 @@ class ShardedCapture:
         child: _Child,
         on_result: Callable[[CaptureResult], None],
         on_closed: OnFileClosed,
-        inline: bool,
+        on_line: OnLine | None,
     ) -> None:
         assert child.pool is not None
         try:
             while True:
                 message = child.conn.recv()
-                if message[0] == "result" and not message[1] and inline:
-                    self._answer(child, 0, message[2], on_result)  # no hand-off to the pool
+                if message[0] == "line":  # nobody waits for it: a failure stops every process
+                    take = functools.partial(on_line or _unexpected, message[1], message[2])
+                    if self._take(take):
+                        self.stop()
                 elif message[0] == "result":
                     try:
                         child.pool.submit(self._answer, child, message[1], message[2], on_result)

@@ -9,9 +9,8 @@ import re
 
 import pytest
 
-from archiver.capture.log import CaptureEntry, FetchFailure
+from archiver.capture.log import CaptureEntry, FetchFailure, brief
 from archiver.run.progress import LogTee, RunProgress, human_bytes
-from archiver.run.sink import progress_fields
 from tests.helpers import DATA
 
 
@@ -127,14 +126,14 @@ def test_quiet_shows_no_progress_and_no_summary() -> None:
 
 
 def test_progress_from_an_entrys_fields_is_that_from_its_json() -> None:
-    """Runner gives url_done only the fields it reads: the lines and counts are the same."""
+    """url_done is given only the fields it reads (``brief``): the lines and counts are the same."""
     lines = (DATA / "capture-log" / "v1.jsonl").read_bytes().splitlines()
     entries = [CaptureEntry.from_json(json.loads(line)) for line in lines]
     entries.append(dataclasses.replace(entries[0], truncated="length", payload_size=None))
     failure = FetchFailure("timeout", "slow", "2026-01-01T00:00:00Z")
     entries.append(dataclasses.replace(entries[-1], outcome="failed", status=None, error=failure))
     outs = []
-    for fields in (CaptureEntry.to_json, progress_fields):
+    for fields in (CaptureEntry.to_json, brief):
         out = io.StringIO()
         p = RunProgress(len(entries), "plain", stream=out)
         for entry in entries:
