@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import urldefrag
 
 from archiver.base.errors import EXIT_RUN_FAILED, ArchiverError
+from archiver.base.facts import run_facts
 from archiver.capture.crawl import CaptureResult
 from archiver.capture.hostgate import host_key
 from archiver.capture.log import EntryLine
@@ -117,6 +118,8 @@ class ShardedCapture:
 
     def __init__(self, jobs: Sequence[ShardJob]) -> None:
         context = multiprocessing.get_context("fork")
+        for job in jobs[:1]:  # looked up once (installed versions, the OS: ~10 ms), inherited
+            run_facts(job.settings)
         self.children: list[_Child] = []
         self.failure: BaseException | None = None  # the first result the parent could not take
         self.broken: ArchiverError | None = None  # the first child that failed or died
