@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urldefrag
 
+from archiver.base.compactjson import EncodedFacts
 from archiver.base.facts import run_facts
 from archiver.base.settings import Settings
 from archiver.base.timefmt import utc_iso
@@ -27,7 +28,13 @@ from archiver.capture.fetch import Fetcher, FetchResult
 from archiver.capture.hostgate import HostGate, host_key
 from archiver.capture.links import MAX_LINK_SCAN, hop_links, is_html
 from archiver.capture.log import CaptureEntry
-from archiver.capture.records import build_entry, network_facts, ref_dict, write_fetch
+from archiver.capture.records import (
+    build_entry,
+    network_facts,
+    outcome_summary,
+    ref_dict,
+    write_fetch,
+)
 from archiver.capture.robots import MAX_ROBOTS_SIZE, RobotsDecision, RobotsFile, RobotsPolicy
 from archiver.collect.seeds import Citation, Seed
 from archiver.net.netpolicy import AddressPolicy
@@ -155,7 +162,8 @@ class _Crawl:
         self.fetcher = Fetcher(
             settings, spool_dir=spool, gate=self.gate, policy=address_policy, stop=stop
         )
-        self.facts = run_facts(settings)  # software, OS, options: the same for every URL
+        # Software, OS, options: the same for every URL, so encoded once for every record.
+        self.facts = EncodedFacts(run_facts(settings))
         self.robots = RobotsPolicy(settings, self.fetch_robots)
         self.robots.on_crawl_delay = self._crawl_delay
         self.scheduler = _Scheduler(self.gate, self.halt, stop)
@@ -226,7 +234,10 @@ class _Crawl:
         result = self.fetcher.fetch(task.url, keep_payload=keep, robots_check=robots_check)
         try:
             robots = decisions[0] if decisions else None
-            refs = write_fetch(self.writer, result, facts=self.facts, robots=robots)
+            summary = outcome_summary(result, robots)  # the record's and the entry's
+            refs = write_fetch(
+                self.writer, result, facts=self.facts, robots=robots, summary=summary
+            )
             entry = build_entry(
                 result,
                 refs,
@@ -235,6 +246,7 @@ class _Crawl:
                 via=task.via,
                 robots=robots,
                 robots_records=robots_records,
+                summary=summary,
             )
             self._report(entry, result, refs)
             if entry.outcome == "captured" and task.hops_left > 0 and result.payload_path:

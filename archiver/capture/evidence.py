@@ -9,12 +9,12 @@ capture-log entry. See docs/capture.md ("Provenance records").
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from archiver.base.compactjson import EncodedFacts, compact
 from archiver.base.timefmt import iso
 from archiver.capture.fetch import FetchResult, Hop
 from archiver.net.certs import PEM_CHAIN, pem_chain
@@ -136,7 +136,7 @@ def provenance_record(
     result: FetchResult,
     hop_records: Sequence[Sequence[NewRecord]],
     summary: dict[str, Any],
-    facts: dict[str, Any],
+    facts: Mapping[str, Any],
     robots: Any,
     others: Sequence[NewRecord],
 ) -> NewRecord:
@@ -158,10 +158,11 @@ def provenance_record(
         "tls": tls_facts(final.tls if final is not None else None, full=True),
         "hops": hops,
         "robots": robots.to_dict() if robots is not None else None,
-        **facts,
     }
     # Compact: json's C encoder is skipped whenever ``indent`` is given (several ms per URL).
-    text = json.dumps(info, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    # The run's facts are the same in every record: encoded once when the crawl wraps them.
+    joined = facts.joined if isinstance(facts, EncodedFacts) else None
+    text = joined(info) if joined is not None else compact({**info, **facts})
     block = (text + "\n").encode()
     headers: dict[str, str | list[str]] = {}
     tie = response_id or request_id or (others[-1].record_id if others else None)

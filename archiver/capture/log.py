@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
+from archiver.base.compactjson import compact
 from archiver.capture.imported import Imported
 from archiver.capture.logparts import (
     Attempt,
@@ -31,29 +32,24 @@ from archiver.capture.logparts import (
     TextError,
     TextRef,
     TlsFacts,
-    as_object,
-    citation_from_json,
-    dns_from_json,
-    get_field,
-    get_list,
-    ref_from_json,
     ref_to_json,
-    text_from_json,
 )
+from archiver.capture.logread import OUTCOMES, read_entry
 from archiver.capture.witnessparts import (
     Memento,
     MementoOf,
     ThirdPartyQuery,
-    queries_from_json,
 )
 from archiver.collect.seeds import Citation
 from archiver.warc.writer import RecordRef
 
 __all__ = [
+    "OUTCOMES",
     "Attempt",
     "CaptureEntry",
     "CertSummary",
     "DnsFacts",
+    "EntryLine",
     "EntryShapeError",
     "FetchFailure",
     "Imported",
@@ -68,6 +64,7 @@ __all__ = [
     "TextRef",
     "ThirdPartyQuery",
     "TlsFacts",
+    "brief",
     "dumps_entry",
     "read_entries",
     "read_raw_entries",
@@ -75,9 +72,9 @@ __all__ = [
 
 LOG_NAME = "capture-log.jsonl"
 REQUIRED_FIELDS = ("url", "outcome", "started", "ended", "records")
-OUTCOMES = {"captured", "http-error", "failed", "blocked"}
 
 Outcome = Literal["captured", "http-error", "failed", "blocked"]
+
 Truncation = Literal["length", "time", "disconnect"]
 
 
@@ -165,73 +162,40 @@ class CaptureEntry:
     @classmethod
     def from_json(cls, raw: Any) -> CaptureEntry:
         """The entry of a parsed log line; EntryShapeError when it is not of the right shape."""
-        r = as_object(raw, "the entry")
-        outcome = get_field(r, "outcome", str)
-        resolved_by = get_field(r, "resolved_by", str)
-        truncated = get_field(r, "truncated", str, null=True)
-        if outcome not in OUTCOMES:
-            raise EntryShapeError(f"unknown outcome {outcome!r:.40}")
-        if resolved_by not in ("client", "proxy") or truncated not in (
-            None,
-            "length",
-            "time",
-            "disconnect",
-        ):
-            raise EntryShapeError("resolved_by or truncated is not a documented value")
-        error, robots = r.get("error"), r.get("robots")
-        proxy, tls = r.get("proxy"), r.get("tls")
-        return cls(
-            url=get_field(r, "url", str),
-            citations=[citation_from_json(c) for c in get_list(r, "citations")],
-            hop=get_field(r, "hop", int),
-            via=get_field(r, "via", str, null=True),
-            started=get_field(r, "started", str),
-            ended=get_field(r, "ended", str),
-            outcome=outcome,
-            status=get_field(r, "status", int, null=True),
-            final_url=get_field(r, "final_url", str, null=True),
-            redirects=[Redirect.from_json(x) for x in get_list(r, "redirects")],
-            error=FetchFailure.from_json(error)
-            if get_field(r, "error", dict, null=True) is not None
-            else None,
-            robots=RobotsDecision.from_json(robots)
-            if get_field(r, "robots", dict, null=True) is not None
-            else None,
-            ip=get_field(r, "ip", str, null=True),
-            resolved_by=resolved_by,
-            proxy=ProxyFacts.from_json(proxy)
-            if get_field(r, "proxy", dict, null=True) is not None
-            else None,
-            dns=dns_from_json(get_field(r, "dns", dict, null=True)),
-            tls=TlsFacts.from_json(tls)
-            if get_field(r, "tls", dict, null=True) is not None
-            else None,
-            provenance_record=get_field(r, "provenance_record", str, null=True),
-            content_type=get_field(r, "content_type", str, null=True),
-            payload_size=get_field(r, "payload_size", int, null=True),
-            payload_sha256=get_field(r, "payload_sha256", str, null=True),
-            truncated=truncated,
-            records=[ref_from_json(x) for x in get_list(r, "records")],
-            text=text_from_json(get_field(r, "text", dict, null=True)),
-            attempts=[Attempt.from_json(a) for a in get_list(r, "attempts")]
-            if "attempts" in r
-            else None,
-            witnesses=queries_from_json(r, "witnesses"),
-            save_now=queries_from_json(r, "save_now"),
-            memento_of=MementoOf.from_json(r["memento_of"]) if "memento_of" in r else None,
-            imported=Imported.from_json(r["imported"]) if "imported" in r else None,
-        )
+        return read_entry(cls, raw)
 
     def response_refs(self) -> list[RecordRef]:
         return [r for r in self.records if r.type == "response"]
 
 
-def dumps_entry(entry: CaptureEntry | Mapping[str, Any]) -> bytes:
+@dataclass(frozen=True)
+class EntryLine:
+    """An entry as its log line, made by ``dumps_entry`` where it was captured (a capture
+    process), so that the process journaling it writes those bytes and need not read it."""
+
+    url: str
+    line: bytes
+
+
+def dumps_entry(entry: CaptureEntry | EntryLine | Mapping[str, Any]) -> bytes:
     """One log line: compact, sorted keys, UTF-8, LF. Stable bytes for the same entry."""
+    if isinstance(entry, EntryLine):
+        return entry.line
     data = entry.to_json() if isinstance(entry, CaptureEntry) else entry
-    return (
-        json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
-    ).encode("utf-8")
+    return (compact(data) + "\n").encode("utf-8")
+
+
+def brief(entry: CaptureEntry) -> dict[str, Any]:
+    """The fields of ``entry.to_json()`` that say how the URL went (url, outcome, status, error
+    class, payload size, truncation): all a progress display reads, without the rest."""
+    return {
+        "url": entry.url,
+        "outcome": entry.outcome,
+        "status": entry.status,
+        "error": None if entry.error is None else {"class": entry.error.cls},
+        "payload_size": entry.payload_size,
+        "truncated": entry.truncated,
+    }
 
 
 class Journal:
@@ -257,7 +221,7 @@ class Journal:
         self._syncer: threading.Thread | None = None
         self._file: BinaryIO = open(path, "ab")  # noqa: SIM115 - closed in close()
 
-    def append(self, entry: CaptureEntry) -> None:
+    def append(self, entry: CaptureEntry | EntryLine) -> None:
         line = dumps_entry(entry)
         with self._lock:
             if self._failure is not None:

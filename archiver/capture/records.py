@@ -13,9 +13,8 @@ the URL itself: replay tools would serve them as the page.
 
 from __future__ import annotations
 
-import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, cast
 
@@ -26,6 +25,7 @@ from archiver.capture.fetch import REDIRECT_STATUSES, FetchResult, Hop
 from archiver.capture.log import CaptureEntry
 from archiver.collect.seeds import Citation
 from archiver.net.exchange import Exchange, Peer
+from archiver.warc.digest import base32
 from archiver.warc.targets import FAILURE, UNPARSED, own_target
 from archiver.warc.writer import NewRecord, RecordRef, WarcWriter, new_record_id
 
@@ -39,7 +39,7 @@ HTTP_RESPONSE = "application/http;msgtype=response"
 
 def sha256_label(hex_digest: str) -> str:
     """``sha256:<BASE32>``, the digest form warcio and pywb read."""
-    return "sha256:" + base64.b32encode(bytes.fromhex(hex_digest)).decode("ascii")
+    return "sha256:" + base32(bytes.fromhex(hex_digest))
 
 
 def _net_headers(hop: Hop) -> dict[str, str | list[str]]:
@@ -174,14 +174,15 @@ def write_fetch(
     writer: WarcWriter,
     result: FetchResult,
     *,
-    facts: dict[str, Any] | None = None,
+    facts: Mapping[str, Any] | None = None,
     robots: Any = None,
+    summary: dict[str, Any] | None = None,
 ) -> list[RecordRef]:
     """Write every hop's records (and a metadata record for a fetch-level failure) as one group.
 
     With ``facts`` (archiver.base.facts.run_facts), a provenance ``metadata`` record for the URL
     ends the group and its id is kept in ``result.provenance_record_id``; ``robots`` is the
-    decision that let the URL be fetched.
+    decision that let the URL be fetched, ``summary`` its ``outcome_summary`` if already made.
     """
     per_hop = [hop_records(hop) for hop in result.hops]
     records: list[NewRecord] = [r for group in per_hop for r in group]
@@ -219,7 +220,7 @@ def write_fetch(
     records.extend(failures)
     if facts is not None and records:
         hop_failures = [r for group in per_hop for r in group if r.type == "metadata"]
-        summary = _summary(result, robots)
+        summary = dict(outcome_summary(result, robots) if summary is None else summary)
         decision = summary.pop("robots")
         record = provenance_record(
             result, per_hop, summary, facts, decision, [*hop_failures, *failures]
@@ -240,8 +241,9 @@ def ref_dict(ref: RecordRef) -> dict[str, Any]:
     }
 
 
-def _summary(result: FetchResult, robots: Any = None) -> dict[str, Any]:
-    """The outcome fields shared by the log entry and the provenance record."""
+def outcome_summary(result: FetchResult, robots: Any = None) -> dict[str, Any]:
+    """The outcome fields shared by the log entry and the provenance record (made once for
+    both by the crawl)."""
     responded = [h for h in result.hops if h.status is not None]
     last = responded[-1] if responded else None
     redirects = [
@@ -365,12 +367,13 @@ def build_entry(
     via: str | None,
     robots: Any = None,
     robots_records: Sequence[dict[str, Any]] = (),
+    summary: dict[str, Any] | None = None,
 ) -> CaptureEntry:
     """The capture-log entry (manifests/capture-log.schema.json) for one URL."""
     final = result.final
     responded = [h for h in result.hops if h.status is not None]
     last = responded[-1] if responded else None
-    summary = _summary(result, robots)
+    summary = dict(outcome_summary(result, robots) if summary is None else summary)
     robots = summary.pop("robots")
     ok_payload = summary["outcome"] in ("captured", "http-error") and last is not None
     return CaptureEntry.from_json(

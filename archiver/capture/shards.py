@@ -29,11 +29,14 @@ from typing import Any
 from urllib.parse import urldefrag
 
 from archiver.base.errors import EXIT_RUN_FAILED, ArchiverError
+from archiver.base.facts import run_facts
 from archiver.capture.crawl import CaptureResult
 from archiver.capture.hostgate import host_key
+from archiver.capture.log import EntryLine
 from archiver.capture.shardworker import OnFileClosed, ShardJob, child_main
 from archiver.collect.seeds import Seed
 
+OnLine = Callable[[EntryLine, dict[str, Any]], None]  # a journal line and its ``brief``
 MIN_URLS_PER_PROCESS = 100  # below this, starting a process costs more than it saves
 
 
@@ -86,6 +89,10 @@ def split_by_host(seeds: Sequence[Seed], parts: int) -> list[list[Seed]]:
     return groups
 
 
+def _unexpected(line: EntryLine, fields: dict[str, Any]) -> None:
+    raise ArchiverError(f"a capture process sent a journal line unasked ({line.url})")
+
+
 def _url(seed: Seed) -> str:
     return urldefrag(seed.url.strip())[0]  # as the crawl queues it
 
@@ -111,6 +118,8 @@ class ShardedCapture:
 
     def __init__(self, jobs: Sequence[ShardJob]) -> None:
         context = multiprocessing.get_context("fork")
+        for job in jobs[:1]:  # looked up once (installed versions, the OS: ~10 ms), inherited
+            run_facts(job.settings)
         self.children: list[_Child] = []
         self.failure: BaseException | None = None  # the first result the parent could not take
         self.broken: ArchiverError | None = None  # the first child that failed or died
@@ -126,27 +135,45 @@ class ShardedCapture:
             child_end.close()
             self.children.append(_Child(process, parent_end, job.workers))
 
-    def serve(self, on_result: Callable[[CaptureResult], None], on_closed: OnFileClosed) -> None:
-        """Answer every child from now on: results on a pool, closed WARCs as they come."""
+    def serve(
+        self,
+        on_result: Callable[[CaptureResult], None],
+        on_closed: OnFileClosed,
+        on_line: OnLine | None = None,
+    ) -> None:
+        """Answer every child from now on: results on a pool, closed WARCs as they come.
+
+        ``on_line`` takes the journal lines of children whose job says ``lines``, on the
+        thread that received them (a hand-off to the pool per URL cost more than the line).
+        """
         for child in self.children:
             child.pool = ThreadPoolExecutor(child.workers, thread_name_prefix="capture-answer")
             child.thread = threading.Thread(
-                target=self._serve, args=(child, on_result, on_closed), daemon=True
+                target=self._serve, args=(child, on_result, on_closed, on_line), daemon=True
             )
             child.thread.start()
 
     def _serve(
-        self, child: _Child, on_result: Callable[[CaptureResult], None], on_closed: OnFileClosed
+        self,
+        child: _Child,
+        on_result: Callable[[CaptureResult], None],
+        on_closed: OnFileClosed,
+        on_line: OnLine | None,
     ) -> None:
         assert child.pool is not None
         try:
             while True:
                 message = child.conn.recv()
-                if message[0] == "result":
+                if message[0] == "line":  # nobody waits for it: a failure stops every process
+                    take = functools.partial(on_line or _unexpected, message[1], message[2])
+                    if self._take(take):
+                        self.stop()
+                elif message[0] == "result":
                     try:
                         child.pool.submit(self._answer, child, message[1], message[2], on_result)
                     except RuntimeError:  # the pool was shut down: the parent is aborting
-                        self._reply(child, message[1], "stopped: the run is ending")
+                        if message[1]:
+                            self._reply(child, message[1], "stopped: the run is ending")
                 elif message[0] == "closed":
                     self._take(functools.partial(on_closed, Path(message[1]), message[2]))
                 elif message[0] == "end":
@@ -191,7 +218,11 @@ class ShardedCapture:
         result: CaptureResult,
         on_result: Callable[[CaptureResult], None],
     ) -> None:
-        self._reply(child, seq, self._take(lambda: on_result(result)))
+        error = self._take(lambda: on_result(result))
+        if seq:
+            self._reply(child, seq, error)
+        elif error is not None:  # nobody waits for this answer: stop every process now
+            self.stop()
 
     def _reply(self, child: _Child, seq: int, error: str | None) -> None:
         with child.send_lock, contextlib.suppress(OSError):

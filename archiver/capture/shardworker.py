@@ -24,6 +24,7 @@ from archiver.base.errors import EXIT_RUN_FAILED, ArchiverError
 from archiver.base.hashing import FileDigests
 from archiver.base.settings import Settings
 from archiver.capture.crawl import CaptureResult, crawl
+from archiver.capture.log import EntryLine, brief, dumps_entry
 from archiver.collect.seeds import Seed
 from archiver.net.netpolicy import AddressPolicy
 from archiver.warc.writer import WarcWriter
@@ -42,6 +43,8 @@ class ShardJob:
     skip: frozenset[str]
     spool_dir: Path
     policy: AddressPolicy | None = None
+    # A result without a body goes as its journal line (the parent only journals it).
+    lines: bool = False
 
 
 @dataclass
@@ -53,9 +56,10 @@ class _Reply:
 class _ParentLink:
     """The child's end of the pipe: sends each result, then waits until the parent is done."""
 
-    def __init__(self, conn: Connection, stop: threading.Event) -> None:
+    def __init__(self, conn: Connection, stop: threading.Event, lines: bool = False) -> None:
         self.conn = conn
         self.stop = stop
+        self.lines = lines
         self.send_lock = threading.Lock()
         self.lock = threading.Lock()
         self.waiting: dict[int, _Reply] = {}
@@ -68,15 +72,33 @@ class _ParentLink:
             self.conn.send(message)
 
     def on_result(self, result: CaptureResult) -> None:
+        """Send a result; one with a body on disk waits until the parent is done with it.
+
+        A result without a body (always so with ``--no-clean``) is sent as sequence 0 and not
+        answered: nothing of it needs to outlive the send, and a round trip per URL cost a
+        pipe message and two thread wake-ups in each process. A parent that cannot take it
+        stops every process (ShardedCapture.stop), as an answered error would. With
+        ``lines``, such a result goes as its journal line and its ``brief``: the parent then
+        neither unpickles nor re-encodes the entry.
+        """
         reply = _Reply()
+        wait = result.payload_path is not None
         with self.lock:
             if self.gone:
                 raise ArchiverError("the parent process has ended", EXIT_RUN_FAILED)
-            self.seq += 1
-            seq = self.seq
-            self.waiting[seq] = reply
-        self.send(("result", seq, result))
+            seq = 0
+            if wait:
+                self.seq += 1
+                seq = self.seq
+                self.waiting[seq] = reply
+        if not wait and self.lines:
+            entry = result.entry
+            self.send(("line", EntryLine(entry.url, dumps_entry(entry)), brief(entry)))
+        else:
+            self.send(("result", seq, result))
         faults.point("capture.result-sent")  # a capture process dies, its parent lives on
+        if not wait:
+            return
         reply.event.wait()  # the body stays on disk until the parent has cleaned it
         if reply.error is not None:
             raise ArchiverError(reply.error, EXIT_RUN_FAILED)
@@ -132,7 +154,7 @@ def child_main(job: ShardJob, conn: Connection, inherited: list[Connection], par
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
-    link = _ParentLink(conn, stop)
+    link = _ParentLink(conn, stop, job.lines)
     try:
         writer = job.make_writer(link.file_closed)
         try:

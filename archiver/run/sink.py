@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from typing import Any
 
 from archiver.bag.writer import BagBuilder
 from archiver.base import faults
@@ -11,7 +12,7 @@ from archiver.base.mediatypes import file_kind
 from archiver.base.settings import Settings
 from archiver.base.timefmt import parse_iso
 from archiver.capture.crawl import CaptureResult
-from archiver.capture.log import CaptureEntry, Journal, TextError, TextRef
+from archiver.capture.log import CaptureEntry, EntryLine, Journal, TextError, TextRef, brief
 from archiver.capture.witness import Witnesses
 from archiver.clean.sidecar import SourceRef, write_outputs
 from archiver.clean.workers import CleanJob, CleanPool, reason_code
@@ -62,7 +63,15 @@ class Runner:
         if self.progress is not None:
             if entry.memento_of is not None:  # a labelled extra capture: the total grows
                 self.progress.add_total(1)
-            self.progress.url_done(entry.to_json())
+            self.progress.url_done(brief(entry))
+
+    def on_line(self, line: EntryLine, fields: dict[str, Any]) -> None:
+        """A capture process's result with nothing to clean or look up, as the journal line
+        that process made: journaled as it is; ``fields`` (``brief``) are for progress."""
+        assert self.journal is not None
+        self.journal.append(line)
+        if self.progress is not None:
+            self.progress.url_done(fields)
 
     def _clean(self, entry: CaptureEntry, result: CaptureResult) -> TextRef | TextError:
         """Clean in a worker process; a cap that stops it gives an empty text and ``reason``."""
@@ -105,6 +114,6 @@ class Runner:
 class RunJournal(Journal):
     """The capture journal, with a fault point after each URL is journaled as done."""
 
-    def append(self, entry: CaptureEntry) -> None:
+    def append(self, entry: CaptureEntry | EntryLine) -> None:
         super().append(entry)
         faults.point("run.url-journaled")

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
+from archiver.capture import logread
 from archiver.capture.imported import Imported
 from archiver.capture.log import (
     CaptureEntry,
@@ -219,3 +220,64 @@ def test_get_field_verdicts_are_those_of_the_checks_it_shortcuts(
             return ("refused", str(err))
 
     assert verdict(lambda: get_field({"k": value}, "k", kind, null=null)) == verdict(generic)
+
+
+def _checked_entry(raw: Any) -> CaptureEntry:
+    """``from_json`` before its fast path: every field checked in turn (logread._checked)."""
+    r = as_object(raw, "the entry")
+    return cast(
+        CaptureEntry,
+        logread._checked(CaptureEntry, r, raw["outcome"], raw["resolved_by"], raw["truncated"]),
+    )
+
+
+def _verdict(read: Any, raw: Any) -> Any:
+    try:
+        entry = read(raw)
+    except EntryShapeError as err:
+        return f"EntryShapeError: {err}"
+    # The same fields, in the same order, of the same types, as __init__ would have set them.
+    return entry, [(k, type(v)) for k, v in vars(entry).items()]
+
+
+@pytest.mark.parametrize("entry", _varied(), ids=lambda e: f"{e.outcome}-{e.url[-24:]}")
+def test_entries_read_at_once_are_those_read_field_by_field(entry: CaptureEntry) -> None:
+    raw = json.loads(dumps_entry(entry))
+    assert _verdict(CaptureEntry.from_json, raw) == _verdict(_checked_entry, raw)
+    assert list(vars(CaptureEntry.from_json(raw))) == [f.name for f in dataclasses.fields(entry)]
+
+
+_WRONG = {
+    "url": [None, 1, "DROP"],
+    "hop": [True, 1.0, None],
+    "via": [3, "DROP"],
+    "status": ["200", True],
+    "citations": [None, {}, [{"document": 1}]],
+    "redirects": [None, [{"url": "x"}]],
+    "error": ["boom", [], {"class": "x"}],
+    "robots": [[], {"url": "x"}],
+    "dns": ["1.2.3.4", {"answers": "x"}],
+    "tls": [[], {"version": 1}],
+    "records": [{}, [{"warc_file": 1}]],
+    "text": ["t", {"path": 1}],
+    "payload_size": ["9", 1.5],
+    "content_type": [5],
+}
+
+
+def _wrong_lines() -> list[dict[str, Any]]:
+    """Golden lines with one field wrong, and with two wrong (a plain one and a part)."""
+    base = json.loads(dumps_entry(_golden()[0]))
+    out = []
+    for key, values in _WRONG.items():
+        for value in values:
+            out.append({k: v for k, v in {**base, key: value}.items() if v != "DROP"})
+            for part in ("records", "error", "citations"):
+                if part != key:
+                    out.append({**out[-1], part: _WRONG[part][-1]})
+    return out
+
+
+@pytest.mark.parametrize("raw", _wrong_lines())
+def test_a_wrong_line_gets_the_verdict_of_the_field_by_field_checks(raw: dict[str, Any]) -> None:
+    assert _verdict(CaptureEntry.from_json, raw) == _verdict(_checked_entry, raw)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import json
 import re
 
 import pytest
 
+from archiver.capture.log import CaptureEntry, FetchFailure, brief
 from archiver.run.progress import LogTee, RunProgress, human_bytes
+from tests.helpers import DATA
 
 
 def test_plain_lines_and_summary() -> None:
@@ -119,3 +123,21 @@ def test_quiet_shows_no_progress_and_no_summary() -> None:
     p.url_done({"url": "https://a/", "outcome": "captured", "status": 200})
     p.close()
     assert screen.getvalue() == "" and p.summary_lines() == []
+
+
+def test_progress_from_an_entrys_fields_is_that_from_its_json() -> None:
+    """url_done is given only the fields it reads (``brief``): the lines and counts are the same."""
+    lines = (DATA / "capture-log" / "v1.jsonl").read_bytes().splitlines()
+    entries = [CaptureEntry.from_json(json.loads(line)) for line in lines]
+    entries.append(dataclasses.replace(entries[0], truncated="length", payload_size=None))
+    failure = FetchFailure("timeout", "slow", "2026-01-01T00:00:00Z")
+    entries.append(dataclasses.replace(entries[-1], outcome="failed", status=None, error=failure))
+    outs = []
+    for fields in (CaptureEntry.to_json, brief):
+        out = io.StringIO()
+        p = RunProgress(len(entries), "plain", stream=out)
+        for entry in entries:
+            p.url_done(fields(entry))
+        outs.append((out.getvalue(), p.outcomes, p.failures, p.bytes, p.summary_lines()[1:]))
+    assert outs[0] == outs[1]
+    assert len(outs[0][0].splitlines()) == len(entries) and outs[0][2]
