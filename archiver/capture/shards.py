@@ -75,17 +75,21 @@ def fork_is_safe() -> bool:
     return sys.platform == "linux" and threading.active_count() == 1
 
 
-def split_by_host(seeds: Sequence[Seed], parts: int) -> list[list[Seed]]:
-    """Whole hosts dealt to ``parts`` groups, the largest host first to the lightest group."""
+def split_by_host(seeds: Sequence[Seed], parts: int | Sequence[int]) -> list[list[Seed]]:
+    """Whole hosts dealt to groups, the largest host first to the group that would be done
+    soonest. ``parts`` is a number of equal groups, or each group's threads: a process with
+    more threads fetches more hosts at once, so it is given more URLs in proportion."""
+    weights = [1] * parts if isinstance(parts, int) else [max(1, w) for w in parts]
     by_host: dict[str, list[Seed]] = {}
     for seed in seeds:
         by_host.setdefault(host_key(_url(seed)), []).append(seed)
-    groups: list[list[Seed]] = [[] for _ in range(parts)]
-    loads = [0] * parts
+    groups: list[list[Seed]] = [[] for _ in weights]
+    loads = [0] * len(weights)
     for host in sorted(by_host, key=lambda h: (-len(by_host[h]), h)):
-        lightest = min(range(parts), key=lambda k: (loads[k], k))
-        groups[lightest].extend(by_host[host])
-        loads[lightest] += len(by_host[host])
+        size = len(by_host[host])
+        soonest = min(range(len(weights)), key=lambda k: ((loads[k] + size) / weights[k], k))
+        groups[soonest].extend(by_host[host])
+        loads[soonest] += size
     return groups
 
 

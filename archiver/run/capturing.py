@@ -198,11 +198,11 @@ def _start_shards(
     count = process_count(todo, options.processes, settings.concurrency)
     if count <= 1:
         return todo, settings.concurrency, None
-    groups = split_by_host(todo, count)
     # The threads are shared out: --concurrency stays the number of hosts fetched at once.
     share = [
         settings.concurrency // count + (i < settings.concurrency % count) for i in range(count)
     ]
+    groups = split_by_host(todo, share)  # URLs in proportion to each process's threads
     lines = _lines_only(settings)
     jobs = [
         ShardJob(group, settings, max(1, n), new_writer, frozenset(done), spool, lines=lines)

@@ -178,6 +178,15 @@ def test_hosts_are_dealt_whole_and_evenly() -> None:
     assert all(owners[s.url.split("/")[2]] == k for k, g in enumerate(groups) for s in g)
 
 
+def test_a_process_with_more_threads_is_dealt_more_hosts() -> None:
+    """8 threads over 3 processes are 3, 3 and 2: the one with 2 fetches fewer hosts at once,
+    so it gets fewer URLs, and all three end about together."""
+    seeds = [Seed(f"http://h{i % 40}.example/{i}") for i in range(800)]  # 40 hosts x 20
+    groups = split_by_host(seeds, [3, 3, 2])
+    assert [len(g) for g in groups] == [300, 300, 200]
+    assert sorted(len(g) for g in split_by_host(seeds, 3)) == [260, 260, 280]
+
+
 def test_one_process_where_a_fork_would_not_pay_or_not_be_safe(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
