@@ -9,6 +9,8 @@ line on stderr with the error's exit code, and Ctrl-C into exit 130, never a tra
 from __future__ import annotations
 
 import argparse
+import atexit
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -254,7 +256,20 @@ def _add_clean(sub: Subparsers) -> None:
     p.set_defaults(func=commands.cmd_clean)
 
 
+def _leave_objects_to_the_os() -> None:
+    """At exit, the OS takes back the interpreter's memory at once, not object by object.
+
+    The interpreter's teardown frees every module's classes, functions and other cyclic objects
+    one at a time: ~40 ms after a run's last line is written, on one core (bench/capture cli).
+    Frozen at exit, after every atexit handler registered later, the collector leaves them to
+    the OS. Nothing waits on that teardown: archiver closes and fsyncs its own files.
+    """
+    atexit.register(gc.freeze)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # the whole process is archiver's (console script, python -m archiver)
+        _leave_objects_to_the_os()
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv:  # a new user typing `archiver`: show what it can do, not an argparse error

@@ -106,6 +106,38 @@ def test_internal_error_is_one_line_not_exit_1(tmp_path: Path) -> None:
     assert "internal error: RuntimeError: simulated bug" in proc.stderr
 
 
+# Calls main as a program would (no arguments: sys.argv) or as a library (a list), runs the
+# atexit handlers, and says whether the collector was frozen by then.
+_FROZEN_AT_EXIT = """
+import atexit, gc, sys
+from archiver.cli import main
+doc = sys.argv.pop(1)
+as_program = sys.argv.pop(1) == "program"
+sys.argv = ["archiver", "urls", doc]
+code = main() if as_program else main(["urls", doc])
+atexit._run_exitfuncs()
+print(code, gc.get_freeze_count() > 0)
+"""
+
+
+@pytest.mark.parametrize(("how", "frozen"), [("program", "True"), ("library", "False")])
+def test_the_program_leaves_its_objects_to_the_os_at_exit(
+    tmp_path: Path, how: str, frozen: str
+) -> None:
+    """Run as a program, archiver skips the interpreter's object-by-object teardown at exit;
+    called with arguments (tests, other code) it leaves the caller's interpreter alone."""
+    doc = tmp_path / "doc.txt"
+    doc.write_text("see https://example.org/a\n")
+    proc = subprocess.run(
+        [sys.executable, "-c", _FROZEN_AT_EXIT, str(doc), how],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert proc.stdout.splitlines()[-1] == f"0 {frozen}"
+
+
 @pytest.mark.parametrize(
     ("option", "value", "mentions"),
     [
