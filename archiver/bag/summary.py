@@ -13,11 +13,13 @@ import platform
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from archiver.bag.summaryout import Section, SummaryWriter
+from archiver.bag.summaryout import Section, SummaryWriter, capture_parts, failure_parts
 from archiver.base.settings import Settings
+from archiver.base.spool import TextSpool
 from archiver.base.timefmt import parse_iso
 
 NOT_GIVEN = "not recorded"
@@ -334,6 +336,56 @@ def stream_summary(
         if e.get("outcome") != "captured":
             out.failure(_text(e.get("url")), f"{_text(e.get('outcome'))}: {_error(e)}")
     out.finish()
+
+
+class SummaryPass:
+    """The summary made in one pass over the entries, as a run copies its capture log.
+
+    The overview's counts open the file but are known only after the last entry: each entry's
+    capture and failure parts are rendered as it goes by and spooled (in memory, then in a
+    temporary file in ``directory``) until ``write``. The bytes are ``stream_summary``'s.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.counts = SummaryCounts()
+        self._failures = 0
+        # the captures' HTML and text, the failures' HTML and text
+        self._spools = [TextSpool(directory) for _ in range(4)]
+
+    def add(self, e: dict[str, Any]) -> None:
+        """One entry (``CaptureEntry.to_json``), in capture log order."""
+        counts = self.counts
+        counts.attempted += 1
+        counts.via_proxy = counts.via_proxy or e.get("resolved_by") == "proxy"
+        url = _text(e.get("url"))
+        html, text = capture_parts(f"{counts.attempted}. {url}", _capture_rows(e))
+        self._spools[0].write(html)
+        self._spools[1].write(text)
+        if e.get("outcome") == "captured":
+            counts.captured += 1
+            return
+        self._failures += 1
+        html, text = failure_parts(url, f"{_text(e.get('outcome'))}: {_error(e)}")
+        self._spools[2].write(html)
+        self._spools[3].write(text)
+
+    def write(
+        self, bag_info: list[tuple[str, str]], settings: dict[str, Any], out: SummaryWriter
+    ) -> None:
+        """The whole summary into ``out`` (once)."""
+        out.head(
+            f"Provenance summary: {_info(bag_info, 'External-Description')}",
+            _sections(bag_info, self.counts, settings),
+        )
+        captures_html, captures_text, failures_html, failures_text = self._spools
+        out.rendered(captures_html.chunks(), captures_text.chunks())
+        out.start_failures(self.counts.attempted > 0)
+        out.rendered_failures(self._failures, failures_html.chunks(), failures_text.chunks())
+        out.finish()
+
+    def close(self) -> None:
+        for spool in self._spools:
+            spool.close()
 
 
 def render_summary(

@@ -18,17 +18,20 @@ import pytest
 from archiver.bag import summary
 from archiver.bag.summary import render_summary
 from archiver.bag.writer import BagBuilder
+from archiver.base import spool
 from archiver.base.settings import Settings
 from archiver.capture.log import LOG_NAME, dumps_entry, read_entries
-from archiver.run import command
+from archiver.keep.catalog import bag_rows
 from archiver.run.finish import SUMMARY_FILES, write_summary
+from archiver.run.sealpass import SealPass
 from tests.helpers import REPO
 
 GOLDEN = REPO / "tests" / "data" / "capture-log" / "v1.jsonl"
+RUN_ID = "urn:uuid:3f0c6a52-8d7e-4f55-9a43-6e0e2f7b9b10"
 BAG_INFO = [
     ("Source-Organization", "Example Rights Watch"),
     ("External-Description", "URLs cited by <report> & notes"),
-    ("External-Identifier", "urn:uuid:3f0c6a52-8d7e-4f55-9a43-6e0e2f7b9b10"),
+    ("External-Identifier", RUN_ID),
     ("Bagging-Date", "2026-11-21"),
     ("Capture-Start", "2026-11-20T23:01:02.123456Z"),
     ("Capture-End", "2026-11-20T23:05:00.000000Z"),
@@ -93,10 +96,12 @@ def varied_journal(path: Path, copies: int = 1) -> None:
 def sealed_bytes(tmp_path: Path, journal: Path) -> tuple[Counter[str], list[bytes]]:
     """What a run's seal writes into the payload from ``journal``."""
     builder = BagBuilder(tmp_path / "bag")
-    outcomes, counts = command._write_capture_log(builder, journal)
-    write_summary(builder, BAG_INFO, journal, SETTINGS, counts)
+    with SealPass(tmp_path, RUN_ID, summary=True) as sealing:
+        sealing.copy_log(journal, builder)
+        assert sealing.summary is not None
+        write_summary(builder, BAG_INFO, sealing.summary, SETTINGS)
     data = builder.staging / "data"
-    return outcomes, [(data / name).read_bytes() for name in (LOG_NAME, *SUMMARY_FILES)]
+    return sealing.outcomes, [(data / name).read_bytes() for name in (LOG_NAME, *SUMMARY_FILES)]
 
 
 @pytest.fixture(autouse=True)
@@ -122,8 +127,14 @@ def test_capture_log_and_summary_bytes_are_pinned(tmp_path: Path) -> None:
     assert tuple(hashlib.sha256(b).hexdigest() for b in files) == PINNED
 
 
-def test_the_summary_is_what_rendering_every_entry_at_once_gives(tmp_path: Path) -> None:
-    """The reference: the summary of the same entries held in memory (few, here)."""
+@pytest.mark.parametrize("spilled", [False, True])
+def test_the_summary_is_what_rendering_every_entry_at_once_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spilled: bool
+) -> None:
+    """The reference: the summary of the same entries held in memory (few, here); spooled in
+    memory or (as a large run's are) in temporary files, the bytes are the same."""
+    if spilled:
+        monkeypatch.setattr(spool, "TEXT_LIMIT", 1000)
     journal = tmp_path / "journal.jsonl"
     varied_journal(journal, copies=3)
     _, (log, html, text) = sealed_bytes(tmp_path, journal)
@@ -132,3 +143,22 @@ def test_the_summary_is_what_rendering_every_entry_at_once_gives(tmp_path: Path)
     whole_html, whole_text = render_summary(BAG_INFO, entries, facts)
     assert (html, text) == (whole_html.encode(), whole_text.encode())
     assert log == b"".join(dumps_entry(e) for e in entries)
+
+
+@pytest.mark.parametrize("spilled", [False, True])
+def test_the_catalog_rows_made_in_the_pass_are_those_the_sealed_bag_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spilled: bool
+) -> None:
+    if spilled:
+        monkeypatch.setattr(spool, "ROW_LIMIT", 4)
+    journal = tmp_path / "journal.jsonl"
+    varied_journal(journal, copies=3)
+    builder = BagBuilder(tmp_path / "bag")
+    with SealPass(tmp_path, RUN_ID, summary=False) as sealing:
+        sealing.copy_log(journal, builder)
+        bag = builder.seal(BAG_INFO)
+        made = list(sealing.catalog)
+    assert made == list(bag_rows(bag)[1])
+    assert len(made) == sealing.catalog.count == 45
+    assert not (bag / "data" / SUMMARY_FILES[0]).exists()  # summary=False: not written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bag", "journal.jsonl"]  # no spool left
