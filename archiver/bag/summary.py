@@ -12,12 +12,12 @@ from __future__ import annotations
 import platform
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from archiver.bag.summaryout import Section, SummaryWriter, capture_parts, failure_parts
+from archiver.base.distversions import versions
 from archiver.base.settings import Settings
 from archiver.base.spool import TextSpool
 from archiver.base.timefmt import parse_iso
@@ -81,14 +81,11 @@ def _redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def _versions() -> str:
-    found = [f"Python {platform.python_version()}"]
-    for name in LIBRARIES:
-        try:
-            found.append(f"{name} {metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            continue
-    return ", ".join(found)
+def components() -> str:
+    """``Python 3.11.7, requests 2.32.3, ...``; a library not installed is left out."""
+    found = versions(LIBRARIES)
+    named = [f"{name} {found[name]}" for name in LIBRARIES if name in found]
+    return ", ".join([f"Python {platform.python_version()}", *named])
 
 
 def _user_agent(settings: dict[str, Any]) -> str:
@@ -237,7 +234,7 @@ def _what(bag_info: Sequence[tuple[str, str]], settings: dict[str, Any]) -> Sect
         [
             ("Capture software", _info(bag_info, "Capture-Software")),
             ("Bagging software", _info(bag_info, "Bag-Software-Agent")),
-            ("Components", _versions()),
+            ("Components", components()),
             ("User-Agent sent", _user_agent(settings)),
             ("robots.txt", robots),
             ("Links followed from pages given by URL", _text(settings.get("hops"), "default")),

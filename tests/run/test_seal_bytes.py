@@ -107,7 +107,7 @@ def sealed_bytes(tmp_path: Path, journal: Path) -> tuple[Counter[str], list[byte
 @pytest.fixture(autouse=True)
 def _fixed_versions(monkeypatch: pytest.MonkeyPatch) -> None:
     """The installed libraries' versions are the machine's, not the journal's."""
-    monkeypatch.setattr(summary, "_versions", lambda: "Python 3.11.7, requests 2.32.3")
+    monkeypatch.setattr(summary, "components", lambda: "Python 3.11.7, requests 2.32.3")
 
 
 def test_capture_log_and_summary_bytes_are_pinned(tmp_path: Path) -> None:
