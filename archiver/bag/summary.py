@@ -9,7 +9,9 @@ the question of what else is missing. Every value is HTML-escaped; nothing is a 
 
 from __future__ import annotations
 
+import functools
 import platform
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ from archiver.base.spool import TextSpool
 from archiver.base.timefmt import parse_iso
 
 NOT_GIVEN = "not recorded"
+_LOGGED_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", re.ASCII)
 LIBRARIES = (
     "requests",
     "urllib3",
@@ -58,10 +61,21 @@ def _when(value: Any) -> str:
     text = _text(value)
     if text == NOT_GIVEN:
         return text
+    if _LOGGED_TIME.fullmatch(text):  # as archiver writes them: spelt out once per second
+        spelled = _spelled(text[:19])
+        return f"{text} ({spelled})" if spelled else text
     moment = parse_iso(text)
     if moment is None:
         return text
     return f"{text} ({moment.day} {moment.strftime('%B %Y, %H:%M:%S')} UTC)"
+
+
+@functools.lru_cache(maxsize=64)
+def _spelled(second: str) -> str | None:
+    """``20 November 2026, 23:01:02 UTC`` for ``2026-11-20T23:01:02`` (None: no such time):
+    the same for every microsecond of that second, and a run logs many entries in each."""
+    moment = parse_iso(f"{second}Z")
+    return None if moment is None else f"{moment.day} {moment.strftime('%B %Y, %H:%M:%S')} UTC"
 
 
 def _info(bag_info: Sequence[tuple[str, str]], label: str) -> str:

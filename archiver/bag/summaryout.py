@@ -100,8 +100,7 @@ class _Joined:
 def capture_parts(heading: str, rows: list[tuple[str, str]]) -> tuple[str, str]:
     """One capture's HTML and text, each following what came before on a new line."""
     html_part = f"\n<h3>{_e(heading)}</h3>{_table(rows)}"
-    lines = (heading, *(f"    {k}: {v}" for k, v in rows), "")
-    return html_part, "".join(f"\n{line}" for line in lines)
+    return html_part, "".join([f"\n{heading}", *[f"\n    {k}: {v}" for k, v in rows], "\n"])
 
 
 def failure_parts(url: str, why: str) -> tuple[str, str]:
