@@ -14,14 +14,12 @@ import platform
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from archiver.bag.summaryout import Section, SummaryWriter, capture_parts, failure_parts
+from archiver.bag.summaryout import Section, SummaryWriter
 from archiver.base.distversions import versions
 from archiver.base.settings import Settings
-from archiver.base.spool import TextSpool
 from archiver.base.timefmt import parse_iso
 
 NOT_GIVEN = "not recorded"
@@ -272,7 +270,7 @@ def summary_counts(entries: Iterable[dict[str, Any]]) -> SummaryCounts:
     return counts
 
 
-def _sections(
+def overview_sections(
     bag_info: Sequence[tuple[str, str]], counts: SummaryCounts, settings: dict[str, Any]
 ) -> list[Section]:
     overview = Section(
@@ -336,67 +334,28 @@ def stream_summary(
     """
     if counts is None:
         counts = summary_counts(entries())
-    out.head(
-        f"Provenance summary: {_info(bag_info, 'External-Description')}",
-        _sections(bag_info, counts, settings),
-    )
+    out.head(title(bag_info), overview_sections(bag_info, counts, settings))
     for n, e in enumerate(entries(), 1):
-        out.capture(f"{n}. {_text(e.get('url'))}", _capture_rows(e))
+        out.capture(*capture_section(n, e))
     out.start_failures(counts.attempted > 0)
     for e in (failures or entries)():
         if e.get("outcome") != "captured":
-            out.failure(_text(e.get("url")), f"{_text(e.get('outcome'))}: {_error(e)}")
+            out.failure(*failure_row(e))
     out.finish()
 
 
-class SummaryPass:
-    """The summary made in one pass over the entries, as a run copies its capture log.
+def title(bag_info: Sequence[tuple[str, str]]) -> str:
+    return f"Provenance summary: {_info(bag_info, 'External-Description')}"
 
-    The overview's counts open the file but are known only after the last entry: each entry's
-    capture and failure parts are rendered as it goes by and spooled (in memory, then in a
-    temporary file in ``directory``) until ``write``. The bytes are ``stream_summary``'s.
-    """
 
-    def __init__(self, directory: Path) -> None:
-        self.counts = SummaryCounts()
-        self._failures = 0
-        # the captures' HTML and text, the failures' HTML and text
-        self._spools = [TextSpool(directory) for _ in range(4)]
+def capture_section(n: int, entry: dict[str, Any]) -> tuple[str, list[tuple[str, str]]]:
+    """The ``n``-th capture's heading and rows."""
+    return f"{n}. {_text(entry.get('url'))}", _capture_rows(entry)
 
-    def add(self, e: dict[str, Any]) -> None:
-        """One entry (``CaptureEntry.to_json``), in capture log order."""
-        counts = self.counts
-        counts.attempted += 1
-        counts.via_proxy = counts.via_proxy or e.get("resolved_by") == "proxy"
-        url = _text(e.get("url"))
-        html, text = capture_parts(f"{counts.attempted}. {url}", _capture_rows(e))
-        self._spools[0].write(html)
-        self._spools[1].write(text)
-        if e.get("outcome") == "captured":
-            counts.captured += 1
-            return
-        self._failures += 1
-        html, text = failure_parts(url, f"{_text(e.get('outcome'))}: {_error(e)}")
-        self._spools[2].write(html)
-        self._spools[3].write(text)
 
-    def write(
-        self, bag_info: list[tuple[str, str]], settings: dict[str, Any], out: SummaryWriter
-    ) -> None:
-        """The whole summary into ``out`` (once)."""
-        out.head(
-            f"Provenance summary: {_info(bag_info, 'External-Description')}",
-            _sections(bag_info, self.counts, settings),
-        )
-        captures_html, captures_text, failures_html, failures_text = self._spools
-        out.rendered(captures_html.chunks(), captures_text.chunks())
-        out.start_failures(self.counts.attempted > 0)
-        out.rendered_failures(self._failures, failures_html.chunks(), failures_text.chunks())
-        out.finish()
-
-    def close(self) -> None:
-        for spool in self._spools:
-            spool.close()
+def failure_row(entry: dict[str, Any]) -> tuple[str, str]:
+    """A URL not captured, and why."""
+    return _text(entry.get("url")), f"{_text(entry.get('outcome'))}: {_error(entry)}"
 
 
 def render_summary(

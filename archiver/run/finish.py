@@ -12,8 +12,8 @@ from typing import Any
 from archiver.attest import custody
 from archiver.attest.anchors import ANCHORS_DIR, CHAINS_DIR
 from archiver.attest.tsa import TsaConfig
-from archiver.bag.summary import SummaryPass
 from archiver.bag.summaryout import SummaryWriter
+from archiver.bag.summarypass import SummaryPass
 from archiver.bag.writer import BagBuilder
 from archiver.base.hashing import HashingWriter
 from archiver.base.settings import Settings

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
-from archiver.bag.summary import SummaryPass
+from archiver.bag.summarypass import SummaryPass
 from archiver.bag.writer import BagBuilder
 from archiver.base import faults
 from archiver.base.spool import RowSpool
