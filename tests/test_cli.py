@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import subprocess
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from archiver import __version__
+from archiver import __version__, cli
 from tests.helpers import archiver
 
 
@@ -104,6 +105,32 @@ def test_internal_error_is_one_line_not_exit_1(tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "internal error: RuntimeError: simulated bug" in proc.stderr
+
+
+def _verb_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(actions[0].choices)
+
+
+def test_a_verb_is_parsed_by_the_same_options_when_only_its_group_is_built() -> None:
+    """`archiver VERB ...` builds only VERB's part of the command line: the same help, the
+    same errors and the same parse as with every verb built; every verb is in one group."""
+    full = _verb_parsers(cli.build_parser())
+    groups = [names for names, _ in cli._verbs()]
+    assert sorted(v for names in groups for v in names) == sorted(full)
+    for names in groups:
+        for verb in names:
+            only = _verb_parsers(cli.build_parser(verb))
+            assert sorted(only) == sorted(names)
+            assert only[verb].format_help() == full[verb].format_help()
+    run = ["run", "doc.txt", "--out", "x", "--no-clean", "--tsa", "a=b,c.pem", "--delay", "0"]
+    assert cli.build_parser("run").parse_args(run) == cli.build_parser().parse_args(run)
+
+
+def test_an_unknown_verb_is_refused_naming_every_verb() -> None:
+    proc = archiver("rn", "doc.txt")
+    assert_one_line_error(proc, 2, "invalid choice: 'rn'")
+    assert "'run'" in proc.stderr and "'import'" in proc.stderr
 
 
 # Calls main as a program would (no arguments: sys.argv) or as a library (a list), runs the
