@@ -14,6 +14,16 @@ from archiver.cli_options import (
 PROFILE_HELP = "ours, aptrust, btr, a profile JSON file or its URL"
 
 
+# The verbs add_handoff_verbs adds: `archiver VERB` builds only the group its verb is in.
+HANDOFF_VERBS = (
+    "init",
+    "profile",
+    "export",
+    "receive",
+    "import",
+)
+
+
 def add_handoff_verbs(sub: Subparsers) -> None:
     """Who we are once, bags as libraries accept them, receiving them, and others' captures in."""
     _add_init(sub)

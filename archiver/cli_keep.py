@@ -5,6 +5,15 @@ from __future__ import annotations
 from archiver import commands
 from archiver.cli_options import CATALOG_HELP, TSA_HELP, Subparsers
 
+# The verbs add_keep_verbs adds: `archiver VERB` builds only the group its verb is in.
+KEEP_VERBS = (
+    "schedule",
+    "report",
+    "catalog",
+    "history",
+    "audit",
+)
+
 
 def add_keep_verbs(sub: Subparsers) -> None:
     """Scheduled runs' companions: what is due, what changed, the history, the fixity audits."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import subprocess
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from archiver import __version__
+from archiver import __version__, cli
 from tests.helpers import archiver
 
 
@@ -104,6 +105,64 @@ def test_internal_error_is_one_line_not_exit_1(tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "internal error: RuntimeError: simulated bug" in proc.stderr
+
+
+def _verb_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(actions[0].choices)
+
+
+def test_a_verb_is_parsed_by_the_same_options_when_only_its_group_is_built() -> None:
+    """`archiver VERB ...` builds only VERB's part of the command line: the same help, the
+    same errors and the same parse as with every verb built; every verb is in one group."""
+    full = _verb_parsers(cli.build_parser())
+    groups = [names for names, _ in cli._verbs()]
+    assert sorted(v for names in groups for v in names) == sorted(full)
+    for names in groups:
+        for verb in names:
+            only = _verb_parsers(cli.build_parser(verb))
+            assert sorted(only) == sorted(names)
+            assert only[verb].format_help() == full[verb].format_help()
+    run = ["run", "doc.txt", "--out", "x", "--no-clean", "--tsa", "a=b,c.pem", "--delay", "0"]
+    assert cli.build_parser("run").parse_args(run) == cli.build_parser().parse_args(run)
+
+
+def test_an_unknown_verb_is_refused_naming_every_verb() -> None:
+    proc = archiver("rn", "doc.txt")
+    assert_one_line_error(proc, 2, "invalid choice: 'rn'")
+    assert "'run'" in proc.stderr and "'import'" in proc.stderr
+
+
+# Calls main as a program would (no arguments: sys.argv) or as a library (a list), runs the
+# atexit handlers, and says whether the collector was frozen by then.
+_FROZEN_AT_EXIT = """
+import atexit, gc, sys
+from archiver.cli import main
+doc = sys.argv.pop(1)
+as_program = sys.argv.pop(1) == "program"
+sys.argv = ["archiver", "urls", doc]
+code = main() if as_program else main(["urls", doc])
+atexit._run_exitfuncs()
+print(code, gc.get_freeze_count() > 0)
+"""
+
+
+@pytest.mark.parametrize(("how", "frozen"), [("program", "True"), ("library", "False")])
+def test_the_program_leaves_its_objects_to_the_os_at_exit(
+    tmp_path: Path, how: str, frozen: str
+) -> None:
+    """Run as a program, archiver skips the interpreter's object-by-object teardown at exit;
+    called with arguments (tests, other code) it leaves the caller's interpreter alone."""
+    doc = tmp_path / "doc.txt"
+    doc.write_text("see https://example.org/a\n")
+    proc = subprocess.run(
+        [sys.executable, "-c", _FROZEN_AT_EXIT, str(doc), how],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert proc.stdout.splitlines()[-1] == f"0 {frozen}"
 
 
 @pytest.mark.parametrize(

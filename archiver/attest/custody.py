@@ -208,12 +208,26 @@ def events_for_bag(log: Path, bag: Path) -> list[bytes]:
     if not log.is_file():
         return []
     ident = bag_identity(bag)
+    needles = [v.encode("utf-8") for v in ident.values() if v]
     out: list[bytes] = []
     for raw in log.read_bytes().split(b"\n")[:-1]:
+        if not _may_concern(raw, needles):
+            continue
         entry = _parse(raw)
         if entry is not None and _concerns(entry, ident):
             out.append(raw + b"\n")
     return out
+
+
+def _may_concern(raw: bytes, needles: list[bytes]) -> bool:
+    """False only for a line that cannot name the bag, so a log of many runs is not parsed
+    line by line on every run (each of its checks read the whole log).
+
+    A line without a backslash or NUL holds every JSON string as its UTF-8 bytes, so one that
+    names the bag (by name or External-Identifier) holds that value verbatim; any other line
+    is parsed.
+    """
+    return b"\\" in raw or b"\x00" in raw or any(n in raw for n in needles)
 
 
 def events_recorded(log: Path, bag: Path) -> set[str]:

@@ -9,18 +9,21 @@ the question of what else is missing. Every value is HTML-escaped; nothing is a 
 
 from __future__ import annotations
 
+import functools
 import platform
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from archiver.bag.summaryout import Section, SummaryWriter
+from archiver.base.distversions import versions
 from archiver.base.settings import Settings
 from archiver.base.timefmt import parse_iso
 
 NOT_GIVEN = "not recorded"
+_LOGGED_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", re.ASCII)
 LIBRARIES = (
     "requests",
     "urllib3",
@@ -56,10 +59,21 @@ def _when(value: Any) -> str:
     text = _text(value)
     if text == NOT_GIVEN:
         return text
+    if _LOGGED_TIME.fullmatch(text):  # as archiver writes them: spelt out once per second
+        spelled = _spelled(text[:19])
+        return f"{text} ({spelled})" if spelled else text
     moment = parse_iso(text)
     if moment is None:
         return text
     return f"{text} ({moment.day} {moment.strftime('%B %Y, %H:%M:%S')} UTC)"
+
+
+@functools.lru_cache(maxsize=64)
+def _spelled(second: str) -> str | None:
+    """``20 November 2026, 23:01:02 UTC`` for ``2026-11-20T23:01:02`` (None: no such time):
+    the same for every microsecond of that second, and a run logs many entries in each."""
+    moment = parse_iso(f"{second}Z")
+    return None if moment is None else f"{moment.day} {moment.strftime('%B %Y, %H:%M:%S')} UTC"
 
 
 def _info(bag_info: Sequence[tuple[str, str]], label: str) -> str:
@@ -79,14 +93,11 @@ def _redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def _versions() -> str:
-    found = [f"Python {platform.python_version()}"]
-    for name in LIBRARIES:
-        try:
-            found.append(f"{name} {metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            continue
-    return ", ".join(found)
+def components() -> str:
+    """``Python 3.11.7, requests 2.32.3, ...``; a library not installed is left out."""
+    found = versions(LIBRARIES)
+    named = [f"{name} {found[name]}" for name in LIBRARIES if name in found]
+    return ", ".join([f"Python {platform.python_version()}", *named])
 
 
 def _user_agent(settings: dict[str, Any]) -> str:
@@ -235,7 +246,7 @@ def _what(bag_info: Sequence[tuple[str, str]], settings: dict[str, Any]) -> Sect
         [
             ("Capture software", _info(bag_info, "Capture-Software")),
             ("Bagging software", _info(bag_info, "Bag-Software-Agent")),
-            ("Components", _versions()),
+            ("Components", components()),
             ("User-Agent sent", _user_agent(settings)),
             ("robots.txt", robots),
             ("Links followed from pages given by URL", _text(settings.get("hops"), "default")),
@@ -259,7 +270,7 @@ def summary_counts(entries: Iterable[dict[str, Any]]) -> SummaryCounts:
     return counts
 
 
-def _sections(
+def overview_sections(
     bag_info: Sequence[tuple[str, str]], counts: SummaryCounts, settings: dict[str, Any]
 ) -> list[Section]:
     overview = Section(
@@ -323,17 +334,28 @@ def stream_summary(
     """
     if counts is None:
         counts = summary_counts(entries())
-    out.head(
-        f"Provenance summary: {_info(bag_info, 'External-Description')}",
-        _sections(bag_info, counts, settings),
-    )
+    out.head(title(bag_info), overview_sections(bag_info, counts, settings))
     for n, e in enumerate(entries(), 1):
-        out.capture(f"{n}. {_text(e.get('url'))}", _capture_rows(e))
+        out.capture(*capture_section(n, e))
     out.start_failures(counts.attempted > 0)
     for e in (failures or entries)():
         if e.get("outcome") != "captured":
-            out.failure(_text(e.get("url")), f"{_text(e.get('outcome'))}: {_error(e)}")
+            out.failure(*failure_row(e))
     out.finish()
+
+
+def title(bag_info: Sequence[tuple[str, str]]) -> str:
+    return f"Provenance summary: {_info(bag_info, 'External-Description')}"
+
+
+def capture_section(n: int, entry: dict[str, Any]) -> tuple[str, list[tuple[str, str]]]:
+    """The ``n``-th capture's heading and rows."""
+    return f"{n}. {_text(entry.get('url'))}", _capture_rows(entry)
+
+
+def failure_row(entry: dict[str, Any]) -> tuple[str, str]:
+    """A URL not captured, and why."""
+    return _text(entry.get("url")), f"{_text(entry.get('outcome'))}: {_error(entry)}"
 
 
 def render_summary(

@@ -7,8 +7,8 @@ are the same as joining every piece at once (``render_summary`` does that for sm
 
 from __future__ import annotations
 
-import html
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 VERIFY_STEPS = (
@@ -41,15 +41,32 @@ class Section:
 
 
 def _e(text: str) -> str:
-    return html.escape(text, quote=True)
+    """``html.escape(text, quote=True)``, spelt out: it runs for every cell of every capture."""
+    return (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&#x27;")
+    )
+
+
+@functools.lru_cache(maxsize=128)
+def _label(text: str) -> str:
+    """A row label, escaped once: a capture's table has the same dozen labels as every other."""
+    return _e(text)
 
 
 def _row(label: str, value: str) -> str:
     return f"<tr><th>{_e(label)}</th><td>{_e(value)}</td></tr>"
 
 
+def _labelled_row(label: str, value: str) -> str:
+    return f"<tr><th>{_label(label)}</th><td>{_e(value)}</td></tr>"
+
+
 def _table(rows: list[tuple[str, str]]) -> str:
-    return "<table>" + "".join(_row(k, v) for k, v in rows) + "</table>"
+    return "<table>" + "".join([_labelled_row(k, v) for k, v in rows]) + "</table>"
 
 
 class _Joined:
@@ -78,6 +95,17 @@ class _Joined:
             self._write("".join(self._buffer))
             self._buffer.clear()
             self._size = 0
+
+
+def capture_parts(heading: str, rows: list[tuple[str, str]]) -> tuple[str, str]:
+    """One capture's HTML and text, each following what came before on a new line."""
+    html_part = f"\n<h3>{_e(heading)}</h3>{_table(rows)}"
+    return html_part, "".join([f"\n{heading}", *[f"\n    {k}: {v}" for k, v in rows], "\n"])
+
+
+def failure_parts(url: str, why: str) -> tuple[str, str]:
+    """One failure's HTML table row and text line (the table is opened by the first)."""
+    return _row(url, why), f"\n{url}: {why}"
 
 
 class SummaryWriter:
@@ -109,9 +137,13 @@ class SummaryWriter:
         t.part("-----------------")
 
     def capture(self, heading: str, rows: list[tuple[str, str]]) -> None:
-        self._html.part(f"<h3>{_e(heading)}</h3>{_table(rows)}")
-        for line in (heading, *(f"    {k}: {v}" for k, v in rows), ""):
-            self._text.part(line)
+        self.rendered(*capture_parts(heading, rows))
+
+    def rendered(self, html: str | Iterable[str], text: str | Iterable[str]) -> None:
+        """Captures already rendered (``capture_parts``), e.g. spooled in an earlier pass."""
+        for joined, pieces in ((self._html, html), (self._text, text)):
+            for piece in [pieces] if isinstance(pieces, str) else pieces:
+                joined.more(piece)
 
     def start_failures(self, any_captures: bool) -> None:
         if not any_captures:
@@ -123,11 +155,18 @@ class SummaryWriter:
         self._text.part("-------------------")
 
     def failure(self, url: str, why: str) -> None:
+        self.rendered_failures(1, *failure_parts(url, why))
+
+    def rendered_failures(
+        self, count: int, html: str | Iterable[str], text: str | Iterable[str]
+    ) -> None:
+        """``count`` failures already rendered (``failure_parts``), in order."""
+        if count == 0:
+            return
         if self._failures == 0:
             self._html.part("<table>")
-        self._failures += 1
-        self._html.more(_row(url, why))
-        self._text.part(f"{url}: {why}")
+        self._failures += count
+        self.rendered(html, text)
 
     def finish(self) -> None:
         h, t = self._html, self._text

@@ -14,11 +14,11 @@ import os
 import platform
 import ssl
 from functools import lru_cache
-from importlib import metadata
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from archiver import __version__
+from archiver.base.distversions import versions
 from archiver.base.settings import Settings
 
 # Distributions whose versions decide how bytes were fetched, recorded or written.
@@ -49,11 +49,9 @@ def software() -> dict[str, str | None]:
         "archiver": __version__,
         "python": f"{platform.python_implementation()} {platform.python_version()}",
     }
+    found = versions(tuple(_PACKAGES.values()))
     for key, dist in _PACKAGES.items():
-        try:
-            out[key] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[key] = None
+        out[key] = found.get(dist)
     out["openssl"] = ssl.OPENSSL_VERSION
     return out
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from importlib import metadata as _importlib_metadata
 from typing import Any
 
 from archiver import __version__
@@ -87,6 +86,10 @@ def engine_versions(kind: str | None) -> dict[str, str]:
         ),
         "pdf": ("pypdfium2", "py3langid"),
     }.get(kind or "", ())
+    # Imported here: importlib.metadata costs ~7 ms to import, and a run that does not clean
+    # (or the process that only hands payloads to the cleaning workers) never asks it.
+    from importlib import metadata as _importlib_metadata
+
     versions = {}
     for name in names:
         try:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -217,8 +217,14 @@ def _require_sqlite(path: Path) -> None:
         )
 
 
-def bag_rows(bag: Path) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
-    """The run row and the capture rows a sealed bag gives, from its tag files and capture log."""
+def bag_rows(
+    bag: Path, captures: Iterable[tuple[Any, ...]] | None = None
+) -> tuple[tuple[Any, ...], Iterable[tuple[Any, ...]]]:
+    """The run row and the capture rows a sealed bag gives, from its tag files and capture log.
+
+    ``captures``: the capture rows already made from the same lines (``capture_row`` over the
+    journal a run copied into this capture log), so the log is not read again.
+    """
     require_sealed_bag(bag)
     info = read_bag_info(bag)
     run_id = bag_info_value(info, "External-Identifier")
@@ -233,12 +239,14 @@ def bag_rows(bag: Path) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
         bag_info_value(info, "Capture-End"),
         bag_info_value(info, "Bagging-Date"),
     )
-    log = bag / "data" / "capture-log.jsonl"
-    captures = [_capture_row(run_id, seq, e) for seq, e in enumerate(read_raw_entries(log))]
+    if captures is None:
+        log = bag / "data" / "capture-log.jsonl"
+        captures = [capture_row(run_id, seq, e) for seq, e in enumerate(read_raw_entries(log))]
     return run, captures
 
 
-def _capture_row(run_id: str, seq: int, e: dict[str, Any]) -> tuple[Any, ...]:
+def capture_row(run_id: str, seq: int, e: dict[str, Any]) -> tuple[Any, ...]:
+    """The catalog row of the ``seq``-th entry (from 0) of a run's capture log."""
     responses = [r for r in e.get("records") or [] if r.get("type") == "response"]
     text = e.get("text") if isinstance(e.get("text"), dict) else None
     error = e.get("error") if isinstance(e.get("error"), dict) else None
@@ -258,22 +266,27 @@ def _capture_row(run_id: str, seq: int, e: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def add_bag(conn: sqlite3.Connection, bag: Path) -> int:
-    """Index one sealed bag (again: its rows are replaced, never doubled); returns its URL count."""
-    run, captures = bag_rows(bag)
+def add_bag(
+    conn: sqlite3.Connection, bag: Path, captures: Iterable[tuple[Any, ...]] | None = None
+) -> int:
+    """Index one sealed bag (again: its rows are replaced, never doubled); returns its URL count.
+
+    ``captures``: its capture rows when the caller made them already (see ``bag_rows``).
+    """
+    run, rows = bag_rows(bag, captures)
     marks = ", ".join("?" * len(_CAPTURE_COLUMNS))
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.execute("DELETE FROM captures WHERE run_id = ?", (run[0],))
         conn.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)", run)
-        conn.executemany(
-            f"INSERT INTO captures ({', '.join(_CAPTURE_COLUMNS)}) VALUES ({marks})", captures
+        inserted = conn.executemany(
+            f"INSERT INTO captures ({', '.join(_CAPTURE_COLUMNS)}) VALUES ({marks})", rows
         )
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return len(captures)
+    return max(inserted.rowcount, 0)  # the rows inserted: the bag's URLs
 
 
 def indexed_paths(conn: sqlite3.Connection) -> set[str]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from archiver.base.errors import EXIT_OK
 from archiver.keep.catalog import (
@@ -64,17 +66,20 @@ def history_command(url: str, given: str | None, as_json: bool) -> int:
     return EXIT_OK
 
 
-def index_after_run(bag: Path, out: Path) -> None:
+def index_after_run(
+    bag: Path, out: Path, captures: Iterable[tuple[Any, ...]] | None = None
+) -> None:
     """After a run: add its bag, and any bag beside it a failed update missed, to the catalog.
 
-    A failure only warns: the bag is already sealed, and the next run or `archiver catalog
-    rebuild` indexes it.
+    ``captures``: the bag's capture rows, made as the run wrote its capture log (else read from
+    the bag). A failure only warns: the bag is already sealed, and the next run or `archiver
+    catalog rebuild` indexes it.
     """
     path = catalog_path(None, out)
     try:
         conn = open_catalog(path)
         try:
-            add_bag(conn, bag)
+            add_bag(conn, bag, captures)
             known = indexed_paths(conn)
             for other in sealed_bags(out, depth=1):
                 if str(other.resolve()) not in known:

@@ -14,7 +14,6 @@ import os
 import sys
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +24,6 @@ from archiver.attest import custody
 from archiver.attest.tsa import TsaConfig, tsas_from_options
 from archiver.bag.info import bag_info_fields
 from archiver.bag.profile import copy_profile_into
-from archiver.bag.summary import SummaryCounts
 from archiver.bag.writer import BagBuilder
 from archiver.base import faults
 from archiver.base.errors import (
@@ -39,7 +37,7 @@ from archiver.base.errors import (
 from archiver.base.fsutil import write_json_atomic
 from archiver.base.settings import Settings
 from archiver.base.timefmt import compact, parse_iso, utc_iso
-from archiver.capture.log import LOG_NAME, journal_lines, read_entries
+from archiver.capture.log import LOG_NAME, read_entries
 from archiver.run.capturing import capture_into
 from archiver.run.console import (
     print_plan,
@@ -49,6 +47,7 @@ from archiver.run.console import (
 from archiver.run.finish import SUMMARY_FILES, anchor, write_summary
 from archiver.run.options import RunOptions
 from archiver.run.plan import RunPlan, plan_run
+from archiver.run.sealpass import SealPass
 from archiver.run.settings import build_settings, require_identity
 from archiver.run.sink import Runner
 from archiver.run.state import (
@@ -205,22 +204,26 @@ def _seal(
     ended = parse_iso(run.state["ended"]) or datetime.now(UTC)
     journal = run_file(run.out, run.name, JOURNAL_SUFFIX)
     bag_info = bag_info_fields(settings, description, run.run_id, run.started, ended)
-    outcomes, counts = _write_capture_log(builder, journal)
-    if any(name not in builder.recorded for name in SUMMARY_FILES):
-        # The journal is read again for each pass: a run of any size never holds its entries.
-        write_summary(builder, bag_info, journal, settings, counts)
-        faults.point("run.summary-written")
-    try:
-        copy_profile_into(builder.staging)
-        bag_path = builder.seal(bag_info)
-    except OSError as err:
-        raise ArchiverError(
-            f"{builder.staging}: could not seal the bag ({err.strerror}); everything is kept: "
-            "free space and run the same command again",
-            EXIT_RUN_FAILED,
-        ) from err
-    # The run's state stays until every step after sealing is done: a re-run finishes them.
-    anchor(bag_path, run.out, sum(outcomes.values()), settings, tsas, options, run.started, ended)
+    unwritten = any(name not in builder.recorded for name in SUMMARY_FILES)
+    with SealPass(run.out, run.run_id, summary=unwritten) as sealing:
+        sealing.copy_log(journal, builder)  # the journal's one read
+        if sealing.summary is not None:
+            write_summary(builder, bag_info, sealing.summary, settings)
+            faults.point("run.summary-written")
+        try:
+            copy_profile_into(builder.staging)
+            bag_path = builder.seal(bag_info)
+        except OSError as err:
+            raise ArchiverError(
+                f"{builder.staging}: could not seal the bag ({err.strerror}); everything is "
+                "kept: free space and run the same command again",
+                EXIT_RUN_FAILED,
+            ) from err
+        # The run's state stays until every step after sealing is done: a re-run finishes them.
+        outcomes = sealing.outcomes
+        urls = sum(outcomes.values())
+        anchor(bag_path, run.out, urls, settings, tsas, options, run.started, ended,
+               captures=sealing.catalog)  # fmt: skip
     assert runner.progress is not None
     for line in runner.progress.summary_lines():
         print(line, file=sys.stderr)
@@ -233,39 +236,6 @@ def _seal(
     clean_up_state(run.out, run.name)
     print_result(bag_path, outcomes, runner.text_errors, options)
     return EXIT_OK
-
-
-def _write_capture_log(builder: BagBuilder, journal: Path) -> tuple[Counter[str], SummaryCounts]:
-    """The journal's entry lines, byte for byte and in ~1 MiB writes, into the payload's capture
-    log (never re-encoded, never all held); the outcomes counted, and from the same pass the
-    summary's overview figures (so the summary does not read the journal once more for them)."""
-    outcomes: Counter[str] = Counter()
-    via_proxy = False
-
-    def lines() -> Iterator[bytes]:
-        nonlocal via_proxy
-        for line, entry in journal_lines(journal):
-            outcomes[str(entry.outcome)] += 1
-            via_proxy = via_proxy or entry.resolved_by == "proxy"
-            yield line
-
-    if LOG_NAME in builder.recorded:  # written before an interruption
-        for _ in lines():
-            pass
-    else:
-        with builder.open_payload(LOG_NAME) as log:
-            batch: list[bytes] = []
-            size = 0
-            for line in lines():
-                batch.append(line)
-                size += len(line)
-                if size >= 1 << 20:
-                    log.write(b"".join(batch))
-                    batch, size = [], 0
-            log.write(b"".join(batch))
-        faults.point("run.capture-log-written")
-    counts = SummaryCounts(sum(outcomes.values()), outcomes["captured"], via_proxy)
-    return outcomes, counts
 
 
 def _finish_sealed(

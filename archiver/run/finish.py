@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -12,13 +12,12 @@ from typing import Any
 from archiver.attest import custody
 from archiver.attest.anchors import ANCHORS_DIR, CHAINS_DIR
 from archiver.attest.tsa import TsaConfig
-from archiver.bag.summary import SummaryCounts, stream_summary
 from archiver.bag.summaryout import SummaryWriter
+from archiver.bag.summarypass import SummaryPass
 from archiver.bag.writer import BagBuilder
 from archiver.base.hashing import HashingWriter
 from archiver.base.settings import Settings
 from archiver.base.timefmt import utc_iso
-from archiver.capture.log import read_entries
 from archiver.keep.history import index_after_run
 from archiver.run.options import RunOptions
 
@@ -28,16 +27,13 @@ SUMMARY_FILES = ("provenance-summary.html", "provenance-summary.txt")
 def write_summary(
     builder: BagBuilder,
     bag_info: list[tuple[str, str]],
-    journal: Path,
+    summary: SummaryPass,
     settings: Settings,
-    counts: SummaryCounts,
 ) -> None:
     """The human-readable provenance summary goes into the payload, so the manifests cover it.
 
-    Written as it is rendered, reading the journal again for each pass, so a run of any size
-    never holds its entries: ``counts`` were made while the capture log was copied, and the
-    failures' pass reads as entries only the lines not captured. A file recorded before an
-    interruption is kept.
+    ``summary`` was filled while the capture log was copied (one read of the journal); a file
+    recorded before an interruption is kept.
     """
     facts = {**settings.to_dict(), "effective_user_agent": settings.effective_user_agent()}
     with contextlib.ExitStack() as stack:
@@ -47,19 +43,7 @@ def write_summary(
                 writes.append(_ignore)
             else:
                 writes.append(_encoded(stack.enter_context(builder.open_payload(name))))
-        out = SummaryWriter(writes[0], writes[1])
-        stream_summary(
-            bag_info,
-            lambda: (e.to_json() for e in read_entries(journal)),
-            facts,
-            out,
-            counts=counts,
-            failures=lambda: (e.to_json() for e in read_entries(journal, _not_captured)),
-        )
-
-
-def _not_captured(line: dict[str, Any]) -> bool:
-    return line.get("outcome") != "captured"
+        summary.write(bag_info, facts, SummaryWriter(writes[0], writes[1]))
 
 
 def _encoded(f: HashingWriter) -> Callable[[str], object]:
@@ -82,10 +66,12 @@ def anchor(
     *,
     event: str = "captured",
     extra: dict[str, object] | None = None,
+    captures: Iterable[tuple[Any, ...]] | None = None,
 ) -> None:
     """After sealing: custody events, trusted timestamps, signature. Never unseals the bag.
 
-    The first event is ``captured`` for a run, ``imported`` (``extra``: whose) for an import.
+    The first event is ``captured`` for a run, ``imported`` (``extra``: whose) for an import;
+    ``captures``: the bag's catalog rows when the caller made them (else read from the bag).
 
     Each step is skipped when the custody log shows it done, so a run stopped half-way through
     these steps is completed by a re-run without doubling any event. A TSA that is down is
@@ -122,7 +108,8 @@ def anchor(
             bag, Path(options.sign_key), org=org, tsas=tsas, custody_log=log, actor=actor
         )
     custody.copy_into_bag(log, bag)  # again: a crash may have come between an event and its copy
-    index_after_run(bag, out)  # the capture history (docs/catalog.md); a failure only warns
+    # The capture history (docs/catalog.md); a failure only warns.
+    index_after_run(bag, out, captures)
 
 
 def _timestamp(bag: Path, tsas: list[TsaConfig], log: Path, actor: str) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from archiver.clean.workers import CleanLimits
+if TYPE_CHECKING:  # an annotation only: the cleaner's modules load where a run cleans
+    from archiver.clean.workers import CleanLimits
 
 
 @dataclass

@@ -16,7 +16,6 @@ from archiver.base.errors import (
 )
 from archiver.base.facts import warcinfo_facts
 from archiver.base.settings import Settings
-from archiver.collect.collection import load_collection
 from archiver.collect.documents import find_urls
 from archiver.collect.normalize import normalize_url
 from archiver.collect.seeds import Citation, Seed
@@ -102,6 +101,10 @@ class _Sources:
             raise ArchiverError(
                 f"{source}: one collection per run (bag each collection separately)", EXIT_USAGE
             )
+        # Imported here: reading a collection.toml (tomllib, zoneinfo, difflib: ~5 ms) is for
+        # collection runs only, not for a run of documents or URLs.
+        from archiver.collect.collection import load_collection
+
         coll = load_collection(path)
         try:
             self.tsas = tsas_from_table(

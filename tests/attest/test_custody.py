@@ -133,6 +133,35 @@ def test_events_for_bag_match_external_identifier(tmp_path: Path) -> None:
     assert len(custody.events_for_bag(log, renamed)) == 2  # same External-Identifier
 
 
+def test_events_for_bag_are_the_lines_a_full_parse_finds(tmp_path: Path) -> None:
+    """Lines are parsed only where they may name the bag; whichever way a line spells the name
+    (escaped, another tool's ASCII-only JSON), the same lines are found as by parsing all."""
+    log, bag = make_log(tmp_path, 3)
+    ident = custody.bag_identity(bag)
+    other = {"name": "other-bag", "external_identifier": "urn:uuid:0"}
+    escaped = {"name": ident["name"], "external_identifier": ""}  # matched by name
+    lines = log.read_bytes().split(b"\n")[:-1]
+    lines += [
+        json.dumps({"event": "exported", "bag": other}).encode(),
+        json.dumps({"event": "verified", "bag": escaped}).replace("-", "\\u002d").encode(),
+        json.dumps({"event": "received", "bag": {**ident, "name": "x/y"}})
+        .replace("/", "\\/")
+        .encode(),  # fmt: skip
+        json.dumps({"event": "audited", "bag": other, "note": ident["name"]}).encode(),
+        b"not json " + ident["name"].encode(),
+    ]
+    log.write_bytes(b"\n".join(lines) + b"\n")
+    every = [
+        raw + b"\n"
+        for raw in lines
+        if (e := custody._parse(raw)) is not None and custody._concerns(e, ident)
+    ]
+    assert len(every) == 5  # the 3 appended, the escaped one, the one by identifier
+    assert custody.events_for_bag(log, bag) == every
+    assert custody.events_recorded(log, bag) == {"captured", "sealed", "timestamped",
+                                                  "verified", "received"}  # fmt: skip
+
+
 def test_bag_copy_is_chain_checked_on_its_own(tmp_path: Path) -> None:
     """Without any external log, an edited line in the bag's copy breaks its chain."""
     log, bag = make_log(tmp_path)

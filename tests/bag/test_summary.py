@@ -7,9 +7,13 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 from typing import Any
 
+import pytest
+
+from archiver.bag import summary
 from archiver.bag.summary import render_summary, stream_summary, summary_counts
 from archiver.bag.summaryout import SummaryWriter
 from archiver.base.settings import Settings
+from archiver.base.timefmt import parse_iso
 
 BAG_INFO = [
     ("Source-Organization", "Example Rights Watch"),
@@ -235,3 +239,27 @@ def test_counts_and_failures_given_by_the_caller_change_no_byte() -> None:
     stream_summary(BAG_INFO, lambda: many, {}, SummaryWriter(whole.append, whole.append))
     assert "".join(pieces) == "".join(whole)
     assert "names were resolved by the proxy" in "".join(whole)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-11-20T23:01:02.123456Z",
+        "2026-11-20T23:01:02.999999Z",  # the same second, spelt out from the cache
+        "2026-02-30T23:01:02.123456Z",  # no such day: shown as given
+        "2026-11-20T24:00:00.000000Z",
+        "2026-11-20T23:01:02Z",
+        "2026-11-20T23:01:02.123456+02:00",
+        " 2026-11-20T23:01:02.123456Z ",
+        "not a time",
+        "",
+        None,
+    ],
+)
+def test_times_are_spelt_out_as_parsing_each_gives(value: str | None) -> None:
+    text = summary._text(value)
+    moment = parse_iso(text)
+    expected = text
+    if moment is not None and text != summary.NOT_GIVEN:
+        expected = f"{text} ({moment.day} {moment.strftime('%B %Y, %H:%M:%S')} UTC)"
+    assert summary._when(value) == expected

@@ -18,12 +18,11 @@ from tests.servers import TestServer
 
 HEAVY = {"bs4", "cryptography", "lxml", "rfc3161_client", "rich", "soupsieve"}
 
-# Runs the CLI in this interpreter and, however it exits, writes the top-level modules it loaded.
+# Runs the CLI in this interpreter and, however it exits, writes the modules it loaded.
 _RUN = """
 import atexit, json, runpy, sys
 out = sys.argv.pop(1)
-tops = lambda: sorted({m.split(".")[0] for m in sys.modules})
-atexit.register(lambda: open(out, "w").write(json.dumps(tops())))
+atexit.register(lambda: open(out, "w").write(json.dumps(sorted(sys.modules))))
 runpy.run_module("archiver", run_name="__main__", alter_sys=True)
 """
 
@@ -40,7 +39,8 @@ def _loaded(tmp_path: Path, *args: str) -> tuple[set[str], subprocess.CompletedP
         env=env,
         cwd=tmp_path,
     )
-    return set(json.loads(report.read_text())), proc
+    modules = set(json.loads(report.read_text()))
+    return {m.split(".")[0] for m in modules} | modules, proc
 
 
 def test_importing_the_cli_and_run_command_loads_no_optional_library() -> None:
@@ -67,6 +67,9 @@ def test_a_run_of_a_url_list_loads_them_only_when_used(
     assert proc.returncode == 0, proc.stderr
     assert list((tmp_path / "out").glob("cited-*/bagit.txt")), "no sealed bag"
     assert not loaded & HEAVY, f"a plain run loaded {sorted(loaded & HEAVY)}"
+    # Only a collection run reads a collection.toml (and its time zones).
+    assert "archiver.collect.collection" not in loaded
+    assert "zoneinfo" not in loaded
 
     # An HTML source document is parsed, and the live display draws: both load their library.
     page = tmp_path / "page.html"
