@@ -33,13 +33,16 @@ class HostClient:
 
     def prepare(self, url: str, headers: dict[str, str]) -> requests.PreparedRequest:
         """The request as requests would send it: its URL (IDNA, re-quoting), our headers in
-        their order, then the jar's Cookie header if any cookie applies."""
+        their order, then the jar's Cookie header if any cookie applies, then an Authorization
+        header from credentials in the URL."""
         prepared = requests.PreparedRequest()
         prepared.method = "GET"
         prepared.prepare_url(url, None)
         prepared.headers = CaseInsensitiveDict(headers)
         if self.cookies:
             prepared.prepare_cookies(self.cookies)
+        if "@" in url:  # user:password in the URL: sent as Basic credentials, as requests does
+            prepared.prepare_auth(None, url)
         return prepared
 
     def send(

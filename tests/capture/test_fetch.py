@@ -378,3 +378,16 @@ def test_a_cookie_a_host_sets_goes_back_to_that_host_only(
     assert b"Cookie" not in raw(first, "request")
     assert "cookie" not in {k.lower() for _, _, h in other.stats.requests for k in h}
     assert elsewhere.hops[-1].status == 200
+
+
+def test_credentials_in_the_url_are_sent_as_requests_sent_them(
+    http_server: TestServer, spool_dir: Path
+) -> None:
+    """A cited ``http://user:password@host/`` page is asked with those Basic credentials, as
+    before the GET left requests' Session (requests' prepare sends them)."""
+    url = http_server.url("/robots.txt").replace("http://", "http://alice:s3cret@")
+    r = Fetcher(settings(), spool_dir=spool_dir).fetch(url)
+    sent = [dict((k.lower(), v) for k, v in h.items()) for _, _, h in http_server.stats.requests]
+    assert sent[-1]["authorization"] == "Basic YWxpY2U6czNjcmV0"
+    assert r.hops[-1].status == 200
+    r.close()
