@@ -147,8 +147,9 @@ class ShardedCapture:
     ) -> None:
         """Answer every child from now on: results on a pool, closed WARCs as they come.
 
-        ``on_line`` takes the journal lines of children whose job says ``lines``, on the
-        thread that received them (a hand-off to the pool per URL cost more than the line).
+        ``on_line`` takes the journal lines children send for results the parent has nothing
+        to add to (no body to clean, no third-party lookup), on the thread that received them
+        (a hand-off to the pool per URL cost more than the line).
         """
         for child in self.children:
             child.pool = ThreadPoolExecutor(child.workers, thread_name_prefix="capture-answer")

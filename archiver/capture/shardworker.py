@@ -24,7 +24,8 @@ from archiver.base.errors import EXIT_RUN_FAILED, ArchiverError
 from archiver.base.hashing import FileDigests
 from archiver.base.settings import Settings
 from archiver.capture.crawl import CaptureResult, crawl
-from archiver.capture.log import EntryLine, brief, dumps_entry
+from archiver.capture.log import CaptureEntry, EntryLine, brief, dumps_entry
+from archiver.capture.witness import annotates
 from archiver.collect.seeds import Seed
 from archiver.net.netpolicy import AddressPolicy
 from archiver.warc.writer import WarcWriter
@@ -43,8 +44,6 @@ class ShardJob:
     skip: frozenset[str]
     spool_dir: Path
     policy: AddressPolicy | None = None
-    # A result without a body goes as its journal line (the parent only journals it).
-    lines: bool = False
 
 
 @dataclass
@@ -56,10 +55,15 @@ class _Reply:
 class _ParentLink:
     """The child's end of the pipe: sends each result, then waits until the parent is done."""
 
-    def __init__(self, conn: Connection, stop: threading.Event, lines: bool = False) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        stop: threading.Event,
+        as_line: Callable[[CaptureEntry], bool] = lambda entry: False,
+    ) -> None:
         self.conn = conn
         self.stop = stop
-        self.lines = lines
+        self.as_line = as_line  # does a result without a body go as its journal line?
         self.send_lock = threading.Lock()
         self.lock = threading.Lock()
         self.waiting: dict[int, _Reply] = {}
@@ -77,9 +81,9 @@ class _ParentLink:
         A result without a body (always so with ``--no-clean``) is sent as sequence 0 and not
         answered: nothing of it needs to outlive the send, and a round trip per URL cost a
         pipe message and two thread wake-ups in each process. A parent that cannot take it
-        stops every process (ShardedCapture.stop), as an answered error would. With
-        ``lines``, such a result goes as its journal line and its ``brief``: the parent then
-        neither unpickles nor re-encodes the entry.
+        stops every process (ShardedCapture.stop), as an answered error would. When ``as_line``
+        says so (the parent has nothing to add to the entry), such a result goes as its journal
+        line and its ``brief``: the parent then neither unpickles nor re-encodes the entry.
         """
         reply = _Reply()
         wait = result.payload_path is not None
@@ -91,7 +95,7 @@ class _ParentLink:
                 self.seq += 1
                 seq = self.seq
                 self.waiting[seq] = reply
-        if not wait and self.lines:
+        if not wait and self.as_line(result.entry):
             entry = result.entry
             self.send(("line", EntryLine(entry.url, dumps_entry(entry)), brief(entry)))
         else:
@@ -154,7 +158,8 @@ def child_main(job: ShardJob, conn: Connection, inherited: list[Connection], par
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
-    link = _ParentLink(conn, stop, job.lines)
+    # Unless a third-party lookup is to annotate it, an entry's journal line is final here.
+    link = _ParentLink(conn, stop, lambda entry: not annotates(job.settings, entry))
     try:
         writer = job.make_writer(link.file_closed)
         try:

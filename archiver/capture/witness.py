@@ -56,6 +56,16 @@ Parse = Callable[[bytes], tuple[list[Memento], int | None]]
 LIMIT = "lookup-limit"  # a query not asked: the run reached witness_limit
 
 
+def annotates(settings: Settings, entry: CaptureEntry) -> bool:
+    """Would :meth:`Witnesses.annotate` add to ``entry`` (a lookup, a save-now answer)? If not,
+    its journal line is final where it was made (a capture process sends just that line)."""
+    if entry.memento_of is not None:
+        return False
+    if settings.witnesses and wants_witnesses(entry):
+        return True
+    return bool(settings.save_now and entry.outcome == "captured")
+
+
 def wants_witnesses(entry: CaptureEntry) -> bool:
     """Gone or unreachable, and not itself our capture of a memento."""
     if entry.memento_of is not None:

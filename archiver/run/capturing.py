@@ -144,8 +144,7 @@ def capture_into(
             job.runner.witnesses.seen.update(done)
         on_result: Callable[[CaptureResult], None] = job.runner.on_result
         if shards is not None:
-            lines = job.runner.on_line if _lines_only(settings) else None
-            shards.serve(on_result, record_warc, lines)
+            shards.serve(on_result, record_warc, job.runner.on_line)
             on_result = shards.guard(on_result)  # a child's failure stops this crawl too
         crawl(own, settings, job.writer, on_result, stop=job.stop, skip=done,
               spool_dir=spool, on_discovered=job.progress.add_total, workers=workers)  # fmt: skip
@@ -203,18 +202,11 @@ def _start_shards(
         settings.concurrency // count + (i < settings.concurrency % count) for i in range(count)
     ]
     groups = split_by_host(todo, share)  # URLs in proportion to each process's threads
-    lines = _lines_only(settings)
     jobs = [
-        ShardJob(group, settings, max(1, n), new_writer, frozenset(done), spool, lines=lines)
+        ShardJob(group, settings, max(1, n), new_writer, frozenset(done), spool)
         for group, n in zip(groups[1:], share[1:], strict=True)
     ]
     return groups[0], max(1, share[0]), ShardedCapture(jobs)
-
-
-def _lines_only(settings: Settings) -> bool:
-    """Whether a result without a body needs nothing here but its journal line: so unless
-    third-party lookups (witnesses, save-now) annotate its entry first."""
-    return not (settings.witnesses or settings.save_now)
 
 
 __all__ = ["capture_into", "todo_and_done"]

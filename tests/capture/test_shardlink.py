@@ -9,6 +9,7 @@ process either way.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
 import threading
@@ -18,10 +19,12 @@ from typing import Any
 import pytest
 
 from archiver.base.errors import ArchiverError
+from archiver.base.settings import Settings
 from archiver.capture import shards
 from archiver.capture.crawl import CaptureResult
 from archiver.capture.log import CaptureEntry, EntryLine, brief, dumps_entry
 from archiver.capture.shardworker import _ParentLink
+from archiver.capture.witness import annotates
 from tests.helpers import DATA
 
 
@@ -48,7 +51,7 @@ def _send_in_thread(link: _ParentLink, result: CaptureResult) -> tuple[threading
 @pytest.mark.parametrize("lines", [False, True])
 def test_a_result_without_a_body_is_sent_and_not_waited_for(lines: bool) -> None:
     parent, child = multiprocessing.Pipe()
-    link = _ParentLink(child, threading.Event(), lines)
+    link = _ParentLink(child, threading.Event(), lambda entry: lines)
     done, raised = _send_in_thread(link, _result(None))
     assert done.wait(5) and not raised  # returned though the parent never answered
     entry = _result(None).entry
@@ -65,7 +68,7 @@ def test_a_result_with_a_body_waits_for_the_answer(tmp_path: Path, error: str | 
     body = tmp_path / "body"
     body.write_bytes(b"<p>page</p>")
     parent, child = multiprocessing.Pipe()
-    link = _ParentLink(child, threading.Event(), lines=True)
+    link = _ParentLink(child, threading.Event(), lambda entry: True)
     done, raised = _send_in_thread(link, _result(body))
     kind, seq, sent = parent.recv()
     assert kind == "result" and seq >= 1 and sent.payload_path == body
@@ -106,3 +109,22 @@ def test_the_main_process_answers_only_who_waits_and_stops_all_on_a_failure() ->
     assert taken[-1] == (serving.name, "fails") and isinstance(capture.failure, OSError)
     assert capture.children[0].pool is not None
     capture.children[0].pool.shutdown()
+
+
+def test_only_an_entry_a_lookup_would_add_to_waits_for_the_main_process() -> None:
+    """Witnesses are on by default: a captured page's line is final where it was made, a gone
+    page's entry goes whole (the main process looks it up before journaling it)."""
+    captured = _result(None).entry
+    gone = dataclasses.replace(captured, outcome="http-error", status=404)
+    default, saving = Settings(), Settings(save_now=True, witnesses=False)
+    assert default.witnesses and not annotates(default, captured) and annotates(default, gone)
+    assert annotates(saving, captured) and not annotates(saving, gone)
+    assert not annotates(Settings(witnesses=False), gone)
+    parent, child = multiprocessing.Pipe()
+    link = _ParentLink(child, threading.Event(), lambda entry: not annotates(default, entry))
+    for result in (_result(None), CaptureResult(gone, None, "text/html", None)):
+        done, raised = _send_in_thread(link, result)
+        assert done.wait(5) and not raised
+    assert parent.recv()[0] == "line"
+    kind, seq, sent = parent.recv()
+    assert (kind, seq, sent.entry) == ("result", 0, gone)
