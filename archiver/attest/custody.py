@@ -23,6 +23,7 @@ from typing import Any
 from archiver.attest.anchors import BAG_COPY, anchors_dir
 from archiver.bag.reader import bag_info_value, read_bag_info
 from archiver.base import faults
+from archiver.base.compactjson import compact
 from archiver.base.errors import EXIT_RUN_FAILED, EXIT_USAGE, ArchiverError
 from archiver.base.fsutil import append_synced, file_lock, replace_file
 from archiver.base.timefmt import utc_iso
@@ -67,9 +68,7 @@ def tagmanifest_sha256(bag: Path) -> str | None:
 
 
 def _dumps(entry: dict[str, Any]) -> bytes:
-    return (
-        json.dumps(entry, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
-    ).encode("utf-8")
+    return (compact(entry) + "\n").encode("utf-8")
 
 
 def _utc(moment: datetime) -> str:

@@ -9,7 +9,6 @@ masked before anything is written.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import platform
 import ssl
@@ -18,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from archiver import __version__
+from archiver.base.compactjson import compact
 from archiver.base.distversions import versions
 from archiver.base.settings import Settings
 
@@ -140,19 +140,15 @@ def software_line() -> str:
     return f"archiver/{facts['archiver']} ({'; '.join(p for p in parts if p)})"
 
 
-def _compact(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
 def warcinfo_facts(settings: Settings) -> dict[str, str]:
     """The run-wide facts as warcinfo fields (one line each; the JSON ones are compact)."""
     facts = run_facts(settings)
     return {
         "software": software_line(),
         "operating-system": facts["os"]["platform"] or "",
-        "archiver-software": _compact(facts["software"]),
-        "archiver-os": _compact(facts["os"]),
-        "archiver-options": _compact(facts["settings"]),
-        "archiver-environment": _compact(facts["environment"]),
+        "archiver-software": compact(facts["software"]),
+        "archiver-os": compact(facts["os"]),
+        "archiver-options": compact(facts["settings"]),
+        "archiver-environment": compact(facts["environment"]),
         "private-addresses": facts["private_addresses"],
     }

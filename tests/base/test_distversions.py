@@ -10,18 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from archiver.bag.summary import LIBRARIES
 from archiver.base import distversions
 from archiver.base.distversions import installed_versions, versions
 from tests.helpers import REPO
 
-INSTALLED = (
-    "requests",
-    "urllib3",
-    "warcio",
-    "trafilatura",
-    "bagit",
-    "rfc3161-client",
-    "cryptography",
+INSTALLED = LIBRARIES + (
     "PySocks",
     "protego",
     "charset-normalizer",

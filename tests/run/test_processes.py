@@ -57,6 +57,12 @@ def cite(tmp_path: Path, servers: list[TestServer]) -> Path:
     return doc
 
 
+def run_args(doc: Path, out: Path, *extra: str) -> list[str]:
+    """``archiver run`` in two processes without cleaning, for a run in this interpreter."""
+    return ["run", str(doc), "--out", str(out), "--name", "bag", "--delay", "0",
+            "--progress", "none", "--processes", "2", "--no-clean", *extra]  # fmt: skip
+
+
 def run(doc: Path, out: Path, *extra: str, env: dict[str, str] | None = None):  # noqa: ANN201
     return archiver(
         "run", str(doc), "--out", str(out), "--name", "bag", "--delay", "0",
@@ -228,8 +234,7 @@ def test_a_result_the_main_process_cannot_journal_stops_every_process(
     """The disk fills while journaling: one line, exit 3, every process stops, a re-run ends it."""
     doc = cite(tmp_path, hosts)
     out = tmp_path / "out"
-    args = ["run", str(doc), "--out", str(out), "--name", "bag", "--delay", "0", "--progress",
-            "none", "--concurrency", "4", "--processes", "2", "--no-clean"]  # fmt: skip
+    args = run_args(doc, out, "--concurrency", "4")
     original = sink.RunJournal.append
     calls: list[str] = []
 
@@ -285,8 +290,7 @@ def test_a_failure_before_the_children_are_answered_is_reported_not_hung(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     doc = cite(tmp_path, hosts)
-    args = ["run", str(doc), "--out", str(tmp_path / "out"), "--name", "bag", "--delay", "0",
-            "--progress", "none", "--processes", "2", "--no-clean"]  # fmt: skip
+    args = run_args(doc, tmp_path / "out")
 
     def broken(*args: object) -> None:
         raise OSError(errno.EIO, "Input/output error", "setup")
