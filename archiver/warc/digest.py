@@ -32,22 +32,9 @@ def label(algorithm: str, raw_digest: bytes) -> str:
     return f"{algorithm}:{base32(raw_digest)}"
 
 
-_B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-_B32_PAIRS = [a + b for a in _B32 for b in _B32]  # the two letters of every 10 bits
-_B32_PADDING = (0, 6, 4, 3, 1)  # "=" after the last 1, 2, 3 or 4 bytes of a 5-byte group
-
-
 def base32(raw: bytes) -> str:
-    """``base64.b32encode(raw).decode()``: RFC 4648 base32, padded. Every WARC record gets one
-    or two, and base64's is written in Python 5 bytes at a time; this takes the whole digest
-    as one integer, 10 bits at a time (tests/warc/test_digest_text.py holds it to base64's)."""
-    rest = len(raw) % 5
-    number = int.from_bytes(raw + bytes(-len(raw) % 5), "big")
-    top = (len(raw) + 4) // 5 * 40 - 10
-    pairs = _B32_PAIRS
-    text = "".join([pairs[(number >> shift) & 0x3FF] for shift in range(top, -10, -10)])
-    padding = _B32_PADDING[rest]
-    return text[: len(text) - padding] + "=" * padding if padding else text
+    """RFC 4648 base32, padded, as digest labels write it."""
+    return base64.b32encode(raw).decode("ascii")
 
 
 def sha256_label(h: hashlib._Hash) -> str:

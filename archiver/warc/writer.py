@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import os
 import threading
+import uuid
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -79,13 +80,7 @@ class RecordRef:
 
 
 def new_record_id() -> str:
-    """``<urn:uuid:...>`` of a random (version 4) UUID, as ``uuid.uuid4()`` makes and writes
-    it, without building a UUID object: three per captured URL."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = raw[6] & 0x0F | 0x40  # version 4
-    raw[8] = raw[8] & 0x3F | 0x80  # the RFC 4122 variant
-    h = raw.hex()
-    return f"<urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}>"
+    return f"<urn:uuid:{uuid.uuid4()}>"
 
 
 def warc_date(dt: datetime | None) -> str:

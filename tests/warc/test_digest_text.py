@@ -1,4 +1,4 @@
-"""The texts written into every WARC header by hand-made code: the same as the library's.
+"""Texts written into every WARC header: digest labels and record IDs, as the library writes them.
 
 ``base32`` (digest labels) against ``base64.b32encode``, and ``new_record_id`` against what
 ``uuid.uuid4()`` writes.
